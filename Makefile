@@ -1,0 +1,47 @@
+# The course's two entry points: `make book` and `make test`. Both create .venv
+# and install requirements.txt plus this package on first use.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Extra flags for the book build, e.g. BOOK_FLAGS="-W --keep-going" (CI).
+BOOK_FLAGS ?=
+# Extra flags for pytest, e.g. PYTEST_FLAGS="-x".
+PYTEST_FLAGS ?=
+
+.PHONY: install book test test-py test-nb lab bench clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -r requirements.txt
+	$(BIN)/python -m pip install --no-deps -e .
+	touch $@
+
+## Build the book from the notebooks' stored outputs into _build/html.
+book: $(STAMP)
+	$(BIN)/jupyter-book build --all $(BOOK_FLAGS) .
+	@echo "Open _build/html/index.html"
+
+## Run every test: the package's unit tests, then every notebook re-executed by nbval.
+test: test-py test-nb
+
+test-py: $(STAMP)
+	$(BIN)/python -m pytest tests $(PYTEST_FLAGS)
+
+test-nb: $(STAMP)
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider notebooks $(PYTEST_FLAGS)
+
+## Open the notebooks in JupyterLab.
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks
+
+## Benchmarks (not part of `make test`); they install their own extra packages.
+bench: $(STAMP)
+	$(BIN)/python -m pip install -r benchmarks/requirements.txt
+	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf _build .pytest_cache
