@@ -9,7 +9,7 @@ BOOK_FLAGS ?=
 # Extra flags for pytest, e.g. PYTEST_FLAGS="-x".
 PYTEST_FLAGS ?=
 
-.PHONY: install book test test-py test-nb lab bench clean
+.PHONY: install book test test-py test-nb test-book lab bench clean
 
 install: $(STAMP)
 
@@ -25,11 +25,17 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build --all $(BOOK_FLAGS) .
 	@echo "Open _build/html/index.html"
 
-## Run every test: the package's unit tests, then every notebook re-executed by nbval.
-test: test-py test-nb
+## Run every test: the package's unit tests, the built book in headless Chromium,
+## then every notebook re-executed by nbval.
+test: test-py test-book test-nb
 
 test-py: $(STAMP)
-	$(BIN)/python -m pytest tests $(PYTEST_FLAGS)
+	$(BIN)/python -m pytest tests --ignore=tests/book $(PYTEST_FLAGS)
+
+# Builds the book, then opens every page in headless Chromium (skipped, with the
+# reason, where the Debian packages chromium and chromium-driver are missing).
+test-book: book
+	$(BIN)/python -m pytest -p no:cacheprovider tests/book $(PYTEST_FLAGS)
 
 test-nb: $(STAMP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider notebooks $(PYTEST_FLAGS)

@@ -1,0 +1,153 @@
+"""The built book, opened in headless Chromium the way a reader sees it.
+
+Run after the book is built (`make test` builds it first; or `make book`). Checks that
+every page of the table of contents loads, that its images are really displayed
+(decoded, non-zero size), that math is typeset, that no internal link or anchor is
+broken, and saves screenshots of the intro and a chapter into
+``_build/screenshots/`` for review.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+from urllib.parse import unquote, urldefrag, urlparse
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+HTML = ROOT / "_build" / "html"
+SHOTS = ROOT / "_build" / "screenshots"
+
+
+def toc_files() -> list[str]:
+    """Every document of ``_toc.yml`` (root and chapters), without extension."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                files.append(entry["file"])
+            walk(entry.get("sections"))
+            for part in entry.get("parts", []) or []:
+                walk(part.get("chapters"))
+
+    walk(toc.get("chapters"))
+    for part in toc.get("parts", []) or []:
+        walk(part.get("chapters"))
+    return [re.sub(r"\.(md|ipynb)$", "", f) for f in files]
+
+
+PAGES = toc_files()
+
+
+def _find(*names: str) -> str | None:
+    for name in names:
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not (HTML / "index.html").exists():
+        pytest.skip("the book is not built: run `make book` first (`make test` does)")
+    chrome = os.environ.get("CHROME_BIN") or _find("chromium", "chromium-browser", "google-chrome")
+    driver_path = os.environ.get("CHROMEDRIVER") or _find("chromedriver")
+    if not chrome or not driver_path:
+        pytest.skip("headless Chromium not found: install the Debian packages chromium and chromium-driver")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chrome
+    for flag in (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage", "--window-size=1280,1600", "--allow-file-access-from-files",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def open_page(driver, doc: str) -> None:
+    path = HTML / f"{doc}.html"
+    assert path.exists(), f"{doc} is in _toc.yml but {path.relative_to(ROOT)} was not built"
+    driver.get(path.as_uri())
+    # Wait until the page, its images and MathJax (if any) are done.
+    driver.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        const imgs = Array.from(document.images).map(i => i.decode().catch(() => null));
+        Promise.all(imgs).then(() => {
+          if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+            MathJax.startup.promise.then(() => done(true), () => done(false));
+          } else { done(true); }
+        });
+        """
+    )
+
+
+@pytest.mark.parametrize("doc", PAGES)
+def test_page_loads_with_its_images_and_math(browser, doc):
+    open_page(browser, doc)
+    title = browser.execute_script("return document.querySelector('main h1, article h1')?.textContent")
+    assert title and title.strip(), f"{doc}: no heading rendered"
+    images = browser.execute_script(
+        "return Array.from(document.querySelectorAll('main img, article img'))"
+        ".map(i => [i.getAttribute('src'), i.complete, i.naturalWidth, i.getAttribute('alt')])"
+    )
+    broken = [src for src, complete, width, _ in images if not complete or width == 0]
+    assert not broken, f"{doc}: images that did not load: {broken}"
+    if doc.startswith("notebooks/"):
+        assert images, f"{doc}: a chapter shows at least one figure"
+    raw_math = browser.execute_script(
+        "return document.querySelectorAll('main .math:not(:has(mjx-container))').length"
+    )
+    assert raw_math == 0, f"{doc}: {raw_math} math blocks were not typeset by MathJax"
+
+
+def test_no_broken_internal_links(browser):
+    problems: list[str] = []
+    ids_cache: dict[Path, set[str]] = {}
+    for doc in PAGES:
+        open_page(browser, doc)
+        page = HTML / f"{doc}.html"
+        hrefs = browser.execute_script(
+            "return Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'))"
+        )
+        for href in hrefs:
+            parsed = urlparse(href)
+            if parsed.scheme in ("http", "https", "mailto", "javascript") or href.startswith("#") and len(href) == 1:
+                continue
+            target_s, frag = urldefrag(href)
+            target = page if not target_s else (page.parent / unquote(target_s)).resolve()
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.exists():
+                problems.append(f"{doc}: link to missing {href}")
+                continue
+            if frag and target.suffix == ".html":
+                if target not in ids_cache:
+                    ids_cache[target] = set(re.findall(r'id="([^"]+)"', target.read_text(errors="ignore")))
+                if unquote(frag) not in ids_cache[target]:
+                    problems.append(f"{doc}: link to missing anchor {href}")
+    assert not problems, "\n".join(problems)
+
+
+def test_screenshots_for_review(browser):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    chapters = [d for d in PAGES if d.startswith("notebooks/")]
+    for doc in [PAGES[0], *chapters[:1]]:
+        open_page(browser, doc)
+        out = SHOTS / (doc.replace("/", "_") + ".png")
+        browser.save_screenshot(str(out))
+        assert out.stat().st_size > 10_000, f"{out} looks empty"
