@@ -1,0 +1,791 @@
+"""Tests of unet_tutorial.metrics: the ISBI 2012 metrics (§4) and the IoU.
+
+Expected values are worked out by hand in the comments, or come from
+independent, deliberately naive re-implementations written here from the
+definitions and from the challenge's Java code (Fiji Trainable Segmentation:
+RandError.java, WarpingError.java): a pixel-pair double loop for the Rand
+error, a literal port of the 3-D simple-point test ``simple3d``, the literal
+pass loop of ``simplePointWarp2d`` and of ``classifyMismatches2d``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+from unet_tutorial import metrics as M
+
+C4 = ndi.generate_binary_structure(2, 1)
+C8 = ndi.generate_binary_structure(2, 2)
+
+
+# ----------------------------------------------------------------------------
+# Small hand-made cases (7×7 = 49 pixels)
+# ----------------------------------------------------------------------------
+def two_cells() -> np.ndarray:
+    """Rows 0-2 and 4-6 are two cells (21 px each), row 3 a membrane."""
+    t = np.ones((7, 7), dtype=bool)
+    t[3, :] = False
+    return t
+
+
+def merge_case() -> tuple[np.ndarray, np.ndarray]:
+    """The proposal bridges the membrane with one pixel: a merge."""
+    truth = two_cells()
+    pred = truth.copy()
+    pred[3, 3] = True
+    return pred, truth
+
+
+def split_case() -> tuple[np.ndarray, np.ndarray]:
+    """One cell (all 49 px); the proposal cuts it with a membrane row: a split."""
+    truth = np.ones((7, 7), dtype=bool)
+    pred = truth.copy()
+    pred[3, :] = False
+    return pred, truth
+
+
+def hole_case() -> tuple[np.ndarray, np.ndarray]:
+    """One cell; the proposal has a one-pixel hole in its middle."""
+    truth = np.ones((7, 7), dtype=bool)
+    pred = truth.copy()
+    pred[3, 3] = False
+    return pred, truth
+
+
+def shift_case() -> tuple[np.ndarray, np.ndarray]:
+    """8×8: cells rows 0-3 and 5-7; the proposal moves the membrane to row 5."""
+    truth = np.zeros((8, 8), dtype=bool)
+    truth[:4] = True
+    truth[5:] = True
+    pred = np.zeros((8, 8), dtype=bool)
+    pred[:5] = True
+    pred[6:] = True
+    return pred, truth
+
+
+def random_blobs(rng: np.random.Generator, shape=(20, 20), sigma=1.5, level=0.0) -> np.ndarray:
+    """Random smooth blobs: thresholded blurred white noise."""
+    return ndi.gaussian_filter(rng.standard_normal(shape), sigma) > level
+
+
+def random_pair(seed: int, shape=(20, 20)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A truth, a correlated proposal and the probability map that made it."""
+    rng = np.random.default_rng(seed)
+    field = ndi.gaussian_filter(rng.standard_normal(shape), 1.5)
+    truth = field > 0
+    noisy = field + 0.6 * ndi.gaussian_filter(rng.standard_normal(shape), 1.0)
+    prob = 1.0 / (1.0 + np.exp(-8.0 * noisy))
+    return prob > 0.5, truth, prob
+
+
+# ----------------------------------------------------------------------------
+# Independent reference implementations
+# ----------------------------------------------------------------------------
+def flood_label4(mask: np.ndarray) -> np.ndarray:
+    """4-connected labelling by breadth-first flood fill (no scipy)."""
+    lab = np.zeros(mask.shape, dtype=int)
+    h, w = mask.shape
+    nxt = 0
+    for y in range(h):
+        for x in range(w):
+            if mask[y, x] and lab[y, x] == 0:
+                nxt += 1
+                lab[y, x] = nxt
+                queue = [(y, x)]
+                while queue:
+                    cy, cx = queue.pop()
+                    for ny, nx in ((cy - 1, cx), (cy + 1, cx), (cy, cx - 1), (cy, cx + 1)):
+                        if 0 <= ny < h and 0 <= nx < w and mask[ny, nx] and lab[ny, nx] == 0:
+                            lab[ny, nx] = nxt
+                            queue.append((ny, nx))
+    return lab
+
+
+def brute_rand_error(pred: np.ndarray, truth: np.ndarray) -> float:
+    """Count ordered pixel pairs (self-pairs included) straight from the definition.
+
+    Only pixels inside ground-truth cells count. Two pixels are "together" in
+    A if they share a ground-truth cell, and in B if they share a proposal
+    cell; a proposal membrane pixel is together only with itself.
+    """
+    a = flood_label4(truth).ravel()
+    b = flood_label4(pred).ravel()
+    idx = np.flatnonzero(a > 0)
+    sum_a = sum_b = sum_ab = 0
+    for i in idx:
+        for j in idx:
+            same_a = a[i] == a[j]
+            same_b = i == j or (b[i] == b[j] and b[i] != 0)
+            sum_a += same_a
+            sum_b += same_b
+            sum_ab += same_a and same_b
+    precision, recall = sum_ab / sum_b, sum_ab / sum_a
+    return 1.0 - 2.0 * precision * recall / (precision + recall)
+
+
+# -- literal port of WarpingError.simple3d (Bertrand & Malandain 3-D test) ----
+_A6 = np.array([[[0, 1, 0], [1, 5, 1], [0, 1, 0]], np.zeros((3, 3)), np.zeros((3, 3))])
+_A18 = np.array([[[0, 0, 0], [0, 1, 1], [0, 0, 0]], [[0, 0, 0], [0, 0, 1], [0, 0, 0]], np.zeros((3, 3))])
+_A26 = np.array([[[0, 0, 0], [0, 1, 1], [0, 1, 1]], [[0, 0, 0], [0, 0, 1], [0, 1, 1]], np.zeros((3, 3))])
+_B18 = np.array([[[0, 1, 0], [0, 1, 9], [0, 1, 0]], [[0, 1, 1], [0, 0, 1], [0, 1, 1]], np.zeros((3, 3))])
+_B26 = np.array([[[0, 0, 0], [0, 1, 1], [0, 1, 7]], [[0, 0, 0], [0, 0, 1], [0, 1, 1]], np.zeros((3, 3))])
+
+
+def _nca(v: list[float], con: int, space: int) -> int:
+    idx = {6: (4, 10, 12, 14, 16, 22),
+           18: (1, 3, 4, 5, 7, 9, 10, 11, 12, 14, 15, 16, 17, 19, 21, 22, 23, 25),
+           26: tuple(i for i in range(27) if i != 13)}[con]
+    t = sum(int(v[i]) for i in idx)
+    return con * space - t if space == 1 else t
+
+
+def _sums(m: np.ndarray, v: list[float], maps) -> list[float]:
+    out = []
+    for f in maps:
+        out.append(sum(m[f(x, y, z)] * v[x + 3 * y + 9 * z]
+                       for x in range(3) for y in range(3) for z in range(3)))
+    return out
+
+
+_MAPS6 = [lambda x, y, z: (x, y, z), lambda x, y, z: (2 - x, y, z), lambda x, y, z: (y, x, z),
+          lambda x, y, z: (2 - y, x, z), lambda x, y, z: (z, y, x), lambda x, y, z: (2 - z, y, x)]
+_MAPS18 = [lambda x, y, z: (x, y, z), lambda x, y, z: (x, y, 2 - z), lambda x, y, z: (2 - x, y, z),
+           lambda x, y, z: (2 - x, y, 2 - z), lambda x, y, z: (y, x, z), lambda x, y, z: (y, x, 2 - z),
+           lambda x, y, z: (2 - y, x, z), lambda x, y, z: (2 - y, x, 2 - z), lambda x, y, z: (x, z, y),
+           lambda x, y, z: (x, z, 2 - y), lambda x, y, z: (2 - x, z, y), lambda x, y, z: (2 - x, z, 2 - y)]
+_MAPS26 = [lambda x, y, z: (x, y, z), lambda x, y, z: (2 - x, y, z), lambda x, y, z: (x, 2 - y, z),
+           lambda x, y, z: (x, y, 2 - z), lambda x, y, z: (2 - x, 2 - y, z), lambda x, y, z: (x, 2 - y, 2 - z),
+           lambda x, y, z: (2 - x, y, 2 - z), lambda x, y, z: (2 - x, 2 - y, 2 - z)]
+
+
+def _ncb(v: list[float], ctyp: str, con: int, space: int) -> int:
+    if ctyp == "a" and con == 6:
+        return sum(s == 5 - space for s in _sums(_A6, v, _MAPS6))
+    if ctyp == "a" and con == 18:
+        return sum(s == 3 - 3 * space for s in _sums(_A18, v, _MAPS18))
+    if ctyp == "a" and con == 26:
+        return sum(s == 7 - 7 * space for s in _sums(_A26, v, _MAPS26))
+    if ctyp == "b" and con == 18:
+        return sum(s == 9 - space for s in _sums(_B18, v, _MAPS18))
+    if ctyp == "b" and con == 26:
+        return sum(s == 7 - space for s in _sums(_B26, v, _MAPS26))
+    return 0
+
+
+@lru_cache(maxsize=None)
+def java_simple2d(patch: tuple[int, ...]) -> bool:
+    """``simple2DBertrand(patch, 4)``: the 3×3 patch (row-major) as the middle
+    slice of an empty 3×3×3 cube, complemented, then ``simple3d(…, 26)``."""
+    v = [0.0] * 27
+    v[9:18] = [float(p) for p in patch]
+    v = [0.0 if x == 1.0 else 1.0 for x in v]  # region 6: test the complement
+    if _nca(v, 6, 1) == 1 or _nca(v, 26, 0) == 1:
+        return True
+    if _ncb(v, "b", 26, 0) == 0:
+        if _nca(v, 18, 0) == 1:
+            return True
+        if (_ncb(v, "a", 6, 1) == 0 and _ncb(v, "b", 18, 0) == 0
+                and _nca(v, 6, 1) - _ncb(v, "a", 18, 1) + _ncb(v, "a", 26, 1) == 1):
+            return True
+    return False
+
+
+def patch_of(img: np.ndarray, y: int, x: int) -> tuple[int, ...]:
+    """The 3×3 patch around (y, x) of a 0/1 image, zero outside."""
+    p = np.pad(img.astype(int), 1)
+    return tuple(p[y:y + 3, x:x + 3].ravel().tolist())
+
+
+def naive_java_warp(
+    truth: np.ndarray, pred: np.ndarray, key: np.ndarray | None
+) -> tuple[np.ndarray, list[list[int]]]:
+    """The literal pass loop of ``simplePointWarp2d`` with the ported 3-D test.
+
+    Returns the warped truth and the flipped pixels ``[row, col]`` in order.
+    """
+    src = truth.astype(int).copy()
+    h, w = truth.shape
+    flips: list[list[int]] = []
+    diff = float("nan")
+    while True:
+        before, diff = diff, int(np.count_nonzero(src != pred))
+        if diff == 0 or diff == before:
+            break
+        # x outer, y inner, then a stable sort by decreasing key.
+        pts = [(x, y) for x in range(w) for y in range(h) if src[y, x] != pred[y, x]]
+        if key is not None:
+            pts.sort(key=lambda pt: -float(key[pt[1], pt[0]]))
+        for x, y in pts:
+            if java_simple2d(patch_of(src, y, x)):
+                src[y, x] = 1 - src[y, x]
+                flips.append([y, x])
+    return src.astype(bool), flips
+
+
+def naive_classify(warped: np.ndarray, pred: np.ndarray, radius: int | None) -> np.ndarray:
+    """Literal ``classifyMismatches2d``: per pixel, relabel after removing it."""
+    types = np.zeros(warped.shape, dtype=np.uint8)
+    comps, _ = ndi.label(warped, structure=C4)
+    h, w = warped.shape
+    for y, x in zip(*np.nonzero(warped != pred)):
+        ids = {int(comps[j, i]) for j in range(y - 1, y + 2) for i in range(x - 1, x + 2)
+               if (j, i) != (y, x) and 0 <= j < h and 0 <= i < w}
+        fg = comps[y, x] != 0
+        if ids == {0}:
+            t = M.MismatchType.OBJECT_DELETION if fg else M.MismatchType.OBJECT_ADDITION
+        elif len(ids) == 1:
+            t = M.MismatchType.HOLE_ADDITION if fg else M.MismatchType.HOLE_DELETION
+        elif len(ids) == 2:
+            if not fg:
+                t = M.MismatchType.HOLE_ADDITION
+            else:
+                if radius is None:
+                    img, cy, cx = warped.copy(), y, x
+                else:
+                    img = np.zeros((2 * radius + 1,) * 2, dtype=bool)
+                    for j in range(-radius, radius + 1):
+                        for i in range(-radius, radius + 1):
+                            if 0 <= y + j < h and 0 <= x + i < w:
+                                img[j + radius, i + radius] = warped[y + j, x + i]
+                    cy = cx = radius
+                img[cy, cx] = False
+                lab2, _ = ndi.label(img, structure=C4)
+                ids2 = {int(lab2[j, i]) for j in range(cy - 1, cy + 2) for i in range(cx - 1, cx + 2)
+                        if (j, i) != (cy, cx) and 0 <= j < img.shape[0] and 0 <= i < img.shape[1]}
+                t = M.MismatchType.SPLIT if len(ids2) > 2 else M.MismatchType.HOLE_DELETION
+        else:
+            t = M.MismatchType.SPLIT if fg else M.MismatchType.MERGE
+        types[y, x] = t
+    return types
+
+
+def simple_by_definition(img: np.ndarray, y: int, x: int) -> bool:
+    """(4, 8) simple point: one 4-touching cell group and one membrane group."""
+    p = np.pad(img, 1)[y:y + 3, x:x + 3].astype(bool).copy()
+    p[1, 1] = False
+    lab, _ = ndi.label(p, structure=C4)
+    t4 = len({lab[0, 1], lab[1, 0], lab[1, 2], lab[2, 1]} - {0})
+    bg = ~p
+    bg[1, 1] = False
+    return t4 == 1 and ndi.label(bg, structure=C8)[1] == 1
+
+
+# ----------------------------------------------------------------------------
+# Input validation: every public function, every error path
+# ----------------------------------------------------------------------------
+MASK_FUNCS = [M.pixel_error, M.pixel_scores, M.iou, M.rand_scores, M.rand_error,
+              M.skimage_adapted_rand_error, M.warping_error, M.warping_details]
+
+
+@pytest.mark.parametrize("func", MASK_FUNCS)
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (np.ones((2, 4, 4), dtype=bool), "2-D"),
+        (np.ones(16, dtype=bool), "2-D"),
+        (np.ones((0, 4), dtype=bool), "empty"),
+        (np.ones((4, 4), dtype=np.float32), "dtype"),
+        (np.full((4, 4), 255, dtype=np.uint8), "only 0"),
+        (np.full((4, 4), -1, dtype=np.int64), "only 0"),
+    ],
+)
+def test_bad_masks_raise(func, bad, match):
+    good = np.ones(bad.shape if bad.ndim == 2 and bad.size else (4, 4), dtype=bool)
+    with pytest.raises(ValueError, match=match):
+        func(bad, good)
+    with pytest.raises(ValueError, match=match):
+        func(good, bad)
+
+
+@pytest.mark.parametrize("func", MASK_FUNCS)
+def test_shape_mismatch_raises(func):
+    with pytest.raises(ValueError, match="same shape"):
+        func(np.ones((4, 4), bool), np.ones((4, 5), bool))
+
+
+def test_integer_masks_are_accepted():
+    pred, truth = merge_case()
+    assert M.pixel_error(pred.astype(np.uint8), truth.astype(np.int64)) == M.pixel_error(pred, truth)
+    assert M.rand_error(pred.astype(np.int32), truth.astype(np.uint8)) == M.rand_error(pred, truth)
+
+
+def test_rand_needs_cells_in_truth():
+    empty = np.zeros((5, 5), bool)
+    with pytest.raises(ValueError, match="no cell pixel"):
+        M.rand_scores(np.ones((5, 5), bool), empty)
+    with pytest.raises(ValueError, match="no cell pixel"):
+        M.skimage_adapted_rand_error(np.ones((5, 5), bool), empty)
+
+
+@pytest.mark.parametrize(
+    "prob, match",
+    [
+        (np.full((7, 7), np.nan), "NaN"),
+        (np.full((7, 7), 1.5), r"\[0, 1\]"),
+        (np.full((7, 8), 0.9), "shape of pred"),
+        (np.full((1, 7, 7), 0.9), r"\(H, W\)"),
+        (np.full((7, 7), 0.9, dtype=complex), "real-valued"),
+        (np.full((7, 7), 0.2), "prob > threshold"),  # says all membrane, pred has cells
+    ],
+)
+def test_bad_prob_for_warping_raises(prob, match):
+    pred, truth = merge_case()
+    with pytest.raises(ValueError, match=match):
+        M.warping_details(pred, truth, prob=prob)
+    with pytest.raises(ValueError, match=match):
+        M.warping_error(pred, truth, prob=prob)
+
+
+def test_bad_radius_raises():
+    pred, truth = merge_case()
+    with pytest.raises(ValueError, match="radius"):
+        M.warping_details(pred, truth, radius=2.5)
+    with pytest.raises(ValueError, match="radius"):
+        M.warping_details(pred, truth, radius=True)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(metrics=("pixel", "dice")), "subset"),
+        (dict(metrics=()), "subset"),
+        (dict(thresholds=[]), "non-empty"),
+        (dict(thresholds=[[0.1, 0.2]]), "1-D"),
+        (dict(thresholds=[0.5, 1.2]), r"\[0, 1\]"),
+        (dict(thresholds=[np.nan]), r"\[0, 1\]"),
+    ],
+)
+def test_threshold_sweep_bad_arguments(kwargs, match):
+    _, truth = merge_case()
+    with pytest.raises(ValueError, match=match):
+        M.threshold_sweep(np.full((7, 7), 0.7), truth, progress=False, **kwargs)
+
+
+def test_threshold_sweep_bad_inputs():
+    _, truth = merge_case()
+    with pytest.raises(ValueError, match="shape of prob"):
+        M.threshold_sweep(np.full((7, 8), 0.7), truth, progress=False)
+    with pytest.raises(ValueError, match="shape"):
+        M.threshold_sweep(np.full((1, 1, 7, 7), 0.7), truth[None, None], progress=False)
+    with pytest.raises(ValueError, match="NaN"):
+        M.threshold_sweep(np.full((7, 7), np.nan), truth, progress=False)
+    with pytest.raises(ValueError, match="only 0"):
+        M.threshold_sweep(np.full((7, 7), 0.7), truth * 255, progress=False)
+    with pytest.raises(ValueError, match="no cell pixel"):
+        M.threshold_sweep(np.full((7, 7), 0.7), np.zeros((7, 7), bool), metrics=("rand",))
+
+
+# ----------------------------------------------------------------------------
+# Pixel error and IoU
+# ----------------------------------------------------------------------------
+def test_pixel_error_and_scores_by_hand():
+    pred, truth = merge_case()
+    # One pixel of 49 differs.
+    assert M.pixel_error(pred, truth) == pytest.approx(1 / 49)
+    s = M.pixel_scores(pred, truth)
+    # tp = 42 cell pixels, fp = 1 (the bridge), fn = 0.
+    assert s.error == pytest.approx(1 / 49)
+    assert s.precision == pytest.approx(42 / 43)
+    assert s.recall == 1.0
+    assert s.fscore_error == pytest.approx(1 - 2 * 42 / (2 * 42 + 1))  # 1 − 2tp/(2tp+fp+fn)
+    assert M.pixel_error(truth, truth) == 0.0
+
+
+def test_iou_by_hand_and_symmetric():
+    pred, truth = split_case()
+    # |P ∩ G| = 42 (the proposal's cells), |P ∪ G| = 49.
+    assert M.iou(pred, truth) == pytest.approx(42 / 49)
+    assert M.iou(truth, pred) == M.iou(pred, truth)
+    a = np.zeros((4, 4), bool)
+    a[:2, :2] = True
+    b = np.zeros((4, 4), bool)
+    b[1:3, 1:3] = True
+    # 1 common pixel, 4 + 4 − 1 = 7 in the union.
+    assert M.iou(a, b) == pytest.approx(1 / 7)
+    assert M.iou(a, ~a) == 0.0
+
+
+def test_iou_of_two_empty_masks_is_one():
+    empty = np.zeros((3, 3), bool)
+    assert M.iou(empty, empty) == 1.0
+
+
+# ----------------------------------------------------------------------------
+# Rand error
+# ----------------------------------------------------------------------------
+def test_rand_merge_by_hand():
+    pred, truth = merge_case()
+    r = M.rand_scores(pred, truth)
+    # n = 42 truth-cell pixels, two truth cells of 21: ΣA = 21² + 21² = 882.
+    # The proposal is one cell holding all 42: ΣB = 42² = 1764, ΣAB = 882.
+    assert (r.sum_a, r.sum_b, r.sum_ab) == (882, 1764, 882)
+    # precision = 882/1764 = 1/2, recall = 1, error = 1 − 2·(1/2)/(3/2) = 1/3.
+    assert r.precision == pytest.approx(0.5)
+    assert r.recall == 1.0
+    assert r.error == pytest.approx(1 / 3)
+
+
+def test_rand_split_by_hand():
+    pred, truth = split_case()
+    r = M.rand_scores(pred, truth)
+    # n = 49, ΣA = 49² = 2401. Proposal: cells of 21 and 21 plus 7 membrane
+    # pixels, each a singleton: ΣB = 441 + 441 + 7 = 889 = ΣAB.
+    assert (r.sum_a, r.sum_b, r.sum_ab) == (2401, 889, 889)
+    # precision 1, recall 889/2401, error = 1 − 2·889/(2401 + 889) = 1512/3290.
+    assert r.precision == 1.0
+    assert r.recall == pytest.approx(889 / 2401)
+    assert r.error == pytest.approx(1512 / 3290)
+
+
+def test_rand_hole_by_hand():
+    pred, truth = hole_case()
+    # ΣA = 2401; ΣB = ΣAB = 48² + 1 = 2305; error = 1 − 4610/4706 = 96/4706.
+    assert M.rand_error(pred, truth) == pytest.approx(96 / 4706)
+
+
+def test_rand_zero_for_identical_and_asymmetric():
+    pred, truth = merge_case()
+    assert M.rand_error(truth, truth) == 0.0
+    # The truth's membrane is left out, the proposal's is not: not symmetric.
+    assert M.rand_error(pred, truth) != pytest.approx(M.rand_error(truth, pred))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_rand_matches_pair_counting(seed):
+    rng = np.random.default_rng(seed)
+    truth = random_blobs(rng, (8, 8), sigma=0.8)
+    pred = random_blobs(rng, (8, 8), sigma=0.8) if seed % 2 else rng.random((8, 8)) > 0.4
+    if not truth.any():
+        truth[0, 0] = True
+    assert M.rand_error(pred, truth) == pytest.approx(brute_rand_error(pred, truth), abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_rand_and_pixel_invariant_to_transpose_and_flips(seed):
+    pred, truth, _ = random_pair(seed, (32, 32))
+    for f in (np.transpose, np.fliplr, np.flipud, lambda a: np.rot90(a, 1)):
+        assert M.rand_error(f(pred), f(truth)) == pytest.approx(M.rand_error(pred, truth), abs=1e-12)
+        assert M.pixel_error(f(pred), f(truth)) == M.pixel_error(pred, truth)
+
+
+def test_skimage_adapted_rand_differs_as_documented():
+    from skimage.metrics import adapted_rand_error
+
+    pred, truth = split_case()
+    # scikit-image: the 7 proposal membrane pixels form one segment and the
+    # self-pairs are dropped: Σp² − n = 441 + 441 + 49 − 49 = 882,
+    # Σa² − n = 2401 − 49 = 2352, Σb² − n = 882; error = 1 − 2·882/(2352 + 882).
+    assert M.skimage_adapted_rand_error(pred, truth) == pytest.approx(1 - 1764 / 3234)
+    direct = adapted_rand_error(flood_label4(truth), flood_label4(pred))[0]
+    assert M.skimage_adapted_rand_error(pred, truth) == pytest.approx(direct)
+    assert M.rand_error(pred, truth) == pytest.approx(1512 / 3290)  # not the same number
+
+
+# ----------------------------------------------------------------------------
+# Simple points
+# ----------------------------------------------------------------------------
+def test_simple_point_table_matches_java_3d_test():
+    table = M.simple_point_table()
+    assert table.shape == (256,) and table.dtype == bool
+    for code in range(256):
+        bits = [(code >> k) & 1 for k in range(8)]
+        for centre in (0, 1):  # the centre value must not matter
+            patch = tuple(bits[:4] + [centre] + bits[4:])
+            assert table[code] == java_simple2d(patch), (code, centre)
+
+
+def test_simple_point_table_by_hand():
+    table = M.simple_point_table()
+    # Bits: 1=(-1,-1) 2=(-1,0) 4=(-1,1) 8=(0,-1) 16=(0,1) 32=(1,-1) 64=(1,0) 128=(1,1).
+    assert not table[0]        # isolated pixel: deleting/adding it changes the count
+    assert not table[255]      # surrounded by cells: a hole would appear/disappear
+    assert table[2]            # end of a vertical line (one cell neighbour above)
+    assert not table[2 | 64]   # middle of a vertical line: a bridge
+    assert table[1 | 2 | 4]    # the edge of a region (full row above)
+    assert not table[1]        # only a diagonal cell: 4-connectivity does not touch it
+    assert not table[2 | 16 | 64 | 8]  # four 4-neighbours without corners: four cells meet
+
+
+# ----------------------------------------------------------------------------
+# Warping error: hand-made cases
+# ----------------------------------------------------------------------------
+def test_warping_boundary_shift_is_not_an_error():
+    pred, truth = shift_case()
+    # Rows 4 and 5 differ: pixel error 16/64, but it is the same topology.
+    assert M.pixel_error(pred, truth) == 0.25
+    res = M.warping_details(pred, truth)
+    assert res.error == 0.0 and res.n_mismatches == 0
+    assert np.array_equal(res.warped, pred)
+    # Pass 1 can only shrink the lower cell (adding row 4 first would merge);
+    # pass 2 then grows the upper one: all 16 pixels flip.
+    assert len(res.flips) == 16
+    assert M.warping_error(pred, truth) == 0.0
+
+
+def test_warping_identical_is_zero():
+    _, truth = merge_case()
+    res = M.warping_details(truth, truth)
+    assert res.error == 0.0 and len(res.flips) == 0 and res.split_merge_error == 0.0
+
+
+def test_warping_merge_by_hand():
+    pred, truth = merge_case()
+    res = M.warping_details(pred, truth)
+    # The bridge pixel would merge two cells: not simple, it stays: 1/49.
+    assert res.error == pytest.approx(1 / 49)
+    assert res.merges == 1 and res.splits == 0 and res.holes == 0
+    assert res.mismatch_types[3, 3] == M.MismatchType.MERGE
+    assert res.split_merge_error == pytest.approx(1 / 49)
+    assert M.rand_error(pred, truth) > 0 and M.warping_error(pred, truth) > 0
+
+
+def test_warping_split_by_hand_and_java_order():
+    pred, truth = split_case()
+    res = M.warping_details(pred, truth)
+    # Without a probability map the Java order is column by column: (3,0)
+    # first. Removing row-3 pixels from the left only dents the cell until the
+    # last one, (3,6), which would cut it in two: it stays, a split.
+    assert res.flips.tolist() == [[3, c] for c in range(6)]
+    assert res.warped[3].tolist() == [False] * 6 + [True]
+    assert res.error == pytest.approx(1 / 49)
+    assert res.splits == 1 and res.merges == 0
+    assert res.mismatch_types[3, 6] == M.MismatchType.SPLIT
+
+
+def test_warping_hole_by_hand():
+    pred, truth = hole_case()
+    res = M.warping_details(pred, truth)
+    # Removing the centre of a full cell creates a hole: not simple.
+    assert res.error == pytest.approx(1 / 49)
+    assert res.holes == 1 and res.hole_additions == 1
+    assert res.splits == res.merges == 0
+    assert res.split_merge_error == 0.0
+
+
+def test_warping_merge_clusters_into_one_mistake():
+    # 8×9: cells rows 0-2 and 5-7, a 2-row membrane; the proposal bridges it
+    # with a block of 2 rows × 3 columns. Row 3 of the block grows the upper
+    # cell (simple); row 4 would then merge: 3 merge pixels in one 8-connected
+    # cluster, so one merger.
+    truth = np.zeros((8, 9), bool)
+    truth[:3] = True
+    truth[5:] = True
+    pred = truth.copy()
+    pred[3:5, 3:6] = True
+    res = M.warping_details(pred, truth)
+    assert res.pixel_counts()["merge"] == 3
+    assert res.merges == 1
+    assert res.error == pytest.approx(3 / 72)
+    assert np.array_equal(np.argwhere(res.mismatch_types), [[4, 3], [4, 4], [4, 5]])
+
+
+def test_diagonal_merge_pixels_form_one_8_connected_merger():
+    # Two cells separated by the main diagonal (a membrane that only 8-connects,
+    # which is enough to separate 4-connected cells). The proposal fills two
+    # diagonal neighbours (3,3) and (4,4): each would merge the cells, and the
+    # two pixels touch only by a corner: one merger with 8-connectivity.
+    truth = ~np.eye(7, dtype=bool)
+    pred = truth.copy()
+    pred[3, 3] = pred[4, 4] = True
+    res = M.warping_details(pred, truth)
+    assert res.pixel_counts()["merge"] == 2
+    assert res.merges == 1
+    assert res.error == pytest.approx(2 / 49)
+
+
+def test_warping_ignores_eroded_and_dilated_cells():
+    # Rectangular cells separated by 3-px membranes: moving every boundary by
+    # one pixel (erosion or dilation of the cells) keeps the topology.
+    truth = np.zeros((30, 30), bool)
+    for r0 in (0, 10, 20):
+        for c0 in (0, 10, 20):
+            truth[r0 + 1:r0 + 8, c0 + 1:c0 + 8] = True
+    for pred in (ndi.binary_erosion(truth, C4), ndi.binary_dilation(truth, C4)):
+        assert M.pixel_error(pred, truth) > 0.1
+        assert M.warping_error(pred, truth) == 0.0
+
+
+# ----------------------------------------------------------------------------
+# Warping error: agreement with the literal Java loop, validity
+# ----------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("with_prob", [False, True])
+def test_warping_equals_literal_java_loop(seed, with_prob):
+    pred, truth, prob = random_pair(seed, (18, 18))
+    key = np.abs(prob - 0.5).astype(np.float32) if with_prob else None
+    expected, flips = naive_java_warp(truth, pred, key)
+    res = M.warping_details(pred, truth, prob=prob if with_prob else None)
+    # Same warped truth and the very same flips in the same order.
+    assert np.array_equal(res.warped, expected)
+    assert res.flips.tolist() == flips
+    assert len(flips) > 10
+    assert res.error == pytest.approx(np.count_nonzero(expected != pred) / pred.size)
+
+
+def test_probability_changes_the_flip_order():
+    pred, truth, prob = random_pair(1, (24, 24))
+    with_prob = M.warping_details(pred, truth, prob=prob).flips.tolist()
+    scan = M.warping_details(pred, truth).flips.tolist()
+    assert with_prob != scan
+    # Pass 1 starts with the most confident mismatch that is simple.
+    conf = np.abs(prob - 0.5)
+    y, x = with_prob[0]
+    mism = np.argwhere(pred != truth)
+    more_confident = [tuple(q) for q in mism if conf[q[0], q[1]] > conf[y, x]]
+    assert all(not simple_by_definition(truth, a, b) for a, b in more_confident)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_warping_is_a_valid_topology_preserving_warp(seed):
+    pred, truth, prob = random_pair(10 + seed, (40, 40))
+    res = M.warping_details(pred, truth, prob=prob)
+    # Replay: every flip is simple at the moment it is made, and flips only
+    # mismatched pixels toward the proposal.
+    img = truth.copy()
+    for y, x in res.flips.tolist():
+        assert img[y, x] != pred[y, x]
+        assert simple_by_definition(img, y, x)
+        img[y, x] = ~img[y, x]
+    assert np.array_equal(img, res.warped)
+    # Same topology as the truth: cells (4-conn.) and membrane pieces (8-conn.),
+    # the outside of the image counting as membrane (as the Java padding does).
+    assert ndi.label(res.warped, C4)[1] == ndi.label(truth, C4)[1]
+    assert ndi.label(~np.pad(res.warped, 1), C8)[1] == ndi.label(~np.pad(truth, 1), C8)[1]
+    # Nothing simple is left among the remaining mismatches.
+    for y, x in np.argwhere(res.warped != pred).tolist():
+        assert not simple_by_definition(res.warped, y, x)
+    assert res.n_mismatches == np.count_nonzero(res.warped != pred)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("radius", [None, 3])
+def test_classification_equals_literal_java(seed, radius):
+    pred, truth, prob = random_pair(20 + seed, (28, 28))
+    res = M.warping_details(pred, truth, prob=prob, radius=radius)
+    assert np.array_equal(res.mismatch_types, naive_classify(res.warped, pred, radius))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_articulation_pixels_equal_relabelling(seed):
+    # Private helper behind the whole-image split test, checked against the
+    # literal recipe (remove the pixel, relabel, count the cell labels among
+    # its 8 neighbours) on random thin cells and random sets of tested pixels,
+    # in the situation where the helper is used: all cell neighbours of the
+    # pixel belong to its own cell.
+    rng = np.random.default_rng(seed)
+    cells = random_blobs(rng, (20, 20), sigma=0.8, level=0.2)
+    lab0, _ = ndi.label(cells, structure=C4)
+    hood = lambda lab, y, x: set(np.unique(np.pad(lab, 1)[y:y + 3, x:x + 3]).tolist()) - {0}
+    fg = [(y, x) for y, x in np.argwhere(cells).tolist() if hood(lab0, y, x) == {lab0[y, x]}]
+    pick = np.array([q for q in fg if rng.random() < 0.4])
+    got = M._articulation_pixels(cells, pick[:, 0], pick[:, 1])
+    for (y, x), split in zip(pick.tolist(), got.tolist()):
+        img = cells.copy()
+        img[y, x] = False
+        lab, _ = ndi.label(img, structure=C4)
+        assert split == (len(hood(lab, y, x)) >= 2), (y, x)
+    assert got.any() and not got.all()
+
+
+def test_window_radius_can_call_a_long_loop_a_split():
+    # A ring-shaped cell (a 1-px wide square loop); the proposal cuts the ring
+    # at (1, 6). Removing that pixel from the truth is not simple (its two cell
+    # neighbours are not 4-connected around it), so it stays a mismatch.
+    truth = np.zeros((13, 13), bool)
+    truth[1:12, 1:12] = True
+    truth[2:11, 2:11] = False
+    pred = truth.copy()
+    pred[1, 6] = False
+    whole = M.warping_details(pred, truth)
+    window = M.warping_details(pred, truth, radius=2)
+    # Opening the ring merges the hole with the outside: the whole image sees
+    # the loop still connected (a hole deletion), a 5×5 window sees two arms.
+    assert whole.mismatch_types[1, 6] == M.MismatchType.HOLE_DELETION
+    assert window.mismatch_types[1, 6] == M.MismatchType.SPLIT
+    assert whole.error == window.error == pytest.approx(1 / 169)
+
+
+def test_warping_error_equals_details():
+    pred, truth, prob = random_pair(3, (30, 30))
+    assert M.warping_error(pred, truth) == M.warping_details(pred, truth).error
+    assert M.warping_error(pred, truth, prob=prob) == M.warping_details(pred, truth, prob=prob).error
+
+
+# ----------------------------------------------------------------------------
+# Threshold sweep
+# ----------------------------------------------------------------------------
+def test_threshold_sweep_matches_single_metrics():
+    pred, truth, prob = random_pair(5, (24, 24))
+    th = [0.2, 0.5, 0.8]
+    res = M.threshold_sweep(prob, truth, thresholds=th, metrics=M.SWEEP_METRICS, progress=False)
+    assert res.thresholds.tolist() == th
+    for k, t in enumerate(th):
+        p = prob > t
+        assert res.values["pixel"][k] == M.pixel_error(p, truth)
+        assert res.values["pixel_fscore"][k] == pytest.approx(M.pixel_scores(p, truth).fscore_error)
+        assert res.values["rand"][k] == pytest.approx(M.rand_error(p, truth))
+        assert res.values["warping"][k] == M.warping_error(p, truth, prob=prob, threshold=t)
+        assert res.values["warping_splits_merges"][k] == M.warping_details(
+            p, truth, prob=prob, threshold=t, radius=M.CHALLENGE_RADIUS).split_merge_error
+    for m, v in res.values.items():
+        assert res.best[m] == v.min()
+        assert res.best_threshold[m] == th[int(np.argmin(v))]
+
+
+def test_threshold_sweep_default_thresholds_and_ties():
+    pred, truth = merge_case()
+    res = M.threshold_sweep(pred.astype(float), truth, progress=False)
+    # Ten levels 0.0 … 0.9; a binary map gives the same mask at each: the
+    # first threshold wins the tie.
+    assert np.allclose(res.thresholds, np.arange(10) / 10)
+    assert all(res.best_threshold[m] == 0.0 for m in ("pixel", "rand", "warping"))
+    assert res.best["pixel"] == pytest.approx(1 / 49)
+
+
+def test_threshold_sweep_pools_a_stack():
+    (p1, t1), (p2, t2) = merge_case(), split_case()
+    prob = np.stack([p1, p2]).astype(float)
+    truth = np.stack([t1, t2])
+    res = M.threshold_sweep(prob, truth, thresholds=[0.5],
+                            metrics=("pixel", "rand", "warping"), progress=False)
+    # Pixels: (1 + 7) / 98. Warping: (1 + 1) / 98. Rand, pooled pair counts:
+    # ΣA = 882 + 2401, ΣB = 1764 + 889, ΣAB = 882 + 889.
+    assert res.best["pixel"] == pytest.approx(8 / 98)
+    assert res.best["warping"] == pytest.approx(2 / 98)
+    assert res.best["rand"] == pytest.approx(1 - 2 * 1771 / (3283 + 2653))
+
+
+def test_sweep_result_table():
+    _, truth = merge_case()
+    res = M.threshold_sweep(np.full((7, 7), 0.7), truth, thresholds=[0.5], metrics=("pixel",),
+                            progress=False)
+    assert res.rows() == [{"metric": "pixel", "best": pytest.approx(7 / 49), "threshold": 0.5}]
+    assert res.to_markdown().splitlines()[2] == "| pixel | 0.142857 | 0.50 |"
+
+
+# ----------------------------------------------------------------------------
+# Real data (skipped without UNET_TUTORIAL_DATA)
+# ----------------------------------------------------------------------------
+@pytest.mark.data
+def test_otsu_baseline_on_isbi_slices_25_to_29():
+    if not os.environ.get("UNET_TUTORIAL_DATA"):
+        pytest.skip("UNET_TUTORIAL_DATA is not set: no real ISBI 2012 data")
+    from skimage.filters import gaussian, threshold_otsu
+
+    from unet_tutorial.data import load_isbi2012
+
+    images, labels = load_isbi2012()
+    pix, rand = [], []
+    for i in range(25, 30):
+        blurred = gaussian(images[i].astype(np.float64), sigma=1)
+        pred = blurred > threshold_otsu(blurred)
+        pix.append(M.pixel_error(pred, labels[i]))
+        rand.append(M.rand_error(pred, labels[i]))
+    # The course's reference numbers for this classical baseline: 0.28 and 0.39.
+    assert np.mean(pix) == pytest.approx(0.28, abs=0.01)
+    assert np.mean(rand) == pytest.approx(0.39, abs=0.01)
