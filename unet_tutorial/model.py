@@ -406,7 +406,7 @@ class UNet(nn.Module):
     def reset_parameters(self) -> None:
         """He initialisation (§3): ``W ~ N(0, 2/N)``, biases zero."""
         for m in self.modules():
-            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) and not m.weight.is_meta:
                 nn.init.normal_(m.weight, 0.0, math.sqrt(2.0 / self.fan_in(m)))
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
@@ -523,7 +523,7 @@ class UNet(nn.Module):
         return records
 
     def count_parameters(self) -> int:
-        """Number of trainable parameters (31,031,685 for the paper's network)."""
+        """Number of trainable parameters (31,030,658 for the paper's network)."""
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
 
     def flops(self, input_size: int | tuple[int, int]) -> int:

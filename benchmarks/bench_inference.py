@@ -1,0 +1,330 @@
+"""Benchmark: overlap-tile U-Net inference vs. a sliding window and per-pixel classification.
+
+Megapixels of segmented image per second on one *synthetic* (random noise)
+2048×2048 image, all measured in one run on the same machine:
+
+(a) ours: :func:`unet_tutorial.inference.predict_tiled` with the valid
+    ``UNet(base_channels=16)`` (depth 4, 1.94 M parameters), tile size chosen
+    automatically from memory, plus a few fixed sizes (the best counts);
+(b) MONAI: ``monai.inferers.sliding_window_inference`` (overlap 0.25, its
+    default constant blending) with a same-padded ``monai.networks.nets.UNet``
+    (strided convolutions, 2 residual units per level, channels scaled so that
+    its parameter count is within 10 % of ours), ROI 512 and a ROI close to
+    our tile, each in both memory layouts (the best counts);
+(b') for information: the same sliding window with *our* architecture made
+    same-padded (the same FLOPs per tile pixel, channels-last on CPU like (a)):
+    this isolates the tiling strategy;
+(c) the per-pixel sliding-window classifier of Ciresan et al. (NIPS 2012) that
+    the paper replaces (§1): their network N4 (95×95 window, 4 convolution +
+    max-pooling layers with 48 maps, a 200-unit hidden layer, 2 outputs) run on
+    the window around every pixel; timed on a sample of pixels, extrapolated
+    linearly to the image (one network, no averaging: a lower bound).
+
+Goals (issue 6): (a) ≥ 1.5× (b) and (a) ≥ 100× (c). Every setting runs once;
+the best settings of (a), (b) and (b') then run twice more, interleaved, and
+each counts with its best run. The table also gives the FLOPs each method
+spends per megapixel of image (tiling redundancy included; counted by torch's
+FlopCounterMode): MONAI's UNet, with strided convolutions and so almost no
+full-resolution layers, needs about 3.5× fewer FLOPs per pixel than the
+paper's architecture at equal parameter count, which (b') factors out.
+Figures for CUDA are added when a GPU is available. The CPU of the course
+machine is shared, so absolute timings are noisy; ratios from one run count.
+
+Run: ``python benchmarks/bench_inference.py [--quick]`` (needs ``pip install
+-r benchmarks/requirements.txt`` for MONAI).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import platform
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from unet_tutorial.inference import choose_tile_size, mirror_pad, plan_tiles, predict_tiled
+from unet_tutorial.model import UNet
+
+GOAL_MONAI = 1.5
+GOAL_CIRESAN = 100.0
+
+
+def count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(fn: Callable[[], object], device: torch.device) -> float:
+    """Wall-clock seconds of one call (the accelerator synchronised)."""
+    sync(device)
+    t0 = time.perf_counter()
+    fn()
+    sync(device)
+    return time.perf_counter() - t0
+
+
+# --------------------------------------------------------------------------
+# (b) MONAI
+# --------------------------------------------------------------------------
+
+
+def monai_unet(target_params: int) -> tuple[nn.Module, Callable[[], nn.Module]]:
+    """MONAI's UNet (2 residual units per level, channels c, 2c, …, 16c) with the
+    parameter count closest to ``target_params``, and a function building it."""
+    from monai.networks.nets import UNet as MonaiUNet
+
+    def build(c: int) -> nn.Module:
+        channels = tuple(c * 2**i for i in range(5))
+        return MonaiUNet(spatial_dims=2, in_channels=1, out_channels=2, channels=channels, strides=(2, 2, 2, 2), num_res_units=2)
+
+    with torch.device("meta"):
+        best = min(range(8, 41), key=lambda c: abs(count(build(c)) - target_params))
+    return build(best).eval(), lambda: build(best)
+
+
+def monai_predict(net: nn.Module, image: torch.Tensor, roi: int, device: torch.device) -> np.ndarray:
+    """Class probabilities ``(K, H, W)`` by MONAI's sliding window (overlap 0.25, constant blending)."""
+    from monai.inferers import sliding_window_inference
+
+    with torch.inference_mode():
+        logits = sliding_window_inference(
+            image[None].to(device), roi_size=(roi, roi), sw_batch_size=1, predictor=net, overlap=0.25
+        )
+        return torch.softmax(torch.as_tensor(logits).float(), 1)[0].cpu().numpy()
+
+
+# --------------------------------------------------------------------------
+# (c) Ciresan et al. 2012: classify every pixel from the window around it
+# --------------------------------------------------------------------------
+
+
+class CiresanN4(nn.Sequential):
+    """Network N4 of Ciresan et al. (NIPS 2012): a 95×95 window → the centre pixel's 2 class scores."""
+
+    window = 95
+
+    def __init__(self) -> None:
+        super().__init__(
+            nn.Conv2d(1, 48, 4), nn.ReLU(), nn.MaxPool2d(2),  # 92 → 46
+            nn.Conv2d(48, 48, 5), nn.ReLU(), nn.MaxPool2d(2),  # 42 → 21
+            nn.Conv2d(48, 48, 4), nn.ReLU(), nn.MaxPool2d(2),  # 18 → 9
+            nn.Conv2d(48, 48, 4), nn.ReLU(), nn.MaxPool2d(2),  # 6 → 3
+            nn.Flatten(), nn.Linear(48 * 3 * 3, 200), nn.ReLU(), nn.Linear(200, 2),
+        )  # fmt: skip
+
+
+def ciresan_windows(net: CiresanN4, image: torch.Tensor, samples: int, batch: int, device: torch.device) -> None:
+    """Classify ``samples`` random pixels of ``image`` ``(1, H, W)`` from their windows (mirrored borders)."""
+    r = net.window // 2
+    padded = mirror_pad(image[0], r, r, r, r).to(device)
+    rng = np.random.default_rng(0)
+    ys = rng.integers(0, image.shape[-2], samples)
+    xs = rng.integers(0, image.shape[-1], samples)
+
+    with torch.inference_mode():
+        for i in range(0, samples, batch):
+            windows = torch.stack(
+                [padded[y : y + net.window, x : x + net.window] for y, x in zip(ys[i : i + batch], xs[i : i + batch])]
+            )[:, None]
+            torch.softmax(net(windows), 1).cpu()
+
+
+# --------------------------------------------------------------------------
+# The benchmark
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class Setting:
+    """One way of segmenting the image, and its measured wall-clock times (seconds)."""
+
+    group: str  # "a", "a-", "b", "b'" or "c"
+    method: str
+    network: str
+    params: int
+    detail: str
+    flops_per_pixel: float  # of the whole image, tiling redundancy included
+    run: Callable[[], object]
+    pixels: float  # image pixels one run segments
+    seconds: list[float] = field(default_factory=list)
+
+    def measure(self, device: torch.device) -> float:
+        self.seconds.append(timed(self.run, device))
+        last = self.pixels / 1e6 / self.seconds[-1]
+        print(f"  {device.type}: {self.method}, {self.detail}: {last:.3f} MP/s", file=sys.stderr)
+        return self.mps
+
+    @property
+    def mps(self) -> float:
+        """Megapixels per second, best run."""
+        return self.pixels / 1e6 / min(self.seconds)
+
+
+def meta_flops(build: Callable[[], nn.Module], size: int) -> int:
+    """FLOPs of one forward pass on a ``size × size`` input, counted by torch on the meta device."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.device("meta"):
+        net = build()
+        x = torch.zeros(1, 1, size, size)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        net(x)
+    return counter.get_total_flops()
+
+
+def monai_windows(size: int, roi: int, overlap: float = 0.25) -> int:
+    """Windows MONAI's sliding window runs on a ``size × size`` image (its scan rule)."""
+    if size <= roi:
+        return 1
+    per_axis = math.ceil((size - roi) / int(roi * (1 - overlap))) + 1
+    return per_axis**2
+
+
+def settings_for(device: torch.device, size: int, quick: bool) -> list[Setting]:
+    """Every setting to measure on ``device`` for a ``size × size`` image."""
+    torch.manual_seed(0)
+    image_np = np.random.default_rng(0).random((size, size), dtype=np.float32)
+    image = torch.from_numpy(image_np)[None]
+    px = float(size * size)
+    warm = np.random.default_rng(1).random((300, 300), dtype=np.float32)
+    out: list[Setting] = []
+
+    # (a) ours
+    ours = UNet(base_channels=16).to(device).eval()
+    predict_tiled(ours, warm)  # one-time costs: tracing for the memory estimate, oneDNN set-up
+    auto = choose_tile_size(ours, image_np.shape, device)
+    for s in [auto] if quick else sorted({auto, 892}):
+        plan = plan_tiles(ours, size, size, s)
+        out.append(Setting(
+            "a", "(a) ours, overlap-tile", "U-Net valid, base 16", count(ours),
+            f"tile {s} px, {plan.num_tiles} tiles{' (auto)' if s == auto else ''}",
+            plan.num_tiles * ours.flops(s) / px,
+            lambda s=s: predict_tiled(ours, image_np, tile_size=s), px,
+        ))  # fmt: skip
+    if not quick and device.type == "cpu":
+        out.append(Setting(
+            "a-", "(a) ours, without channels-last", "U-Net valid, base 16", count(ours), f"tile {auto} px",
+            plan_tiles(ours, size, size, auto).num_tiles * ours.flops(auto) / px,
+            lambda: predict_tiled(ours, image_np, tile_size=auto, channels_last=False), px,
+        ))  # fmt: skip
+
+    # (b) MONAI, and (b') its sliding window with our architecture made same-padded
+    net_b, build_b = monai_unet(count(ours))
+    monai_predict(net_b, torch.from_numpy(warm)[None], 128, device)
+    # MONAI's UNet needs multiples of 16; a ROI beyond the image is padded, so cap it there.
+    roi_auto = min(-(-auto // 16) * 16, -(-size // 16) * 16)
+    rois = [roi_auto] if quick else sorted({512, roi_auto})
+    layouts = [torch.contiguous_format] if quick else [torch.contiguous_format, torch.channels_last]
+    for roi in rois:
+        flops = monai_windows(size, roi) * meta_flops(build_b, roi) / px
+        for layout in layouts:
+            name = "channels-last" if layout == torch.channels_last else "default layout"
+            out.append(Setting(
+                "b", "(b) MONAI sliding window", "MONAI UNet, 2 res. units", count(net_b),
+                f"ROI {roi} px, {monai_windows(size, roi)} windows, {name}", flops,
+                lambda roi=roi, layout=layout: monai_predict(net_b.to(memory_format=layout), image, roi, device), px,
+            ))  # fmt: skip
+    if not quick:
+        same = UNet(base_channels=16, padding="same").to(device).eval()
+        if device.type == "cpu":  # the layout (a) uses on CPU
+            same = same.to(memory_format=torch.channels_last)
+        out.append(Setting(
+            "b'", "(b') MONAI sliding window", "our U-Net, same-padded", count(same),
+            f"ROI {roi_auto} px, {monai_windows(size, roi_auto)} windows{', channels-last' if device.type == 'cpu' else ''}",
+            monai_windows(size, roi_auto) * same.flops(roi_auto) / px,
+            lambda: monai_predict(same, image, roi_auto, device), px,
+        ))  # fmt: skip
+
+    # (c) Ciresan et al. 2012: timed on a sample of pixels
+    net_c = CiresanN4().to(device).eval()
+    samples = 256 if quick else 2048
+    ciresan_windows(net_c, image, 64, 64, device)
+    out.append(Setting(
+        "c", "(c) per-pixel windows", "Ciresan 2012 N4, 95×95", count(net_c),
+        f"{samples} pixels timed, extrapolated", meta_flops(CiresanN4, CiresanN4.window),
+        lambda: ciresan_windows(net_c, image, samples, 256, device), float(samples),
+    ))  # fmt: skip
+    return out
+
+
+def bench_device(device: torch.device, size: int, quick: bool) -> tuple[list[Setting], dict[str, Setting]]:
+    """Measure every setting once, then the best of (a), of (b) and (b') twice more, interleaved.
+
+    Returns the settings and the best of each group (``"a"``, ``"b"``, ``"b'"``, ``"c"``).
+    """
+    settings = settings_for(device, size, quick)
+    for st in tqdm(settings, desc=f"{device.type} settings", leave=False):
+        st.measure(device)
+
+    def best() -> dict[str, Setting]:
+        groups = dict.fromkeys(st.group for st in settings)
+        return {g: max((st for st in settings if st.group == g), key=lambda st: st.mps) for g in groups}
+
+    if not quick:  # the settings that decide the goals again, interleaved: less exposed to load swings
+        for _ in range(2):
+            chosen = best()
+            for g in ("b", "a", "b'"):
+                if g in chosen:
+                    chosen[g].measure(device)
+    return settings, best()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1024×1024, one setting and run per method")
+    parser.add_argument("--size", type=int, default=None, help="image side in pixels (default 2048, 1024 with --quick)")
+    args = parser.parse_args()
+    try:
+        import monai  # noqa: F401
+    except ImportError:
+        sys.exit("MONAI is needed for the baseline: pip install -r benchmarks/requirements.txt")
+    warnings.filterwarnings("ignore", module="monai")
+    size = args.size or (1024 if args.quick else 2048)
+
+    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    print(f"# Overlap-tile inference benchmark: {size}×{size} synthetic image\n")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}"
+        + (f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else "")
+        + ". MP/s: best of the runs of a setting. The machine is shared: timings are noisy, "
+        "ratios measured in one run are what counts.\n"
+    )
+    all_met = True
+    for device in devices:
+        settings, best = bench_device(device, size, args.quick)
+        a, b, c = best["a"], best["b"], best["c"]
+        print(f"## {device.type}\n")
+        print("| method | network | parameters | setting | GFLOP per MP | MP/s | best (a) / this |")
+        print("| --- | --- | ---: | --- | ---: | ---: | ---: |")
+        for st in settings:
+            print(
+                f"| {st.method} | {st.network} | {st.params:,} | {st.detail} | {st.flops_per_pixel / 1e3:,.0f} "
+                f"| {st.mps:.3g} | {a.mps / st.mps:.3g}× |"
+            )
+        goal_b, goal_c = a.mps / b.mps >= GOAL_MONAI, a.mps / c.mps >= GOAL_CIRESAN
+        all_met &= goal_b and goal_c
+        print("\n| goal (best setting of each) | ratio | goal met |")
+        print("| --- | ---: | --- |")
+        print(f"| (a) ≥ {GOAL_MONAI}× (b) MONAI | {a.mps / b.mps:.2f}× | {'yes' if goal_b else 'NO'} |")
+        print(f"| (a) ≥ {GOAL_CIRESAN:g}× (c) Ciresan | {a.mps / c.mps:,.0f}× | {'yes' if goal_c else 'NO'} |")
+        if "b'" in best:
+            same = best["b'"]
+            print(f"| (for information) (a) / (b'), same architecture | {a.mps / same.mps:.2f}× | – |")
+        print()
+    print(f"All goals met: {'yes' if all_met else 'NO'}")
+
+
+if __name__ == "__main__":
+    main()
