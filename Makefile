@@ -9,7 +9,7 @@ BOOK_FLAGS ?=
 # Extra flags for pytest, e.g. PYTEST_FLAGS="-x".
 PYTEST_FLAGS ?=
 
-.PHONY: install book test test-py test-nb test-book lab bench clean
+.PHONY: install book test test-py test-nb test-book lab bench colab-setup claims clean
 
 install: $(STAMP)
 
@@ -48,6 +48,14 @@ lab: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install -r benchmarks/requirements.txt
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+## After changing repository.url in _config.yml: update every notebook's Colab set-up cell.
+colab-setup: $(STAMP)
+	$(BIN)/python tools/colab_setup.py
+
+## After changing unet_tutorial/ledger.py: regenerate the claims ledger page book/claims.md.
+claims: $(STAMP)
+	$(BIN)/python tools/make_claims.py
 
 clean:
 	rm -rf _build .pytest_cache

@@ -18,6 +18,7 @@ from hypothesis.extra.numpy import arrays
 from scipy import ndimage as ndi
 
 from unet_tutorial.weights import (
+    common_border,
     balanced_class_weights,
     border_cutoff,
     border_weight_map,
@@ -460,3 +461,35 @@ def test_bad_masks(func, mask: np.ndarray, message: str) -> None:
 def test_bad_connectivity(connectivity) -> None:
     with pytest.raises(ValueError, match="connectivity"):
         instances_from_binary(np.ones((3, 3), np.uint8), connectivity=connectivity)
+
+
+def test_common_border_is_what_separation_removes_between_two_cells():
+    inst = np.zeros((8, 10), dtype=np.int32)
+    inst[1:7, 1:5] = 1  # columns 1-4
+    inst[1:7, 5:9] = 2  # columns 5-8: shares an edge with 1
+    border = common_border(inst, 1, 2)
+    # The last column of cell 1 and the first column of cell 2, rows 1-6.
+    expected = np.zeros_like(border)
+    expected[1:7, 4:6] = True
+    np.testing.assert_array_equal(border, expected)
+    np.testing.assert_array_equal(border, (inst > 0) & (separation_mask(inst) == 0))
+    assert not common_border(inst, 1, 3).any()
+    with pytest.raises(ValueError, match="two different instance ids"):
+        common_border(inst, 2, 2)
+
+
+def test_plot_weight_figure_draws_the_four_panels_of_fig3():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from unet_tutorial.plotting import plot_weight_figure
+
+    inst = np.zeros((20, 20), dtype=np.int32)
+    inst[2:10, 2:10], inst[2:10, 10:18] = 1, 2
+    target = separation_mask(inst)
+    fig = plot_weight_figure(inst.astype(float), inst, target, border_weight_map(inst), "t")
+    titles = [ax.get_title() for ax in fig.axes[:4]]
+    assert titles[0].startswith("(a)") and titles[3].startswith("(d)")
+    assert len(fig.axes) == 5  # four panels and the colour bar
+    with pytest.raises(ValueError, match="four \\(H, W\\) arrays of one shape"):
+        plot_weight_figure(inst, inst, target[:5], inst, None)

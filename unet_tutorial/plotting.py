@@ -16,6 +16,7 @@ __all__ = [
     "grid_image",
     "plot_displacement",
     "show_images",
+    "plot_weight_figure",
 ]
 
 
@@ -177,4 +178,41 @@ def show_images(
     if suptitle:
         fig.suptitle(suptitle)
     fig.tight_layout()
+    return fig
+
+
+def plot_weight_figure(
+    image: np.ndarray,
+    instances: np.ndarray,
+    target: np.ndarray,
+    weights: np.ndarray,
+    title: str | None = None,
+):
+    """The four panels of the paper's Fig. 3 in one row; returns the matplotlib ``Figure``.
+
+    (a) the raw image, (b) the instances in colours, (c) the training target with
+    separation borders, (d) the weight map ``w(x)`` of Eq. 2 with a colour bar. All
+    arrays are ``(H, W)`` of the same size (pixels).
+    """
+    import matplotlib.pyplot as plt
+    from skimage.color import label2rgb
+
+    shapes = {a.shape for a in (image, instances, target, weights)}
+    if len(shapes) != 1 or len(next(iter(shapes))) != 2:
+        raise ValueError(f"expected four (H, W) arrays of one shape, got shapes {sorted(shapes)}")
+    fig, axes = plt.subplots(1, 4, figsize=(16, 4.2))
+    panels = [
+        (image, "gray", "(a) raw image"),
+        (label2rgb(instances, bg_label=0), None, "(b) instances (colours)"),
+        (target, "gray", "(c) target with separation borders"),
+        (weights, "jet", "(d) weight map w(x)"),
+    ]
+    for ax, (data, cmap, name) in zip(axes, panels):
+        shown = ax.imshow(data, cmap=cmap, interpolation="nearest")
+        ax.set_title(name)
+        ax.set_xlabel("x (px)")
+    axes[0].set_ylabel("y (px)")
+    fig.colorbar(shown, ax=axes[3], fraction=0.046, label="weight")
+    if title:
+        fig.suptitle(title)
     return fig

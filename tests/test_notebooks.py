@@ -1,0 +1,96 @@
+"""The chapters as files: executed, teachable, launchable, and feeding the claims ledger.
+
+nbval re-executes the notebooks (`make test-nb`); these checks are about what is
+committed: outputs stored for the book, the Colab set-up cell, no library code in the
+notebooks, every claim of the ledger recorded by its chapter.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from unet_tutorial.ledger import CLAIMS
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def load_tool(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def code_cells(nb) -> list:
+    return [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+
+
+def test_every_chapter_is_in_the_table_of_contents_and_vice_versa():
+    toc = (ROOT / "_toc.yml").read_text()
+    listed = set(re.findall(r"file:\s*(notebooks/[\w-]+)", toc))
+    assert listed == {f"notebooks/{p.stem}" for p in NOTEBOOKS}
+    assert yaml.safe_load(toc)["root"] == "book/intro"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_executed_without_errors(path):
+    nb = nbformat.read(path, as_version=4)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    cells = [c for c in code_cells(nb) if "colab-setup" not in c.metadata.get("tags", [])]
+    unexecuted = [c.source.splitlines()[0] for c in cells if c.execution_count is None]
+    assert not unexecuted, f"cells without stored execution: {unexecuted}"
+    errors = [o.get("ename") for c in cells for o in c.outputs if o.output_type == "error"]
+    assert not errors, f"stored error outputs: {errors}"
+    counts = [c.execution_count for c in cells]
+    assert counts == sorted(counts), "cells were executed out of order"
+    assert any(o.output_type == "display_data" and "image/png" in o.data for c in cells for o in c.outputs), (
+        "a chapter shows at least one figure"
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_starts_with_a_title_and_the_colab_setup_cell(path):
+    nb = nbformat.read(path, as_version=4)
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+    tool = load_tool("colab_setup")
+    first_code = code_cells(nb)[0]
+    assert "colab-setup" in first_code.metadata.get("tags", []), "the first code cell is the Colab set-up"
+    assert first_code.source == tool.setup_source(tool.repository_url()), (
+        "the set-up cell does not carry _config.yml's repository URL: run `make colab-setup`"
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_library_code_in_notebooks(path):
+    nb = nbformat.read(path, as_version=4)
+    for cell in code_cells(nb):
+        source = "\n".join(
+            line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!"))
+        )
+        tree = ast.parse(source)
+        defined = [n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+        assert not defined, f"{defined} defined in a notebook: move it into unet_tutorial/"
+
+
+@pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: c.key)
+def test_every_claim_is_recorded_by_its_chapter(claim):
+    path = ROOT / "notebooks" / f"{claim.notebook}.ipynb"
+    assert path.exists(), f"{claim.key}: chapter {path.name} does not exist"
+    nb = nbformat.read(path, as_version=4)
+    recording = [c for c in code_cells(nb) if "record(" in c.source and f'"{claim.key}"' in c.source]
+    assert recording, f"{path.name} does not record claim {claim.key!r}"
+    printed = "".join(o.get("text", "") for o in recording[0].outputs)
+    assert claim.statement[:40] in printed, f"{path.name}: the recorded claims table is not in the outputs"
+
+
+def test_claims_page_is_generated_from_the_ledger():
+    make_claims = load_tool("make_claims")
+    assert (ROOT / "book" / "claims.md").read_text() == make_claims.render(), "run `make claims`"
