@@ -50,7 +50,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from unet_tutorial.inference import choose_tile_size, mirror_pad, plan_tiles, predict_tiled
+from unet_tutorial.inference import CiresanN4, choose_tile_size, classify_pixels, plan_tiles, predict_tiled
 from unet_tutorial.model import UNet
 
 GOAL_MONAI = 1.5
@@ -103,42 +103,6 @@ def monai_predict(net: nn.Module, image: torch.Tensor, roi: int, device: torch.d
             image[None].to(device), roi_size=(roi, roi), sw_batch_size=1, predictor=net, overlap=0.25
         )
         return torch.softmax(torch.as_tensor(logits).float(), 1)[0].cpu().numpy()
-
-
-# --------------------------------------------------------------------------
-# (c) Ciresan et al. 2012: classify every pixel from the window around it
-# --------------------------------------------------------------------------
-
-
-class CiresanN4(nn.Sequential):
-    """Network N4 of Ciresan et al. (NIPS 2012): a 95×95 window → the centre pixel's 2 class scores."""
-
-    window = 95
-
-    def __init__(self) -> None:
-        super().__init__(
-            nn.Conv2d(1, 48, 4), nn.ReLU(), nn.MaxPool2d(2),  # 92 → 46
-            nn.Conv2d(48, 48, 5), nn.ReLU(), nn.MaxPool2d(2),  # 42 → 21
-            nn.Conv2d(48, 48, 4), nn.ReLU(), nn.MaxPool2d(2),  # 18 → 9
-            nn.Conv2d(48, 48, 4), nn.ReLU(), nn.MaxPool2d(2),  # 6 → 3
-            nn.Flatten(), nn.Linear(48 * 3 * 3, 200), nn.ReLU(), nn.Linear(200, 2),
-        )  # fmt: skip
-
-
-def ciresan_windows(net: CiresanN4, image: torch.Tensor, samples: int, batch: int, device: torch.device) -> None:
-    """Classify ``samples`` random pixels of ``image`` ``(1, H, W)`` from their windows (mirrored borders)."""
-    r = net.window // 2
-    padded = mirror_pad(image[0], r, r, r, r).to(device)
-    rng = np.random.default_rng(0)
-    ys = rng.integers(0, image.shape[-2], samples)
-    xs = rng.integers(0, image.shape[-1], samples)
-
-    with torch.inference_mode():
-        for i in range(0, samples, batch):
-            windows = torch.stack(
-                [padded[y : y + net.window, x : x + net.window] for y, x in zip(ys[i : i + batch], xs[i : i + batch])]
-            )[:, None]
-            torch.softmax(net(windows), 1).cpu()
 
 
 # --------------------------------------------------------------------------
@@ -250,11 +214,13 @@ def settings_for(device: torch.device, size: int, quick: bool) -> list[Setting]:
     # (c) Ciresan et al. 2012: timed on a sample of pixels
     net_c = CiresanN4().to(device).eval()
     samples = 256 if quick else 2048
-    ciresan_windows(net_c, image, 64, 64, device)
+    rng = np.random.default_rng(0)
+    ys, xs = rng.integers(0, size, samples), rng.integers(0, size, samples)
+    classify_pixels(net_c, image, ys[:64], xs[:64], batch_size=64)  # warm-up
     out.append(Setting(
         "c", "(c) per-pixel windows", "Ciresan 2012 N4, 95×95", count(net_c),
         f"{samples} pixels timed, extrapolated", meta_flops(CiresanN4, CiresanN4.window),
-        lambda: ciresan_windows(net_c, image, samples, 256, device), float(samples),
+        lambda: classify_pixels(net_c, image, ys, xs, batch_size=256), float(samples),
     ))  # fmt: skip
     return out
 

@@ -445,3 +445,164 @@ def test_not_a_model_or_one_class_model_raises() -> None:
     one = UNet(base_channels=2, depth=2, num_classes=1)
     with pytest.raises(ValueError, match=">= 2 classes"):
         predict_tiled(one, noise(10, 10), tile_size=52)
+
+
+# --------------------------------------------------------------------------
+# Fig. 2: tile boxes and the drawing
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("padding,blend", [("valid", True), ("same", True), ("same", False)])
+def test_tile_boxes_place_input_and_output_areas(padding: str, blend: bool) -> None:
+    from unet_tutorial.inference import tile_boxes
+
+    model = make_unet(depth=2, padding=padding)
+    image = noise(70, 90)
+    tile = 64 if padding == "same" else model.input_size_for(24)
+    plan = plan_tiles(model, 70, 90, tile, blend=blend)
+    padded = mirror_pad(image, *plan.pad)
+    covered = np.zeros((70, 90), bool)
+    for i in range(plan.num_tiles):
+        boxes = tile_boxes(plan, i)
+        assert boxes["image"] == (0, 0, 70, 90)
+        (ti, li, hi, wi), (to, lo, ho, wo) = boxes["input"], boxes["output"]
+        assert (hi, wi, ho, wo) == (plan.tile_size, plan.tile_size, plan.out_size, plan.out_size)
+        # the output area is centred in the input area, `border` px inside it
+        assert (to - ti, lo - li) == (model.border, model.border)
+        # the input box, shifted into the padded image, is exactly the window the plan reads
+        y, x = plan.positions[i]
+        assert (ti + plan.pad[0], li + plan.pad[2]) == (y, x)
+        assert padded[ti + plan.pad[0] : ti + plan.pad[0] + hi, li + plan.pad[2] : li + plan.pad[2] + wi].shape == (hi, wi)
+        covered[max(to, 0) : to + ho, max(lo, 0) : lo + wo] = True
+    assert covered.all()  # the output areas tile the whole image
+
+
+def test_tile_boxes_rejects_bad_index() -> None:
+    from unet_tutorial.inference import tile_boxes
+
+    plan = plan_tiles(make_unet(depth=2), 30, 30, 52)
+    with pytest.raises(ValueError, match="tile index"):
+        tile_boxes(plan, plan.num_tiles)
+    with pytest.raises(ValueError, match="tile index"):
+        tile_boxes(plan, -1)
+
+
+def test_draw_tile_plan_draws_the_mirrored_image_and_the_boxes() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from unet_tutorial.inference import draw_tile_plan, tile_boxes
+
+    model = make_unet(depth=3)
+    image = noise(100, 120)
+    plan = plan_tiles(model, 100, 120, model.input_size_for(40))
+    ax = draw_tile_plan(plan, image, tile=1, veil=0.0)
+    shown = ax.images[0].get_array()
+    assert np.array_equal(np.asarray(shown), mirror_pad(image, *plan.pad))  # the mirrored extension
+    # the axes span the padded image in image coordinates
+    assert ax.get_xlim() == (-plan.pad[2] - 0.5, 120 + plan.pad[3] - 0.5)
+    rects = {p.get_label(): p for p in ax.patches if not p.get_label().startswith("_")}
+    t, l, h, w = tile_boxes(plan, 1)["input"]
+    blue = rects[f"input tile {plan.tile_size} px"]
+    assert (blue.get_x(), blue.get_y(), blue.get_width(), blue.get_height()) == (l - 0.5, t - 0.5, w, h)
+    assert f"output tile {plan.out_size} px" in rects and "image border" in rects
+    assert len(ax.patches) == plan.num_tiles + 3  # the grid and the three highlighted boxes
+    with pytest.raises(ValueError, match="as planned"):
+        draw_tile_plan(plan, noise(100, 121))
+    with pytest.raises(ValueError, match="veil"):
+        draw_tile_plan(plan, image, veil=2.0)
+    plt.close("all")
+
+
+# --------------------------------------------------------------------------
+# The per-pixel sliding-window baseline (Ciresan et al. 2012)
+# --------------------------------------------------------------------------
+
+
+def test_ciresan_n4_maps_a_95_px_window_to_two_scores() -> None:
+    from unet_tutorial.inference import CiresanN4
+
+    net = CiresanN4()
+    assert net(torch.zeros(3, 1, CiresanN4.window, CiresanN4.window)).shape == (3, 2)
+
+
+def test_classify_pixels_uses_the_mirrored_window_around_each_pixel() -> None:
+    from unet_tutorial.inference import CiresanN4, classify_pixels
+
+    torch.manual_seed(0)
+    net = CiresanN4().eval()
+    image = noise(40, 50)
+    ys, xs = np.array([0, 39, 20, 5]), np.array([0, 49, 25, 44])  # corners need mirrored context
+    probs = classify_pixels(net, image, ys, xs, batch_size=3)
+    assert probs.shape == (4, 2) and np.allclose(probs.sum(1), 1, atol=1e-6)
+    ref_pad = np.pad(image, 47, mode="reflect")
+    windows = np.stack([ref_pad[y : y + 95, x : x + 95] for y, x in zip(ys, xs)])[:, None]
+    with torch.no_grad():
+        ref = torch.softmax(net(torch.from_numpy(windows)), 1).numpy()
+    assert np.abs(probs - ref).max() <= 1e-5
+    # a different pixel gets a different window, hence (almost surely) different scores
+    assert not np.allclose(probs[0], probs[1])
+
+
+def test_classify_pixels_and_timing_reject_bad_input() -> None:
+    from unet_tutorial.inference import CiresanN4, classify_pixels, time_per_pixel_classifier
+
+    net = CiresanN4()
+    image = noise(20, 20)
+    with pytest.raises(ValueError, match="same length"):
+        classify_pixels(net, image, [1, 2], [1])
+    with pytest.raises(ValueError, match="inside the 20x20 image"):
+        classify_pixels(net, image, [20], [0])
+    with pytest.raises(ValueError, match="empty"):
+        classify_pixels(net, image, [], [])
+    with pytest.raises(ValueError, match="window"):
+        classify_pixels(nn.Conv2d(1, 2, 1), image, [1], [1])
+    with pytest.raises(ValueError, match="batch_size"):
+        classify_pixels(net, image, [1], [1], batch_size=0)
+    with pytest.raises(ValueError, match="samples"):
+        time_per_pixel_classifier(net, image, samples=0)
+
+
+def test_time_per_pixel_classifier_is_a_positive_time() -> None:
+    from unet_tutorial.inference import CiresanN4, time_per_pixel_classifier
+
+    seconds = time_per_pixel_classifier(CiresanN4(), noise(30, 30), samples=8, batch_size=4)
+    assert 0.0 < seconds < 1.0
+
+
+# --------------------------------------------------------------------------
+# One untiled forward pass
+# --------------------------------------------------------------------------
+
+
+def test_forward_probabilities_is_one_softmaxed_pass() -> None:
+    from unet_tutorial.inference import forward_probabilities
+
+    model = make_unet(depth=2).train()  # drop-out on: must be switched off, then restored
+    window = noise(52, 68)
+    probs = forward_probabilities(model, window)
+    assert model.training
+    with torch.no_grad():
+        ref = torch.softmax(model.eval()(torch.from_numpy(window)[None, None]), 1)[0].numpy()
+    assert probs.shape == (2, model.output_size(52), model.output_size(68)) and probs.dtype == np.float32
+    assert np.abs(probs - ref).max() <= 1e-6
+    # the stitched tiles of predict_tiled reproduce one pass over the mirror-padded image
+    b = model.border
+    image = noise(30, 46, seed=4)
+    hs, ws = model.input_size_for(30), model.input_size_for(46)
+    whole = forward_probabilities(model, mirror_pad(image, b, hs - 30 - b, b, ws - 46 - b))[:, :30, :46]
+    assert np.abs(predict_tiled(model, image, tile_size=52) - whole).max() <= 1e-5
+
+
+def test_forward_probabilities_rejects_invalid_sizes_and_inputs() -> None:
+    from unet_tutorial.inference import forward_probabilities
+
+    model = make_unet(depth=2)
+    with pytest.raises(ValueError, match="nearest valid sizes: 48 or 52"):
+        forward_probabilities(model, noise(50, 52))
+    with pytest.raises(ValueError, match="NaN"):
+        forward_probabilities(model, np.full((52, 52), np.nan, np.float32))
+    with pytest.raises(ValueError, match="torch.nn.Module"):
+        forward_probabilities("model", noise(52, 52))

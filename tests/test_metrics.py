@@ -789,3 +789,190 @@ def test_otsu_baseline_on_isbi_slices_25_to_29():
     # The course's reference numbers for this classical baseline: 0.28 and 0.39.
     assert np.mean(pix) == pytest.approx(0.28, abs=0.01)
     assert np.mean(rand) == pytest.approx(0.39, abs=0.01)
+
+
+# ----------------------------------------------------------------------------
+# touching_merges: touching ground-truth objects merged by a prediction
+# ----------------------------------------------------------------------------
+def two_touching_squares() -> np.ndarray:
+    """Objects 1 (cols 1-4) and 2 (cols 5-8) share an edge; object 3 stands apart."""
+    inst = np.zeros((10, 14), dtype=np.int32)
+    inst[2:7, 1:5] = 1
+    inst[2:7, 5:9] = 2
+    inst[2:7, 11:13] = 3
+    return inst
+
+
+def test_touching_merges_union_merges_and_gap_separates():
+    from unet_tutorial.weights import separation_mask
+
+    inst = two_touching_squares()
+    merged = M.touching_merges(inst > 0, inst)
+    assert merged.pairs.tolist() == [[1, 2]]  # object 3 touches nobody
+    assert merged.n_pairs == 1 and merged.n_merged == 1
+    separated = M.touching_merges(separation_mask(inst), inst)
+    assert separated.n_merged == 0
+    # every object is found, each in its own component
+    assert len(set(separated.component[1:].tolist())) == 3 and separated.component[1:].min() > 0
+
+
+def test_touching_merges_connectivity():
+    inst = two_touching_squares()
+    pred = inst > 0
+    pred[:, 4:6] = False  # cut the contact ...
+    pred[4, 4] = True  # ... but leave a diagonal link (4,4)-(5,5)
+    pred[5, 5] = True
+    assert M.touching_merges(pred, inst, connectivity=4).n_merged == 0
+    assert M.touching_merges(pred, inst, connectivity=8).n_merged == 1
+
+
+def test_touching_merges_majority_not_any_overlap():
+    inst = two_touching_squares()
+    pred = np.zeros(inst.shape, dtype=bool)
+    pred[2:7, 1:6] = True  # object 1 and one column (5 of 20 px) of object 2
+    pred[2:7, 7:9] = True  # the rest of object 2's majority: a separate component
+    res = M.touching_merges(pred, inst)
+    assert res.component[1] != res.component[2] and res.n_merged == 0
+    pred[2:7, 6] = True  # now one component covers both entirely
+    assert M.touching_merges(pred, inst).n_merged == 1
+
+
+def test_touching_merges_missed_objects_are_not_merged():
+    inst = two_touching_squares()
+    res = M.touching_merges(np.zeros(inst.shape, dtype=bool), inst)
+    assert res.n_pairs == 1 and res.n_merged == 0 and res.component.tolist() == [0, 0, 0, 0]
+
+
+def _naive_merges(pred: np.ndarray, inst: np.ndarray) -> list[bool]:
+    """Literal definition: loops over touching pairs and component overlaps."""
+    comp, _ = ndi.label(pred, structure=C4)
+    ids = [int(i) for i in np.unique(inst) if i > 0]
+    major = {}
+    for i in ids:
+        labels, counts = np.unique(comp[(inst == i) & (comp > 0)], return_counts=True)
+        major[i] = int(labels[np.argmax(counts)]) if counts.size else 0  # argmax: lowest label on ties
+    pairs = set()
+    h, w = inst.shape
+    for y in range(h):
+        for x in range(w):
+            for dy in (-1, 0, 1):
+                for dx in (-1, 0, 1):
+                    yy, xx = y + dy, x + dx
+                    if 0 <= yy < h and 0 <= xx < w:
+                        a, b = int(inst[y, x]), int(inst[yy, xx])
+                        if a and b and a != b:
+                            pairs.add((min(a, b), max(a, b)))
+    return [major[a] == major[b] and major[a] > 0 for a, b in sorted(pairs)]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_touching_merges_matches_naive_definition(seed):
+    from unet_tutorial.data import synthetic_nuclei
+
+    image, inst = synthetic_nuclei((48, 48), n_nuclei=9, seed=seed)
+    rng = np.random.default_rng(seed)
+    # a noisy threshold of the image: some contacts survive, some are cut
+    pred = ndi.gaussian_filter(image + rng.normal(0, 0.05, image.shape), 1.0) > 0.5
+    res = M.touching_merges(pred, inst)
+    assert res.merged.tolist() == _naive_merges(pred, inst)
+    assert 0 < res.n_merged < res.n_pairs  # both outcomes occur, so the comparison means something
+
+
+@pytest.mark.parametrize("pred, inst, match", [
+    (np.ones((4, 4), bool), np.ones((4, 5), np.int32), "same shape"),
+    (np.ones((4, 4)) * 0.5, np.ones((4, 4), np.int32), "dtype"),
+    (np.ones((4, 4), bool), np.ones((4, 4), bool), "boolean mask"),
+    (np.ones((4, 4), bool), -np.ones((4, 4), np.int32), "negative"),
+])
+def test_touching_merges_bad_input(pred, inst, match):
+    with pytest.raises(ValueError, match=match):
+        M.touching_merges(pred, inst)
+
+
+def test_touching_merges_bad_connectivity():
+    inst = two_touching_squares()
+    with pytest.raises(ValueError, match="connectivity"):
+        M.touching_merges(inst > 0, inst, connectivity=6)
+
+
+# ----------------------------------------------------------------------------
+# error_summary and mismatch_rgb
+# ----------------------------------------------------------------------------
+@pytest.mark.parametrize("case", [merge_case, split_case, hole_case, shift_case])
+def test_error_summary_agrees_with_the_single_metrics(case):
+    pred, truth = case()
+    s = M.error_summary(pred, truth, radius=None)
+    w = M.warping_details(pred, truth)
+    assert s["pixel"] == M.pixel_error(pred, truth)
+    assert s["pixel_fscore"] == M.pixel_scores(pred, truth).fscore_error
+    assert s["rand"] == M.rand_error(pred, truth)
+    assert s["skimage_rand"] == M.skimage_adapted_rand_error(pred, truth)
+    assert s["warping"] == w.error and s["warping_splits_merges"] == w.split_merge_error
+    assert (s["splits"], s["merges"], s["holes"]) == (w.splits, w.merges, w.holes)
+
+
+def test_error_summary_counts_the_kind_of_mistake():
+    assert M.error_summary(*merge_case())["merges"] == 1
+    assert M.error_summary(*split_case())["splits"] == 1
+    hole = M.error_summary(*hole_case())
+    assert hole["holes"] == 1 and hole["splits"] == hole["merges"] == 0
+    shift = M.error_summary(*shift_case())
+    assert shift["warping"] == 0 and shift["pixel"] > 0
+
+
+def test_mismatch_rgb_colours_each_kind():
+    pred, truth = merge_case()
+    res = M.warping_details(pred, truth)
+    rgb = M.mismatch_rgb(res)
+    assert rgb.shape == truth.shape + (3,) and rgb.min() >= 0 and rgb.max() <= 1
+    merge_px = res.mismatch_types == M.MismatchType.MERGE
+    assert merge_px.any()
+    assert np.all(rgb[merge_px] == M.MISMATCH_COLORS[M.MismatchType.MERGE])
+    # elsewhere: gray (R = G = B), lighter on cells than on membrane
+    rest = rgb[~merge_px]
+    assert np.all(rest[:, 0] == rest[:, 1]) and np.all(rest[:, 1] == rest[:, 2])
+    assert rgb[0, 0, 0] > rgb[3, 0, 0]
+    grown = M.mismatch_rgb(res, dilate=1)
+    assert np.count_nonzero(np.all(grown == M.MISMATCH_COLORS[M.MismatchType.MERGE], axis=-1)) == 9
+
+
+def test_mismatch_rgb_bad_input():
+    res = M.warping_details(*hole_case())
+    with pytest.raises(ValueError, match="shape"):
+        M.mismatch_rgb(res, background=np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="dilate"):
+        M.mismatch_rgb(res, dilate=-1)
+
+
+def test_plot_mistakes_draws_four_panels_with_legend():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pred, truth = merge_case()
+    fig = M.plot_mistakes(pred, truth, title="merge")
+    axes = fig.axes
+    assert len(axes) == 4
+    assert "differ: 1" in axes[2].get_title()  # one pixel bridges the membrane
+    legend = axes[3].get_legend()
+    assert legend is not None and [t.get_text() for t in legend.get_texts()] == ["merge"]
+    plt.close(fig)
+    fig, ax = plt.subplots(1, 3)
+    with pytest.raises(ValueError, match="4 Axes"):
+        M.plot_mistakes(pred, truth, axes=ax)
+    plt.close(fig)
+
+
+def test_summary_table_layout_and_values():
+    text = M.summary_table({"a": {"pixel": 0.125, "splits": 2.0}, "bb": {"pixel": 0.5, "splits": 0.0}}, digits=3)
+    lines = text.splitlines()
+    assert len(lines) == 4
+    assert [c.strip() for c in lines[0].strip("|").split("|")] == ["metric", "a", "bb"]
+    assert len({len(line) for line in lines}) == 1  # columns aligned
+    assert [c.strip() for c in lines[2].strip("|").split("|")] == ["pixel", "0.125", "0.500"]
+    assert [c.strip() for c in lines[3].strip("|").split("|")] == ["splits", "2", "0"]
+    with pytest.raises(ValueError, match="lacks"):
+        M.summary_table({"a": {"pixel": 0.1}, "b": {"rand": 0.2}})
+    with pytest.raises(ValueError, match="at least one"):
+        M.summary_table({})

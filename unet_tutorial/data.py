@@ -1062,3 +1062,202 @@ class TileDataset(torch.utils.data.Dataset):
             f"output_size={self.output_size}, samples_per_epoch={self.samples_per_epoch}, "
             f"margin={self.margin}, augment={self.augment!r}, seed={self.seed}, epoch={self.epoch})"
         )
+
+
+# --------------------------------------------------------------------------------------
+# Cell Tracking Challenge (the light-microscopy data sets of Table 2, §4)
+# --------------------------------------------------------------------------------------
+
+import re  # noqa: E402  (only this section needs it)
+
+__all__ += ["CTC_WEBSITE", "CTC_TABLE2_DATASETS", "CTC_PERCENTILES", "load_ctc"]
+
+#: Where the Cell Tracking Challenge distributes its training data sets (free, after
+#: accepting the challenge's terms). No checksums of these files are known, so the
+#: course never downloads them.
+CTC_WEBSITE = "https://celltrackingchallenge.net"
+
+#: The two data sets of the paper's Table 2 under their Cell Tracking Challenge names:
+#: "PhC-U373" (phase contrast, glioblastoma-astrocytoma U373 cells) and "DIC-HeLa"
+#: (differential interference contrast, HeLa cells).
+CTC_TABLE2_DATASETS = ("PhC-C2DH-U373", "DIC-C2DH-HeLa")
+
+# t000.tif / t0000.tif (raw frames) and man_seg000.tif / man_seg0000.tif (segmentation
+# ground truth): the challenge numbers frames with 3 digits, or 4 for long sequences.
+_CTC_FRAME = re.compile(r"^t(\d{3,4})\.tiff?$")
+_CTC_MASK = re.compile(r"^man_seg(\d{3,4})\.tiff?$")
+
+#: Percentiles mapped to 0 and 1 by the ``"percentile"`` normalisation of :func:`load_ctc`.
+CTC_PERCENTILES = (1.0, 99.8)
+
+
+def _ctc_layout(dataset: str, sequence: str) -> str:
+    return (
+        f"<data dir>/{dataset}/{sequence}/t000.tif, t001.tif, ... (raw frames) and "
+        f"<data dir>/{dataset}/{sequence}_GT/SEG/man_seg000.tif, ... (instance labels of the "
+        "annotated frames; 3- or 4-digit frame numbers)"
+    )
+
+
+def _ctc_missing_message(path: Path, root: Path, dataset: str, sequence: str) -> str:
+    return (
+        f"Cell Tracking Challenge data not found: {path} does not exist.\n"
+        f"Expected layout: {_ctc_layout(dataset, sequence)}.\n"
+        f"Download the training data set {dataset!r} from {CTC_WEBSITE} (section "
+        "'Datasets', 2D training data) and unzip it into the data directory, so that "
+        f"<data dir>/{dataset}/ holds 01/, 01_GT/, 02/, 02_GT/. No checksum of these files "
+        f"is known, so the course does not download them. The data directory is {root}: "
+        f"set {DATA_ENV_VAR} or pass root=... to use another one."
+    )
+
+
+def _ctc_numbered(folder: Path, pattern: re.Pattern[str]) -> dict[int, Path]:
+    """``{frame number: path}`` of the files of ``folder`` matching ``pattern``.
+
+    Raises ValueError when two files carry the same frame number (``t001.tif`` and
+    ``t0001.tif``): pairing by number would be ambiguous.
+    """
+    found: dict[int, Path] = {}
+    for path in sorted(folder.iterdir()):
+        m = pattern.match(path.name)
+        if m is None or not path.is_file():
+            continue
+        frame = int(m.group(1))
+        if frame in found:
+            raise ValueError(f"frame {frame} appears twice in {folder}: {found[frame].name} and {path.name}")
+        found[frame] = path
+    return found
+
+
+def _ctc_normalize(raw: np.ndarray, mode: str, what: str) -> np.ndarray:
+    """A raw frame ``(H, W)`` to float32 in ``[0, 1]`` (see :func:`load_ctc`)."""
+    if raw.ndim != 2:
+        raise ValueError(f"{what}: expected a 2-D gray frame (H, W), got shape {raw.shape}")
+    if not (np.issubdtype(raw.dtype, np.integer) or np.issubdtype(raw.dtype, np.floating)):
+        raise ValueError(f"{what}: expected an integer or float image, got dtype {raw.dtype}")
+    if np.issubdtype(raw.dtype, np.floating) and not np.isfinite(raw).all():
+        raise ValueError(f"{what}: the frame contains NaN or infinite values")
+    if mode == "auto":
+        mode = "dtype" if raw.dtype == np.uint8 else "percentile"
+    if mode == "dtype":
+        return _to_unit_float(raw, what)
+    lo, hi = np.percentile(raw, CTC_PERCENTILES)
+    if hi <= lo:  # a constant frame: nothing to stretch
+        return np.zeros(raw.shape, np.float32)
+    return np.clip((raw.astype(np.float32) - np.float32(lo)) / np.float32(hi - lo), 0.0, 1.0)
+
+
+def _ctc_instances(raw: np.ndarray, what: str, shape: tuple[int, ...]) -> np.ndarray:
+    """Validate a ``man_seg`` label image and return it as int32 ``(H, W)``."""
+    if not np.issubdtype(raw.dtype, np.integer):
+        raise ValueError(f"{what}: instance labels must be integers, got dtype {raw.dtype}")
+    if raw.shape != shape:
+        raise ValueError(f"{what}: labels have shape {raw.shape}, the raw frame {shape}; they must match")
+    if raw.size and (int(raw.min()) < 0 or int(raw.max()) > np.iinfo(np.int32).max):
+        raise ValueError(
+            f"{what}: instance ids must lie in [0, {np.iinfo(np.int32).max}], got "
+            f"[{int(raw.min())}, {int(raw.max())}]"
+        )
+    return raw.astype(np.int32)
+
+
+def load_ctc(
+    root: str | os.PathLike[str] | None = None,
+    dataset: str = "PhC-C2DH-U373",
+    sequence: str | int = "01",
+    *,
+    annotated_only: bool = True,
+    normalize: str = "auto",
+) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    """Load one sequence of a Cell Tracking Challenge 2D training set (Table 2 of §4).
+
+    The paper's light-microscopy experiments (PhC-U373, DIC-HeLa: :data:`CTC_TABLE2_DATASETS`)
+    use the challenge's layout, which this reads as it comes out of the zip file from
+    :data:`CTC_WEBSITE`::
+
+        <data dir>/<dataset>/<sequence>/t000.tif, t001.tif, ...        raw frames
+        <data dir>/<dataset>/<sequence>_GT/SEG/man_seg000.tif, ...     instance labels
+
+    Only some frames have a ``man_seg`` file (the data sets are "partially annotated").
+    Frames and labels are paired by frame *number*, so 3-digit (``t007.tif``) and
+    4-digit (``t0007.tif``) names both work. Nothing is downloaded: no checksum of the
+    challenge's files is known.
+
+    Normalisation of the raw frames to float32 ``[0, 1]``:
+
+    - ``"dtype"``: divide by the dtype's maximum (255 for 8-bit, 65535 for 16-bit).
+    - ``"percentile"``: map the :data:`CTC_PERCENTILES` (1st and 99.8th) percentile
+      of each frame to 0 and 1 and clip; 16-bit microscopy rarely uses the full range
+      (12-bit cameras), where ``"dtype"`` would give nearly black images.
+    - ``"auto"`` (default): ``"dtype"`` for 8-bit frames (both Table 2 data sets are
+      8-bit), ``"percentile"`` otherwise.
+
+    Args:
+        root: the data directory (the folder holding ``<dataset>/``), resolved by
+            :func:`data_dir`.
+        dataset: the challenge's name of the data set, e.g. ``"PhC-C2DH-U373"`` or
+            ``"DIC-C2DH-HeLa"``.
+        sequence: ``"01"`` or ``"02"`` (an int is formatted with two digits).
+        annotated_only: return only the frames that have a ``man_seg`` label;
+            ``False`` returns every frame, with ``None`` as the label of the others.
+        normalize: ``"auto"``, ``"dtype"`` or ``"percentile"`` (see above).
+
+    Returns:
+        A list of ``(image, instances)`` sorted by frame number: image float32
+        ``(H, W)`` in ``[0, 1]``; instances int32 ``(H, W)``, 0 = background, each cell
+        its own id (or ``None`` for a frame without annotation, only when
+        ``annotated_only=False``). The binary target of the paper is
+        ``unet_tutorial.weights.separation_mask(instances)``.
+
+    Raises:
+        FileNotFoundError: the sequence folder is missing, or its ``_GT/SEG`` folder
+            (with ``annotated_only``), it holds no frame, or a label has no raw frame with its number (the
+            messages give the expected layout and where to download the data).
+        ValueError: bad ``sequence`` or ``normalize``, two files with the same frame
+            number, frames that are not 2-D, labels that are not integers, are
+            negative, or differ in shape from their frame.
+    """
+    import tifffile
+
+    if isinstance(sequence, (int, np.integer)) and not isinstance(sequence, bool):
+        sequence = f"{int(sequence):02d}"
+    if not isinstance(sequence, str) or not sequence.isdigit():
+        raise ValueError(f"sequence must be a string of digits such as '01' or '02', got {sequence!r}")
+    if normalize not in ("auto", "dtype", "percentile"):
+        raise ValueError(f"normalize must be 'auto', 'dtype' or 'percentile', got {normalize!r}")
+    if not isinstance(dataset, str) or not dataset or "/" in dataset or os.sep in dataset:
+        raise ValueError(f"dataset must be a folder name such as 'PhC-C2DH-U373', got {dataset!r}")
+
+    top = data_dir(root)
+    base = top / dataset
+    raw_dir = base / sequence
+    seg_dir = base / f"{sequence}_GT" / "SEG"
+    # Without annotated_only a sequence without ground truth (e.g. the challenge's
+    # test sequences) still loads, every label None.
+    needed = (raw_dir, seg_dir) if annotated_only else (raw_dir,)
+    for folder in needed:
+        if not folder.is_dir():
+            raise FileNotFoundError(_ctc_missing_message(folder, top, dataset, sequence))
+    frames = _ctc_numbered(raw_dir, _CTC_FRAME)
+    masks = _ctc_numbered(seg_dir, _CTC_MASK) if seg_dir.is_dir() else {}
+    if not frames:
+        raise FileNotFoundError(
+            f"no raw frame t<NNN>.tif in {raw_dir}; expected layout: {_ctc_layout(dataset, sequence)}"
+        )
+    orphans = sorted(set(masks) - set(frames))
+    if orphans:
+        raise FileNotFoundError(
+            f"labels without a raw frame in {raw_dir}: "
+            + ", ".join(masks[k].name for k in orphans[:5])
+            + ("..." if len(orphans) > 5 else "")
+        )
+    numbers = sorted(masks) if annotated_only else sorted(frames)
+    out: list[tuple[np.ndarray, np.ndarray | None]] = []
+    for k in numbers:
+        raw = np.asarray(tifffile.imread(frames[k]))
+        image = _ctc_normalize(raw, normalize, str(frames[k]))
+        instances = None
+        if k in masks:
+            instances = _ctc_instances(np.asarray(tifffile.imread(masks[k])), str(masks[k]), raw.shape)
+        out.append((image, instances))
+    return out

@@ -38,6 +38,12 @@ transform before averaging.
 
 The command line ``python -m unet_tutorial predict`` (see
 :func:`add_predict_command`) segments image files with a saved model.
+
+For teaching: :func:`forward_probabilities` runs one untiled forward pass (the
+reference tiling must reproduce); :func:`tile_boxes` and :func:`draw_tile_plan`
+draw Fig. 2 from a :class:`TilePlan`; :class:`CiresanN4`, :func:`classify_pixels` and
+:func:`time_per_pixel_classifier` are the per-pixel sliding-window classifier
+of Ciresan et al. (2012) that the paper replaces (§1), for speed comparisons.
 """
 
 from __future__ import annotations
@@ -73,6 +79,12 @@ __all__ = [
     "read_image",
     "add_predict_command",
     "run_predict",
+    "tile_boxes",
+    "draw_tile_plan",
+    "CiresanN4",
+    "classify_pixels",
+    "time_per_pixel_classifier",
+    "forward_probabilities",
 ]
 
 #: Bytes per float32 value.
@@ -898,3 +910,278 @@ def _predict_files(args: argparse.Namespace) -> None:
         _write_atomic(
             out / f"{path.stem}_mask.png", lambda f: skimage.io.imsave(f, mask, check_contrast=False)
         )
+
+
+# --------------------------------------------------------------------------
+# Fig. 2: drawing a tile plan
+# --------------------------------------------------------------------------
+
+
+def tile_boxes(plan: TilePlan, index: int = 0) -> dict[str, tuple[int, int, int, int]]:
+    """The rectangles of Fig. 2 for tile ``index`` of ``plan``, in image coordinates.
+
+    Coordinates are ``(top, left, height, width)`` in pixels, with ``(0, 0)``
+    the image's top-left pixel; negative or too large values lie in the
+    mirrored extension of the image.
+
+    Returns:
+        ``{"image": …, "input": …, "output": …}``: the image itself, the input
+        window the network reads for this tile (the *blue* area of Fig. 2,
+        ``tile_size`` px) and the output area it predicts (the *yellow* area,
+        ``out_size`` px). For a valid network the output area is the input
+        area shrunk by ``border`` px on every side.
+
+    Raises:
+        ValueError: if ``index`` is not in ``[0, plan.num_tiles)``.
+    """
+    if not isinstance(index, (int, np.integer)) or isinstance(index, bool) or not 0 <= index < plan.num_tiles:
+        raise ValueError(f"tile index must be an int in [0, {plan.num_tiles}), got {index!r}")
+    y, x = plan.positions[int(index)]
+    s, o = plan.tile_size, plan.out_size
+    return {
+        "image": (0, 0, plan.height, plan.width),
+        "input": (y - plan.pad[0], x - plan.pad[2], s, s),
+        "output": (y - plan.crop[0], x - plan.crop[1], o, o),
+    }
+
+
+def draw_tile_plan(
+    plan: TilePlan,
+    image,
+    ax=None,
+    *,
+    tile: int = 0,
+    grid: bool = True,
+    veil: float = 0.3,
+):
+    """Draw Fig. 2 of the paper for ``plan``: the overlap-tile strategy on ``image``.
+
+    Shows the image mirror-padded as :func:`predict_tiled` pads it (the mirrored
+    part under a white veil of opacity ``veil``, the image border dashed), the
+    output area of every tile (thin white lines, if ``grid``), and for tile
+    ``tile`` its input area (blue) and output area (yellow). Axes are in
+    image pixels (negative: the mirrored extension).
+
+    Args:
+        plan: from :func:`plan_tiles` for this image's size.
+        image: gray ``(H, W)`` or ``(1, H, W)`` numpy array or tensor, ``H × W``
+            as planned; gray values in ``[0, 1]`` are shown as they are.
+        ax: a matplotlib ``Axes``; default a new figure's.
+        tile: which tile to highlight (index into :attr:`TilePlan.positions`).
+        grid: draw the output areas of all tiles.
+        veil: opacity in ``[0, 1]`` of the white veil over the mirrored part.
+
+    Returns:
+        The ``Axes``.
+
+    Raises:
+        ValueError: if the image is not gray, or its size differs from the plan's,
+            or ``tile``/``veil`` is out of range.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    img = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
+    if img.ndim == 3 and img.shape[0] == 1:
+        img = img[0]
+    if img.ndim != 2 or img.shape != (plan.height, plan.width):
+        raise ValueError(
+            f"image must be gray (H, W) = ({plan.height}, {plan.width}) as planned, got shape {np.shape(image)}"
+        )
+    if not 0.0 <= veil <= 1.0:
+        raise ValueError(f"veil must be an opacity in [0, 1], got {veil!r}")
+    boxes = tile_boxes(plan, tile)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 6))
+    top, bottom, left, right = plan.pad
+    padded = mirror_pad(img.astype(np.float32), top, bottom, left, right)
+    extent = (-left - 0.5, plan.width + right - 0.5, plan.height + bottom - 0.5, -top - 0.5)
+    ax.imshow(padded, cmap="gray", vmin=0, vmax=1, extent=extent, interpolation="nearest")
+    if veil > 0:
+        outside = np.ones(padded.shape, bool)
+        outside[top : top + plan.height, left : left + plan.width] = False
+        rgba = np.zeros((*padded.shape, 4), np.float32)
+        rgba[outside] = (1.0, 1.0, 1.0, veil)
+        ax.imshow(rgba, extent=extent, interpolation="nearest")
+
+    def rect(box, **kw):
+        t, l, h, w = box
+        ax.add_patch(Rectangle((l - 0.5, t - 0.5), w, h, fill=False, **kw))
+
+    if grid:
+        for i in range(plan.num_tiles):
+            rect(tile_boxes(plan, i)["output"], edgecolor="white", linewidth=0.8, alpha=0.8)
+    rect(boxes["image"], edgecolor="black", linewidth=1.5, linestyle="--", label="image border")
+    rect(boxes["input"], edgecolor="tab:blue", linewidth=2.5, label=f"input tile {plan.tile_size} px")
+    rect(boxes["output"], edgecolor="gold", linewidth=2.5, label=f"output tile {plan.out_size} px")
+    ax.legend(loc="upper right", fontsize=8, framealpha=0.9)
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    ax.set_xlabel("x (px, image coordinates)")
+    ax.set_ylabel("y (px)")
+    return ax
+
+
+# --------------------------------------------------------------------------
+# The baseline the paper replaces: per-pixel sliding-window classification (§1)
+# --------------------------------------------------------------------------
+
+
+class CiresanN4(nn.Sequential):
+    """Network N4 of Ciresan et al. (NIPS 2012): a 95×95 window → the centre pixel's 2 class scores.
+
+    The per-pixel classifier that won ISBI 2012 and that the U-Net paper
+    replaces (§1): four convolution + 2×2 max-pooling layers with 48 maps
+    (kernels 4, 5, 4, 4), a fully connected layer of 200 units and 2 outputs.
+    Input ``(N, 1, 95, 95)``, output logits ``(N, 2)``. Used with
+    :func:`classify_pixels`, which runs it once per pixel.
+    """
+
+    #: Side of the square input window (pixels); the classified pixel is its centre.
+    window = 95
+
+    def __init__(self) -> None:
+        super().__init__(
+            nn.Conv2d(1, 48, 4), nn.ReLU(), nn.MaxPool2d(2),  # 92 → 46
+            nn.Conv2d(48, 48, 5), nn.ReLU(), nn.MaxPool2d(2),  # 42 → 21
+            nn.Conv2d(48, 48, 4), nn.ReLU(), nn.MaxPool2d(2),  # 18 → 9
+            nn.Conv2d(48, 48, 4), nn.ReLU(), nn.MaxPool2d(2),  # 6 → 3
+            nn.Flatten(), nn.Linear(48 * 3 * 3, 200), nn.ReLU(), nn.Linear(200, 2),
+        )  # fmt: skip
+
+
+def classify_pixels(
+    net: nn.Module,
+    image,
+    ys: Sequence[int] | np.ndarray,
+    xs: Sequence[int] | np.ndarray,
+    *,
+    batch_size: int = 256,
+) -> np.ndarray:
+    """Class probabilities of the pixels ``(ys[i], xs[i])``, each from the window around it (§1).
+
+    The sliding-window approach of Ciresan et al. (2012): every pixel is
+    classified by a separate forward pass of ``net`` on the ``net.window``-px
+    square centred on it (the image mirrored beyond its border), so
+    overlapping windows repeat their work — the slowness the paper names.
+
+    Args:
+        net: a window classifier with an int attribute ``window`` (odd, pixels),
+            mapping ``(N, 1, window, window)`` to logits ``(N, K)``, e.g.
+            :class:`CiresanN4`. Run in eval mode on its own device.
+        image: gray ``(H, W)`` or ``(1, H, W)`` numpy array or tensor.
+        ys, xs: row and column (pixels) of each pixel to classify, same length.
+        batch_size: windows per forward pass.
+
+    Returns:
+        float32 ``(N, K)``: the softmax of each pixel's logits.
+
+    Raises:
+        ValueError: no odd ``window`` attribute, bad image, pixel lists of
+            different lengths or outside the image, bad ``batch_size``.
+    """
+    window = getattr(net, "window", None)
+    if not isinstance(window, int) or window < 1 or window % 2 == 0:
+        raise ValueError(f"net needs an odd int attribute 'window' (pixels), got {window!r}")
+    x = _as_image(image, 1)
+    ys, xs = np.asarray(ys, dtype=np.int64).ravel(), np.asarray(xs, dtype=np.int64).ravel()
+    h, w = x.shape[-2:]
+    if ys.shape != xs.shape:
+        raise ValueError(f"ys and xs must have the same length, got {ys.size} and {xs.size}")
+    if ys.size == 0:
+        raise ValueError("no pixels to classify: ys and xs are empty")
+    if (ys.min() < 0 or ys.max() >= h or xs.min() < 0 or xs.max() >= w):
+        raise ValueError(f"pixel coordinates must lie inside the {h}x{w} image")
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    r = window // 2
+    padded = mirror_pad(x[0], r, r, r, r).to(_model_device(net))
+    out = []
+    with _TrainingMode(net), torch.inference_mode():
+        for i in range(0, ys.size, batch_size):
+            windows = torch.stack(
+                [padded[y : y + window, x0 : x0 + window] for y, x0 in zip(ys[i : i + batch_size], xs[i : i + batch_size])]
+            )[:, None]
+            out.append(torch.softmax(net(windows).float(), 1).cpu())
+    return torch.cat(out).numpy()
+
+
+def time_per_pixel_classifier(
+    net: nn.Module,
+    image,
+    samples: int = 1024,
+    *,
+    batch_size: int = 256,
+    seed: int = 0,
+) -> float:
+    """Seconds per pixel of :func:`classify_pixels` on ``image``, measured on a random sample.
+
+    Classifying all ``H · W`` pixels takes minutes to hours on a CPU, so
+    ``samples`` random pixels (seeded) are classified after one warm-up batch
+    and the wall-clock time is divided by ``samples``; multiply by ``H · W``
+    for the whole image (the windows are independent, so the time is linear
+    in the number of pixels). A GPU is synchronised before reading the clock.
+
+    Returns:
+        Seconds per pixel (float).
+
+    Raises:
+        ValueError: ``samples`` not a positive int, or as :func:`classify_pixels`.
+    """
+    import time
+
+    if not isinstance(samples, int) or isinstance(samples, bool) or samples < 1:
+        raise ValueError(f"samples must be a positive int, got {samples!r}")
+    x = _as_image(image, 1)
+    rng = np.random.default_rng(seed)
+    ys = rng.integers(0, x.shape[-2], samples)
+    xs = rng.integers(0, x.shape[-1], samples)
+    dev = _model_device(net)
+    classify_pixels(net, x, ys[:batch_size], xs[:batch_size], batch_size=batch_size)  # warm-up
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    t0 = time.perf_counter()
+    classify_pixels(net, x, ys, xs, batch_size=batch_size)
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    return (time.perf_counter() - t0) / samples
+
+
+# --------------------------------------------------------------------------
+# One forward pass without tiling (the reference tiling must reproduce)
+# --------------------------------------------------------------------------
+
+
+def forward_probabilities(model: nn.Module, window, *, device: str | torch.device | None = None) -> np.ndarray:
+    """Class probabilities of ONE forward pass over ``window``: no tiling, no padding added.
+
+    The reference the overlap-tile prediction is compared with (§2: tiling is
+    seamless when the stitched output equals this pass over the whole
+    mirror-padded image), and the tool to run a single hand-placed tile.
+
+    Args:
+        model: a network mapping ``(1, C, h, w)`` to logits ``(1, K, h', w')``;
+            if it has ``output_size`` (a :class:`~unet_tutorial.model.UNet`), the
+            window's height and width must be valid input sizes. Run in eval
+            mode (its mode is restored afterwards).
+        window: ``(h, w)`` or channels-first ``(C, h, w)`` numpy array or tensor.
+        device: where to compute; default the model's device (the model is not moved).
+
+    Returns:
+        float32 numpy array ``(K, h', w')``: the softmax over the classes (Eq. 1),
+        e.g. ``(2, 388, 388)`` for a 572-px window and the paper's network.
+
+    Raises:
+        ValueError: bad window (as :func:`predict_tiled`), or a size the model
+            cannot take (the message names the nearest valid sizes).
+    """
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    x = _as_image(window, getattr(model, "in_channels", None))
+    if hasattr(model, "output_size"):
+        for n in x.shape[-2:]:
+            model.output_size(int(n))  # ValueError naming the nearest valid sizes
+    dev = _model_device(model) if device is None else _resolve_device(device)
+    with _TrainingMode(model), torch.inference_mode():
+        logits = model(x.to(dev)[None])
+    return torch.softmax(logits.float(), 1)[0].cpu().numpy()

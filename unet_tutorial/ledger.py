@@ -52,6 +52,14 @@ CLAIMS: tuple[Claim, ...] = (
 )
 
 _BY_KEY = {c.key: c for c in CLAIMS}
+
+
+class _Text(str):
+    """A string whose ``repr`` is itself, so that glued values paste without quotes."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
 assert len(_BY_KEY) == len(CLAIMS), "claim keys must be unique"
 
 
@@ -88,7 +96,7 @@ def record(measured: dict[str, str]) -> str:
     for key, value in measured.items():
         claim = _BY_KEY[key]
         if glue is not None:
-            glue(key, value, display=False)
+            glue(key, _Text(value), display=False)
         rows.append((claim.statement, claim.paper, value))
     w1 = min(60, max(len(r[0]) for r in rows))
     w2 = max(len("paper"), *(len(r[1]) for r in rows))

@@ -1069,3 +1069,294 @@ def threshold_sweep(
         best={m: float(values[m][i]) for m, i in best_idx.items()},
         best_threshold={m: float(th[i]) for m, i in best_idx.items()},
     )
+
+
+# ----------------------------------------------------------------------------
+# Touching objects: are they kept apart? (§3, Eq. 2)
+# ----------------------------------------------------------------------------
+__all__ += ["TouchingMerges", "touching_merges"]
+
+
+@dataclass(frozen=True)
+class TouchingMerges:
+    """Which touching ground-truth objects a binary prediction merges.
+
+    Attributes:
+        pairs: int ``(P, 2)``, the ids ``(i, j)``, ``i < j``, of the touching
+            (8-adjacent) ground-truth objects, as
+            :func:`unet_tutorial.weights.touching_pairs` lists them.
+        merged: bool ``(P,)``, True where both objects of the pair lie mostly
+            in the same connected component of the prediction.
+        component: int ``(max id + 1,)``, for each ground-truth id the label of
+            the predicted component that covers most of its pixels (0: the
+            object is entirely missed; index 0 is unused).
+    """
+
+    pairs: np.ndarray
+    merged: np.ndarray
+    component: np.ndarray
+
+    @property
+    def n_pairs(self) -> int:
+        """Number of touching pairs in the ground truth."""
+        return int(len(self.pairs))
+
+    @property
+    def n_merged(self) -> int:
+        """Number of those pairs merged into one predicted component."""
+        return int(np.count_nonzero(self.merged))
+
+
+def touching_merges(pred: np.ndarray, instances: np.ndarray, connectivity: int = 4) -> TouchingMerges:
+    """For each pair of touching ground-truth objects: does the prediction merge them?
+
+    The separation borders and weights of §3 (Eq. 2, Fig. 3c–d) exist so that
+    touching cells come out as separate objects. This counts the failures:
+    label the connected components of the predicted mask (4-connected by
+    default, the convention of :func:`rand_error`); give every ground-truth
+    object the component covering most of its pixels (ties: the lowest
+    label; none when no pixel of the object is predicted); a touching pair
+    (8-adjacent objects, :func:`unet_tutorial.weights.touching_pairs`) is
+    *merged* when both objects got the same component.
+
+    Args:
+        pred: predicted foreground, binary mask ``(H, W)`` (1 = object).
+        instances: ground-truth instance ids, integer ``(H, W)``, 0 = background.
+        connectivity: 4 or 8, the connectivity of the predicted components.
+
+    Returns:
+        :class:`TouchingMerges` (``n_pairs``, ``n_merged``, the pairs and flags).
+
+    Raises:
+        ValueError: a non-binary ``pred``, invalid ``instances`` (not 2-D
+            integers >= 0), different shapes, or a connectivity other than 4, 8.
+    """
+    from .weights import touching_pairs  # the same definition of "touching" as Fig. 3c
+
+    p = _as_mask(pred, "pred")
+    pairs = touching_pairs(instances)  # validates instances
+    inst = np.asarray(instances).astype(np.int64)
+    if inst.shape != p.shape:
+        raise ValueError(f"pred and instances must have the same shape, got {p.shape} and {inst.shape}")
+    if connectivity not in (4, 8):
+        raise ValueError(f"connectivity must be 4 or 8, got {connectivity!r}")
+    comp, n_comp = ndi.label(p, structure=_C4 if connectivity == 4 else _C8)
+    n_ids = int(inst.max()) + 1
+    both = (inst > 0) & (comp > 0)
+    # Sparse overlap counts (object id, component) through unique pair keys.
+    keys, counts = np.unique(inst[both] * (n_comp + 1) + comp[both], return_counts=True)
+    ids, comps = np.divmod(keys, n_comp + 1)
+    # Sort by id, then count descending, then component ascending: the first row of
+    # each id is its majority component.
+    order = np.lexsort((comps, -counts, ids))
+    ids, comps = ids[order], comps[order]
+    first = np.r_[True, ids[1:] != ids[:-1]] if ids.size else np.zeros(0, bool)
+    component = np.zeros(n_ids, dtype=np.int64)
+    component[ids[first]] = comps[first]
+    a, b = component[pairs[:, 0]], component[pairs[:, 1]]
+    return TouchingMerges(pairs=pairs, merged=(a == b) & (a > 0), component=component)
+
+
+# ----------------------------------------------------------------------------
+# Summaries and pictures for the Evaluation chapter
+# ----------------------------------------------------------------------------
+__all__ += ["error_summary", "MISMATCH_COLORS", "mismatch_rgb"]
+
+
+def error_summary(pred: np.ndarray, truth: np.ndarray, *, radius: int | None = CHALLENGE_RADIUS) -> dict[str, float]:
+    """Every error of this module for one binary proposal, as a flat ``dict`` (§4).
+
+    Keys (all errors: 0 is perfect):
+
+    * ``pixel`` – :func:`pixel_error` (``1 −`` accuracy);
+    * ``pixel_fscore`` – ``1 −`` F-score of the cell pixels (:func:`pixel_scores`);
+    * ``rand`` – the challenge's foreground-restricted Rand error (:func:`rand_error`);
+    * ``skimage_rand`` – :func:`skimage_adapted_rand_error`, for comparison;
+    * ``warping`` – Jain's warping error (:attr:`WarpingResult.error`);
+    * ``warping_splits_merges`` – the split/merge pixels only
+      (:attr:`WarpingResult.split_merge_error`, window ``radius``);
+    * ``splits``, ``merges``, ``holes``, ``objects`` – numbers of mistakes of each
+      kind (holes added + deleted, objects added + deleted), as floats.
+
+    Args:
+        pred: proposal, binary mask ``(H, W)`` (1 = cell).
+        truth: ground truth, binary mask ``(H, W)``; it needs a cell pixel (Rand).
+        radius: classification window of :func:`warping_details`; default the
+            challenge's 20 px (None: whole image).
+
+    Raises:
+        ValueError: as :func:`rand_scores` and :func:`warping_details`.
+    """
+    w = warping_details(pred, truth, radius=radius)
+    return {
+        "pixel": pixel_error(pred, truth),
+        "pixel_fscore": pixel_scores(pred, truth).fscore_error,
+        "rand": rand_error(pred, truth),
+        "skimage_rand": skimage_adapted_rand_error(pred, truth),
+        "warping": w.error,
+        "warping_splits_merges": w.split_merge_error,
+        "splits": float(w.splits),
+        "merges": float(w.merges),
+        "holes": float(w.holes),
+        "objects": float(w.object_additions + w.object_deletions),
+    }
+
+
+#: RGB colour (in ``[0, 1]``) of each kind of remaining warping mismatch in :func:`mismatch_rgb`.
+MISMATCH_COLORS: dict[MismatchType, tuple[float, float, float]] = {
+    MismatchType.SPLIT: (1.0, 0.15, 0.15),  # red
+    MismatchType.MERGE: (0.15, 0.45, 1.0),  # blue
+    MismatchType.HOLE_ADDITION: (1.0, 0.75, 0.0),  # amber
+    MismatchType.HOLE_DELETION: (1.0, 0.45, 0.0),  # orange
+    MismatchType.OBJECT_ADDITION: (0.2, 0.85, 0.2),  # green
+    MismatchType.OBJECT_DELETION: (0.75, 0.2, 0.9),  # violet
+}
+
+
+def mismatch_rgb(result: WarpingResult, background: np.ndarray | None = None,
+                 dilate: int = 0) -> np.ndarray:
+    """A picture of the topological mistakes: the warped truth with its mismatches coloured.
+
+    Args:
+        result: the :class:`WarpingResult` of :func:`warping_details`.
+        background: gray image ``(H, W)`` in ``[0, 1]`` shown under the colours;
+            default the warped ground truth, dimmed (cells light gray, membrane
+            dark).
+        dilate: grow every coloured mismatch by this many pixels (a square
+            structuring element) so that one-pixel mistakes stay visible in a
+            large image; 0 = exact pixels.
+
+    Returns:
+        float RGB ``(H, W, 3)`` in ``[0, 1]``; colours as :data:`MISMATCH_COLORS`.
+
+    Raises:
+        ValueError: ``background`` of another shape, or a negative ``dilate``.
+    """
+    types = np.asarray(result.mismatch_types)
+    if background is None:
+        background = 0.25 + 0.5 * np.asarray(result.warped, dtype=float)
+    bg = np.asarray(background, dtype=float)
+    if bg.shape != types.shape:
+        raise ValueError(f"background must have the shape {types.shape} of the result, got {bg.shape}")
+    if int(dilate) != dilate or dilate < 0:
+        raise ValueError(f"dilate must be an integer >= 0 (pixels), got {dilate!r}")
+    rgb = np.repeat(np.clip(bg, 0.0, 1.0)[..., None], 3, axis=-1)
+    for kind, color in MISMATCH_COLORS.items():
+        where = types == kind
+        if dilate and where.any():
+            where = ndi.binary_dilation(where, np.ones((2 * dilate + 1,) * 2, dtype=bool))
+        rgb[where] = color
+    return rgb
+
+
+__all__ += ["plot_mistakes"]
+
+
+def plot_mistakes(
+    pred: np.ndarray,
+    truth: np.ndarray,
+    *,
+    result: WarpingResult | None = None,
+    image: np.ndarray | None = None,
+    dilate: int = 0,
+    title: str | None = None,
+    axes=None,
+):
+    """Ground truth, proposal, pixel disagreements and topological mistakes side by side.
+
+    Four panels: the ground truth, the proposal (white = cell), the pixels where
+    they differ (what the pixel error counts) and the mismatches left after the
+    warping (what the warping error counts), coloured by kind as
+    :data:`MISMATCH_COLORS` with a legend of the kinds present.
+
+    Args:
+        pred: proposal, binary mask ``(H, W)`` (1 = cell).
+        truth: ground truth, binary mask ``(H, W)``.
+        result: ``warping_details(pred, truth)`` if already computed.
+        image: optional gray image ``(H, W)`` in ``[0, 1]`` shown under the
+            mistakes instead of the warped truth.
+        dilate: grow the coloured mistakes by this many pixels (see :func:`mismatch_rgb`).
+        title: figure title.
+        axes: four matplotlib ``Axes`` to draw into; default a new figure.
+
+    Returns:
+        The matplotlib figure.
+
+    Raises:
+        ValueError: as :func:`warping_details`, or not exactly four ``axes``.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    p, t = _mask_pair(pred, truth)
+    if result is None:
+        result = warping_details(p, t)
+    if axes is None:
+        fig, axes = plt.subplots(1, 4, figsize=(13, 3.6))
+    else:
+        axes = list(np.ravel(axes))
+        if len(axes) != 4:
+            raise ValueError(f"axes must hold 4 Axes, got {len(axes)}")
+        fig = axes[0].figure
+    diff = p != t
+    panels = [
+        (t, "ground truth (white: cell)"),
+        (p, "proposal"),
+        (diff, f"pixels that differ: {np.count_nonzero(diff)}"),
+        (mismatch_rgb(result, image, dilate), f"after warping: {result.n_mismatches} px left"),
+    ]
+    for ax, (data, name) in zip(axes, panels):
+        ax.imshow(data, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("x (px)")
+    axes[0].set_ylabel("y (px)")
+    present = [k for k in MISMATCH_COLORS if np.any(result.mismatch_types == k)]
+    if present:
+        axes[3].legend(handles=[Patch(color=MISMATCH_COLORS[k], label=k.name.lower().replace("_", " "))
+                                for k in present], loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                       fontsize=8, frameon=False)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+__all__ += ["summary_table"]
+
+
+def summary_table(columns: dict[str, dict[str, float]], digits: int = 4) -> str:
+    """A markdown table with one row per metric and one column per case.
+
+    Args:
+        columns: case name → ``{metric: value}`` (e.g. :func:`error_summary`
+            results); the rows are the metrics of the first case, in its order.
+        digits: decimals of the values; integral values (counts, exact zeros)
+            print as integers.
+
+    Returns:
+        The table as text (prints readably, renders as markdown).
+
+    Raises:
+        ValueError: no column, or a column without a metric of the first one.
+    """
+    if not columns:
+        raise ValueError("summary_table needs at least one column")
+    names = list(columns)
+    rows = list(columns[names[0]])
+    for name in names[1:]:
+        missing = [r for r in rows if r not in columns[name]]
+        if missing:
+            raise ValueError(f"column {name!r} lacks the metric(s) {missing}")
+
+    def cell(v: float) -> str:
+        v = float(v)
+        return str(int(v)) if v.is_integer() else f"{v:.{digits}f}"
+
+    cells = {n: [cell(columns[n][r]) for r in rows] for n in names}
+    widths = {n: max(3, len(n), *(len(c) for c in cells[n])) for n in names}
+    width = max(len("metric"), *(len(r) for r in rows))
+    lines = [f"| {'metric':<{width}} | " + " | ".join(f"{n:>{widths[n]}}" for n in names) + " |",
+             f"| {'-' * width} | " + " | ".join("-" * widths[n] for n in names) + " |"]
+    for k, r in enumerate(rows):
+        lines.append(f"| {r:<{width}} | " + " | ".join(f"{cells[n][k]:>{widths[n]}}" for n in names) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,440 @@
+"""Training (§3): configurations, devices, checkpoints, exact resume, divergence, the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from unet_tutorial import train as T
+from unet_tutorial.data import synthetic_em
+from unet_tutorial.model import UNet, load_model
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def tiny_config(**changes) -> T.TrainConfig:
+    """A network and tiles small enough for a CPU step of a few milliseconds."""
+    base = dict(
+        name="tiny", base_channels=4, depth=2, dropout=0.2, tile_size=60, batch_size=2, holdout=1,
+        augment="flips", optimizer="adam", lr=3e-3, schedule="cosine", warmup_steps=2, steps=12,
+        val_every=0, checkpoint_every=4, seed=3, device="cpu", num_threads=1,
+    )
+    base.update(changes)
+    return T.TrainConfig(**base)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny networks run fastest on one thread, and a busy machine makes more threads slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def tiny_data() -> T.TrainData:
+    """Three *synthetic* EM-like 64×64 images: two to train on, one held out."""
+    pairs = [synthetic_em((64, 64), n_cells=6, seed=s) for s in range(3)]
+    return T.prepare_data(([p[0] for p in pairs], [p[1] for p in pairs]), holdout=1)
+
+
+# --------------------------------------------------------------------------
+# Configurations
+# --------------------------------------------------------------------------
+
+
+def test_named_configurations():
+    paper = T.get_config("paper")
+    assert (paper.base_channels, paper.tile_size, paper.batch_size) == (64, 572, 1)
+    assert (paper.optimizer, paper.momentum) == ("sgd", 0.99)
+    assert (paper.w0, paper.sigma, paper.border_weights) == (10.0, 5.0, True)
+    assert paper.output_size == 388
+    cpu = T.get_config("cpu")
+    assert cpu.base_channels < paper.base_channels and cpu.tile_size < paper.tile_size
+    assert T.get_config("cpu", steps=7).steps == 7
+
+
+def test_load_config_extends_and_round_trips(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text('extends = "cpu"\nlr = 0.0005\nname = "mine"\n')
+    cfg = T.load_config(path)
+    assert cfg.lr == 0.0005 and cfg.name == "mine"
+    assert cfg.tile_size == T.get_config("cpu").tile_size
+    assert T.TrainConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_unknown_key_is_named_with_a_suggestion(tmp_path):
+    path = tmp_path / "typo.toml"
+    path.write_text("learning_rate = 0.1\ntile_sise = 572\n")
+    with pytest.raises(ValueError, match=r"'tile_sise' \(did you mean 'tile_size'\?\)"):
+        T.load_config(path)
+
+
+def test_invalid_tile_size_names_the_nearest_valid_sizes(tmp_path):
+    path = tmp_path / "tile.toml"
+    path.write_text("tile_size = 570\n")
+    with pytest.raises(ValueError, match=r"tile_size.*570.*556 or 572"):
+        T.load_config(path)
+
+
+@pytest.mark.parametrize(
+    "changes, match",
+    [
+        ({"lr": -0.1}, "'lr' must be a positive"),
+        ({"lr": float("nan")}, "'lr' must be a positive"),
+        ({"momentum": 1.0}, "'momentum'"),
+        ({"batch_size": 0}, "'batch_size' must be >= 1"),
+        ({"optimizer": "rmsprop"}, "'optimizer' must be one of"),
+        ({"precision": "fp8"}, "'precision'"),
+        ({"steps": 2.5}, "'steps' must be of type int"),
+        ({"border_weights": "yes"}, "'border_weights' must be of type bool"),
+        ({"device": "gpu0"}, "'device'"),
+        ({"sigma": 0}, "'sigma'"),
+    ],
+)
+def test_invalid_values_raise(changes, match):
+    with pytest.raises(ValueError, match=match):
+        T.get_config("cpu").replace(**changes)
+
+
+def test_config_file_errors(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        T.load_config(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("lr = = 1\n")
+    with pytest.raises(ValueError, match="not valid TOML"):
+        T.load_config(bad)
+    with pytest.raises(ValueError, match="unknown configuration"):
+        T.get_config("gpu")
+
+
+# --------------------------------------------------------------------------
+# Device, precision, schedule, sample order
+# --------------------------------------------------------------------------
+
+
+def test_device_selection_prefers_cuda_then_mps_then_cpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert T.select_device("auto") == torch.device("cuda", 1)
+    assert T.select_device("cuda") == torch.device("cuda", 1)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(T, "_mps_available", lambda: True)
+    assert T.select_device("auto") == torch.device("mps")
+    monkeypatch.setattr(T, "_mps_available", lambda: False)
+    assert T.select_device(None) == torch.device("cpu")
+    assert T.select_device("cpu") == torch.device("cpu")
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        T.select_device("cuda")
+    with pytest.raises(ValueError, match="MPS is not available"):
+        T.select_device("mps")
+    with pytest.raises(ValueError, match="not a valid torch device"):
+        T.select_device("tpu-ish")
+
+
+def test_precision_choice(monkeypatch):
+    cuda, cpu = torch.device("cuda", 0), torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+    assert T.resolve_precision("auto", cuda) is torch.bfloat16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
+    assert T.resolve_precision("auto", cuda) is torch.float16
+    assert T.resolve_precision("auto", cpu) is None
+    assert T.resolve_precision("fp32", cuda) is None
+
+
+def test_learning_rate_schedule():
+    cfg = T.get_config("cpu").replace(steps=101, warmup_steps=10, lr_min_fraction=0.1)
+    f = [T.lr_factor(s, cfg) for s in range(cfg.steps)]
+    assert f[0] == pytest.approx(0.1) and f[9] == pytest.approx(1.0)  # linear warm-up
+    assert f[10] == pytest.approx(1.0) and f[-1] == pytest.approx(0.1)  # cosine to the floor
+    assert all(a >= b for a, b in zip(f[10:], f[11:]))
+    paper = T.get_config("paper")
+    assert {T.lr_factor(s, paper) for s in (0, 5000, 19999)} == {1.0}
+
+
+def test_processes_see_disjoint_shards():
+    seen = [g for step in range(5) for rank in range(3) for g in T.sample_numbers(step, 2, rank, 3)]
+    assert sorted(seen) == list(range(30))  # every sample once, none shared
+
+
+def test_optimizer_is_the_papers_sgd():
+    model = UNet(base_channels=4, depth=2)
+    opt = T.make_optimizer(model, T.get_config("paper"))
+    assert isinstance(opt, torch.optim.SGD)
+    assert opt.param_groups[0]["momentum"] == 0.99 and opt.param_groups[0]["lr"] == 0.01
+    assert isinstance(T.make_optimizer(model, T.get_config("cpu")), torch.optim.Adam)
+
+
+# --------------------------------------------------------------------------
+# Checkpoints
+# --------------------------------------------------------------------------
+
+
+def _checkpoint_parts(steps_done: int):
+    cfg = tiny_config()
+    model = T.build_model(cfg)
+    opt = T.make_optimizer(model, cfg)
+    sched = T.make_scheduler(opt, cfg)
+    hist = T.History()
+    for s in range(steps_done):
+        hist.log_step(s + 1, 1.0 / (s + 1), 1e-3, 0.1 * s)
+    return cfg, model, opt, sched, hist
+
+
+def test_checkpoint_round_trip_with_weights_only(tmp_path):
+    cfg, model, opt, sched, hist = _checkpoint_parts(3)
+    path = tmp_path / "checkpoint.pt"
+    T.save_checkpoint(path, model, opt, sched, step=3, config=cfg, history=hist)
+    blob = torch.load(path, weights_only=True)  # the file holds only tensors and plain data
+    assert blob["step"] == 3 and T.TrainConfig.from_dict(blob["config"]) == cfg
+    assert T.History.from_dict(blob["history"]) == hist
+    assert set(blob["rng"]) >= {"torch", "numpy", "python"}
+    restored = load_model(path)  # a checkpoint is also a model file
+    for a, b in zip(restored.state_dict().values(), model.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_crash_while_writing_keeps_the_old_checkpoint(tmp_path, monkeypatch):
+    cfg, model, opt, sched, hist = _checkpoint_parts(2)
+    path = tmp_path / "checkpoint.pt"
+    T.save_checkpoint(path, model, opt, sched, step=2, config=cfg, history=hist)
+    before = path.read_bytes()
+
+    def crashing_save(obj, f, *args, **kwargs):
+        f.write(b"half a checkpoint")
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(torch, "save", crashing_save)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)
+    with pytest.raises(OSError, match="simulated"):
+        T.save_checkpoint(path, model, opt, sched, step=4, config=cfg, history=hist)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert T.load_checkpoint(path)["step"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt"]  # no temporary files left
+
+
+def test_load_checkpoint_errors(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        T.load_checkpoint(tmp_path / "nope.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not a readable checkpoint"):
+        T.load_checkpoint(tmp_path / "junk.pt")
+    torch.save({"unet": {}, "state_dict": {}}, tmp_path / "model_only.pt")
+    with pytest.raises(ValueError, match="missing optimizer"):
+        T.load_checkpoint(tmp_path / "model_only.pt")
+
+
+def test_history_json_round_trip(tmp_path):
+    hist = T.History()
+    hist.log_step(1, 0.7, 1e-3, 0.5)
+    hist.log_validation(1, {"pixel_error": 0.2, "rand_error": 0.3})
+    hist.save(tmp_path / "h.json")
+    assert T.History.load(tmp_path / "h.json") == hist
+    assert json.loads((tmp_path / "h.json").read_text())["val"]["pixel_error"] == [0.2]
+
+
+# --------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------
+
+
+def test_a_few_steps_reduce_the_loss_on_a_fixed_batch():
+    torch.manual_seed(0)
+    model = UNet(base_channels=8, depth=2, dropout=0.0)
+    cfg = T.get_config("cpu")
+    opt = T.make_optimizer(model, cfg)
+    image, label = synthetic_em((76, 76), n_cells=6, seed=1)
+    x = torch.from_numpy(image)[None, None]
+    y = torch.from_numpy(label.astype(np.int64))[None]
+    w = torch.from_numpy(T.weight_maps([label], cfg)[0])[None]
+    losses = [T.train_step(model, opt, x, y, w) for _ in range(20)]
+    assert np.mean(losses[-3:]) < 0.75 * np.mean(losses[:3])
+
+
+def test_train_writes_outputs_and_validates(tiny_data, tmp_path):
+    cfg = tiny_config(val_every=6)
+    model, hist = T.train(cfg, data=tiny_data, out_dir=tmp_path, progress=False)
+    assert hist.step == list(range(1, 13)) and all(np.isfinite(hist.loss))
+    assert hist.val_step == [6, 12] and set(hist.val) >= {"pixel_error", "iou", "rand_error"}
+    assert all(0.0 <= v <= 1.0 for vals in hist.val.values() for v in vals)
+    assert hist.lr[0] == pytest.approx(cfg.lr / 2)  # warm-up
+    assert {p.name for p in tmp_path.iterdir()} == {"checkpoint.pt", "model.pt", "history.json"}
+    assert T.History.load(tmp_path / "history.json") == hist
+    assert T.load_checkpoint(tmp_path / "checkpoint.pt")["step"] == 12
+    final = load_model(tmp_path / "model.pt")
+    for a, b in zip(final.state_dict().values(), model.state_dict().values()):
+        assert torch.equal(a, b.cpu())
+
+
+def test_same_seed_same_losses_other_seed_other_losses(tiny_data):
+    a = T.train(tiny_config(steps=4), data=tiny_data, progress=False)[1].loss
+    b = T.train(tiny_config(steps=4), data=tiny_data, progress=False)[1].loss
+    c = T.train(tiny_config(steps=4, seed=4), data=tiny_data, progress=False)[1].loss
+    assert a == b and a != c
+
+
+def test_dataloader_workers_do_not_change_the_samples(tiny_data):
+    a = T.train(tiny_config(steps=4), data=tiny_data, progress=False)[1].loss
+    b = T.train(tiny_config(steps=4, num_workers=1), data=tiny_data, progress=False)[1].loss
+    assert a == b
+
+
+def test_max_minutes_stops_early_with_outputs(tiny_data, tmp_path):
+    _, hist = T.train(tiny_config(max_minutes=1e-9), data=tiny_data, out_dir=tmp_path, progress=False)
+    assert hist.step == [1]
+    assert T.load_checkpoint(tmp_path / "checkpoint.pt")["step"] == 1 and (tmp_path / "model.pt").is_file()
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_resume_in_process_is_bit_identical(tiny_data, tmp_path, optimizer):
+    cfg = tiny_config(optimizer=optimizer, lr=0.01 if optimizer == "sgd" else 3e-3, val_every=4)
+    full_model, full = T.train(cfg, data=tiny_data, out_dir=tmp_path / "full", progress=False)
+    model, resumed = _interrupted_then_resumed(cfg, tiny_data, tmp_path / "resumed", stop_after=8)
+    assert resumed.step == full.step
+    assert resumed.loss == full.loss  # bit-identical floats
+    assert resumed.lr == full.lr
+    assert resumed.val == full.val
+    for a, b in zip(model.state_dict().values(), full_model.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def _interrupted_then_resumed(cfg, data, out, stop_after):
+    """Train until the checkpoint of step ``stop_after`` exists, 'crash', then resume."""
+
+    class Crash(Exception):
+        pass
+
+    original = T.save_checkpoint
+
+    def save_then_crash(*args, step, **kwargs):
+        original(*args, step=step, **kwargs)
+        if step == stop_after:
+            raise Crash
+
+    T.save_checkpoint = save_then_crash
+    try:
+        with pytest.raises(Crash):
+            T.train(cfg, data=data, out_dir=out, progress=False)
+    finally:
+        T.save_checkpoint = original
+    assert T.load_checkpoint(out / "checkpoint.pt")["step"] == stop_after
+    return T.train(cfg, data=data, out_dir=out, resume=True, progress=False)
+
+
+def test_nan_loss_raises_and_keeps_the_last_good_checkpoint(tiny_data, tmp_path, monkeypatch):
+    cfg = tiny_config(steps=12, checkpoint_every=4)
+    original = T.weighted_cross_entropy
+    calls = {"n": 0}
+
+    def loss_that_breaks(*args, **kwargs):
+        calls["n"] += 1
+        loss = original(*args, **kwargs)
+        return loss * float("nan") if calls["n"] == 7 else loss
+
+    monkeypatch.setattr(T, "weighted_cross_entropy", loss_that_breaks)
+    with pytest.raises(T.TrainingDiverged, match=r"nan at step 7.*lower learning rate") as err:
+        T.train(cfg, data=tiny_data, out_dir=tmp_path, progress=False)
+    assert err.value.step == 7 and err.value.checkpoint == tmp_path / "checkpoint.pt"
+    blob = T.load_checkpoint(tmp_path / "checkpoint.pt")
+    assert blob["step"] == 4
+    assert all(torch.isfinite(v).all() for v in blob["state_dict"].values())
+
+
+def test_huge_learning_rate_diverges(tiny_data, tmp_path):
+    cfg = tiny_config(optimizer="sgd", lr=1e6, momentum=0.99, warmup_steps=0, schedule="constant",
+                      steps=40, checkpoint_every=1)
+    with pytest.raises(T.TrainingDiverged, match="lower learning rate") as err:
+        T.train(cfg, data=tiny_data, out_dir=tmp_path, progress=False)
+    blob = T.load_checkpoint(tmp_path / "checkpoint.pt")
+    assert blob["step"] == err.value.step - 1  # the last step whose loss was finite
+    assert all(np.isfinite(blob["history"]["loss"]))
+
+
+# --------------------------------------------------------------------------
+# Command line, killed from outside
+# --------------------------------------------------------------------------
+
+
+def _cli(out: Path, *extra: str) -> list[str]:
+    sets = ["base_channels=4", "depth=2", "tile_size=60", "batch_size=2", "holdout=2", 'augment="flips"',
+            "num_threads=1", "val_every=0", "checkpoint_every=25", "lr=3e-3", "warmup_steps=5"]
+    cmd = [sys.executable, "-m", "unet_tutorial", "train", "--config", "cpu", "--data", "synthetic",
+           "--out", str(out), "--device", "cpu", "--no-progress", "--steps", "300"]
+    for s in sets:
+        cmd += ["--set", s]
+    return cmd + list(extra)
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env["OMP_NUM_THREADS"] = "1"
+    return env
+
+
+@pytest.mark.slow
+def test_cli_run_killed_with_sigkill_resumes_exactly(tmp_path):
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    proc = subprocess.Popen(_cli(cut), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    ckpt = cut / "checkpoint.pt"
+    deadline = time.monotonic() + 120
+    while not ckpt.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed mid-way"
+    killed_at = T.load_checkpoint(ckpt)["step"]
+    assert 0 < killed_at < 300
+    assert not (cut / "model.pt").exists()
+
+    resumed = subprocess.run(_cli(cut, "--resume"), env=_env(), capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    uninterrupted = subprocess.run(_cli(full), env=_env(), capture_output=True, text=True, timeout=300)
+    assert uninterrupted.returncode == 0, uninterrupted.stderr
+    a, b = T.History.load(full / "history.json"), T.History.load(cut / "history.json")
+    assert b.step == a.step == list(range(1, 301))
+    assert b.loss == a.loss  # bit-identical after a SIGKILL
+    assert b.val == a.val
+
+
+def test_cli_reports_bad_configuration(tmp_path):
+    res = subprocess.run(_cli(tmp_path, "--set", "tile_size=61"), env=_env(), capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 2
+    assert "tile_size" in res.stderr and "nearest valid sizes" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+# --------------------------------------------------------------------------
+# Pre-trained weights cache
+# --------------------------------------------------------------------------
+
+
+def test_load_or_train_caches(tiny_data, tmp_path, monkeypatch):
+    monkeypatch.setenv("UNET_TUTORIAL_MODELS", str(tmp_path))
+    assert T.pretrained_path("demo") == tmp_path / "demo.pt"
+    cfg = tiny_config(steps=3)
+    first = T.load_or_train("demo", config=cfg, data=tiny_data, progress=False)
+    assert (tmp_path / "demo.pt").is_file()
+    monkeypatch.setattr(T, "train", lambda *a, **k: pytest.fail("should load from the cache"))
+    second = T.load_or_train("demo", config=cfg, data=tiny_data)
+    for a, b in zip(first.state_dict().values(), second.state_dict().values()):
+        assert torch.equal(a.cpu(), b.cpu())
+    with pytest.raises(ValueError, match="plain file name"):
+        T.pretrained_path("../escape")
+    with pytest.raises(ValueError, match="no recipe"):
+        T.load_or_train("unknown-model")

@@ -1,0 +1,131 @@
+"""The energy function of the U-Net (§3, Eq. 1): pixel-wise soft-max and weighted cross-entropy.
+
+The network's last 1×1 convolution gives, for every output pixel ``x``, one raw
+score (logit) ``a_k(x)`` per class ``k``. The paper turns them into
+probabilities with a pixel-wise soft-max,
+
+.. math::  p_k(x) = \\exp(a_k(x)) \\,/\\, \\sum_{k'} \\exp(a_{k'}(x)),
+
+and penalises at every pixel the log-probability of the true label
+``ℓ(x)``, weighted by a pre-computed weight map ``w(x)`` (Eq. 2, see
+:mod:`unet_tutorial.weights`). The paper writes the energy as
+``E = Σ_x w(x) log p_ℓ(x)(x)``; what is *minimised* here is its negative,
+normalised by the number of pixels ``|Ω|`` of the output map(s):
+
+.. math::  L = -\\frac{1}{|Ω|} \\sum_{x ∈ Ω} w(x) \\log p_{ℓ(x)}(x).
+
+Normalising by the pixel count (not by ``Σ w``) keeps the loss, and so the
+useful learning rate, independent of the tile size while still letting the
+weights change the balance between pixels.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+
+from .model import center_crop
+
+__all__ = ["weighted_cross_entropy"]
+
+Reduction = Literal["mean", "sum", "none"]
+
+
+def _check_inputs(
+    logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None
+) -> None:
+    """Raise ``ValueError`` naming the problem with the shapes, dtypes or values."""
+    if not isinstance(logits, torch.Tensor) or logits.ndim != 4:
+        shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
+        raise ValueError(f"logits must be a 4-D tensor (N, K, h, w), got {shape}")
+    if not logits.is_floating_point():
+        raise ValueError(f"logits must be floating point, got dtype {logits.dtype}")
+    n, k, h, w = logits.shape
+    if k < 2:
+        raise ValueError(f"logits need at least 2 classes (K >= 2) for a soft-max, got K = {k}")
+    if not isinstance(target, torch.Tensor) or target.ndim != 3:
+        shape = tuple(target.shape) if isinstance(target, torch.Tensor) else type(target).__name__
+        raise ValueError(f"target must be a 3-D tensor (N, H, W) of class labels, got {shape}")
+    if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
+        raise ValueError(f"target must hold integer class labels (int64), got dtype {target.dtype}")
+    if target.shape[0] != n:
+        raise ValueError(f"batch sizes differ: logits have N = {n}, target has N = {target.shape[0]}")
+    if target.shape[1] < h or target.shape[2] < w:
+        raise ValueError(
+            f"target {tuple(target.shape[1:])} is smaller than the logits' output map {(h, w)}; "
+            "it must be at least as large (it is center-cropped to the logits' size)"
+        )
+    if weight is not None:
+        if not isinstance(weight, torch.Tensor) or weight.shape != target.shape:
+            shape = tuple(weight.shape) if isinstance(weight, torch.Tensor) else type(weight).__name__
+            raise ValueError(f"weight must have the target's shape {tuple(target.shape)}, got {shape}")
+        if not weight.is_floating_point():
+            raise ValueError(f"weight must be floating point, got dtype {weight.dtype}")
+
+
+def weighted_cross_entropy(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor | None = None,
+    *,
+    reduction: Reduction = "mean",
+) -> torch.Tensor:
+    """Pixel-wise soft-max cross-entropy weighted by a weight map (§3, Eq. 1).
+
+    Computes ``L = -(1/|Ω|) Σ_{x∈Ω} w(x) log p_ℓ(x)(x)`` where ``p`` is the
+    soft-max of ``logits`` over the class axis, ``ℓ(x)`` the true label and
+    ``Ω`` all pixels of the ``N`` output maps (``|Ω| = N·h·w``).
+
+    Because the unpadded network's output is smaller than its input tile,
+    ``target`` and ``weight`` may be given at a larger size (e.g. the input
+    tile's); they are center-cropped to the logits' ``h × w`` with
+    :func:`unet_tutorial.model.center_crop`, which is where the output map
+    sits.
+
+    Args:
+        logits: raw scores ``(N, K, h, w)`` of the network (before soft-max).
+            Computed in float32 whatever their dtype (mixed precision safe).
+        target: class labels ``(N, H, W)``, integer dtype (int64), values in
+            ``[0, K)``; ``H >= h`` and ``W >= w``.
+        weight: per-pixel weights ``w(x)`` ``(N, H, W)``, floating point and
+            non-negative; ``None`` means ``w ≡ 1`` (plain cross-entropy).
+        reduction: ``"mean"`` (the normalised loss above), ``"sum"`` (the
+            paper's un-normalised ``-E``) or ``"none"`` (the per-pixel
+            ``-w(x) log p_ℓ(x)(x)``, shape ``(N, h, w)``).
+
+    Returns:
+        A scalar tensor (or ``(N, h, w)`` for ``reduction="none"``).
+
+    Raises:
+        ValueError: for wrong shapes or dtypes, labels outside ``[0, K)``,
+            negative or non-finite weights, or an unknown ``reduction``.
+    """
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f'reduction must be "mean", "sum" or "none", got {reduction!r}')
+    _check_inputs(logits, target, weight)
+    n, k, h, w = logits.shape
+    target = center_crop(target, h, w)
+    lo, hi = int(target.min()), int(target.max())
+    if lo < 0 or hi >= k:
+        raise ValueError(
+            f"target labels must lie in [0, {k}) for K = {k} classes, found values in [{lo}, {hi}]"
+        )
+    # log_softmax is the numerically stable form of log(exp(a_k) / Σ exp(a_k')).
+    log_p = F.log_softmax(logits.float(), dim=1)
+    log_p_true = log_p.gather(1, target.long().unsqueeze(1)).squeeze(1)  # (N, h, w)
+    if weight is not None:
+        weight = center_crop(weight, h, w)
+        if not bool(torch.isfinite(weight).all()):
+            raise ValueError("weight contains NaN or infinite values")
+        if bool((weight < 0).any()):
+            raise ValueError(f"weight must be non-negative, found minimum {float(weight.min()):g}")
+        per_pixel = -weight.float() * log_p_true
+    else:
+        per_pixel = -log_p_true
+    if reduction == "none":
+        return per_pixel
+    if reduction == "sum":
+        return per_pixel.sum()
+    return per_pixel.mean()
