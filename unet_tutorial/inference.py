@@ -52,7 +52,6 @@ import argparse
 import math
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +59,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+
+from .model import write_atomic
 
 __all__ = [
     "default_device",
@@ -822,15 +823,7 @@ def _one_line(err: BaseException) -> str:
 
 def _write_atomic(path: Path, write: Callable[[str], None]) -> None:
     """Write ``path`` through a temporary file in its folder renamed into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, write)
 
 
 def add_predict_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from typing import Literal
+from typing import Callable, Literal
 
 import torch
 import torch.nn.functional as F
@@ -50,6 +50,7 @@ __all__ = [
     "explain_input_size",
     "center_crop",
     "model_config",
+    "write_atomic",
     "save_model",
     "load_model",
     "format_trace",
@@ -566,30 +567,47 @@ def model_config(model: UNet) -> dict:
     }
 
 
-def save_model(model: UNet, path: str | os.PathLike[str], **extra: object) -> None:
-    """Write ``{"unet": model_config(model), "state_dict": ..., **extra}`` to ``path`` atomically.
+def write_atomic(path: str | os.PathLike[str], write: Callable[[str], None]) -> None:
+    """Create or replace the file ``path`` all at once, never half-written.
 
-    The file is written to a temporary name beside ``path`` and renamed, so a
-    crash never leaves a half-written model file. ``extra`` values must be
-    plain Python/tensor data (they are loaded with ``weights_only=True``).
+    ``write(tmp)`` fills a temporary file beside ``path`` (same folder, same suffix, so
+    writers that infer the format from the name work); it is then flushed to disk and
+    renamed over ``path``. On any error the temporary file is removed and an existing
+    ``path`` is left untouched. Parent folders are created.
     """
     import tempfile
     from pathlib import Path
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save({"unet": model_config(model), "state_dict": state, **extra}, f)
-            f.flush()
+        write(tmp)
+        with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def save_model(model: UNet, path: str | os.PathLike[str], **extra: object) -> None:
+    """Write ``{"unet": model_config(model), "state_dict": ..., **extra}`` to ``path`` atomically.
+
+    The file is written to a temporary name beside ``path`` and renamed
+    (:func:`write_atomic`), so a crash never leaves a half-written model file.
+    ``extra`` values must be plain Python/tensor data (they are loaded with
+    ``weights_only=True``).
+    """
+    blob = {"unet": model_config(model), "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            torch.save({**blob, **extra}, f)
+
+    write_atomic(path, write)
 
 
 def load_model(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> UNet:

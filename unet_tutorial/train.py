@@ -51,7 +51,7 @@ import torch
 from torch import nn
 
 from .losses import weighted_cross_entropy
-from .model import UNet, check_input_size, load_model, model_config, save_model
+from .model import UNet, check_input_size, load_model, model_config, save_model, write_atomic
 
 __all__ = [
     "weighted_cross_entropy",
@@ -840,20 +840,7 @@ def evaluate(
 
 def _write_atomic(path: Path, payload: bytes) -> None:
     """Write bytes to ``path`` via a temporary file in the same folder and a rename."""
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, lambda tmp: Path(tmp).write_bytes(payload))
 
 
 def _rng_state() -> dict[str, Any]:
