@@ -116,9 +116,11 @@ class TrainConfig:
         batch_size: tiles per optimisation step per process [tiles]; 1 in the paper.
         holdout: images at the end of the stack kept for validation [images]
             (5: ISBI 2012 slices 25–29 held out, 0–24 trained on).
-        augment: ``"paper"`` (shift, flips and 90° rotations, the elastic
-            deformation of §3.1, gray-value changes), ``"flips"`` (flips and
-            90° rotations only) or ``"none"``.
+        augment: ``"paper"`` (flips and 90° rotations, the elastic
+            deformation of §3.1, gray-value changes:
+            :func:`unet_tutorial.augment.paper_augmentation`), ``"flips"``
+            (flips and 90° rotations only) or ``"none"``. Shifts come from the
+            random tile positions in every case.
 
     Loss (§3, Eqs. 1–2):
         border_weights: weight pixels by Eq. 2 (class balance + separation
@@ -131,10 +133,10 @@ class TrainConfig:
 
     Optimisation:
         optimizer: ``"sgd"`` (the paper: SGD with momentum) or ``"adam"``.
-        lr: learning rate at the start of the schedule (after warm-up) [1/step].
+        lr: learning rate at the start of the schedule (after warm-up).
         momentum: SGD momentum μ (0.99 in the paper); Adam uses ``betas``.
         betas: Adam's (β1, β2).
-        weight_decay: L2 penalty coefficient [1/step].
+        weight_decay: L2 penalty coefficient (0 in the paper's description).
         schedule: ``"constant"`` (the paper) or ``"cosine"`` (decays to
             ``lr · lr_min_fraction`` at the last step).
         lr_min_fraction: final learning rate of the cosine schedule, as a fraction of ``lr``.
