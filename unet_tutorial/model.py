@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Literal
 
 import torch
@@ -610,6 +611,51 @@ def save_model(model: UNet, path: str | os.PathLike[str], **extra: object) -> No
     write_atomic(path, write)
 
 
+def read_package_file(
+    path: str | os.PathLike[str],
+    map_location: str | torch.device,
+    *,
+    what: str,
+    read_as: str | None = None,
+    keys: tuple[str, ...],
+    kind: str,
+    hint: str = "",
+) -> dict:
+    """Load a dict written by this package with ``torch.load(weights_only=True)`` and check its keys.
+
+    Shared by :func:`load_model` and :func:`unet_tutorial.train.load_checkpoint`, so that
+    every file the package reads back fails the same way.
+
+    Args:
+        path: the file.
+        map_location: where tensors are loaded (``torch.load``'s argument).
+        what: name of the file in the messages (``"model file"``, ``"checkpoint"``).
+        read_as: what an unreadable file is not, for the message; ``what`` by default.
+        keys: keys the dict must hold.
+        kind: what the file must be, for the message (``"a U-Net model file of unet_tutorial"``).
+        hint: how to write such a file, appended to the message.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: unreadable file, or not a dict with ``keys``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} not found: {path}")
+    try:
+        blob = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # torch raises several types for corrupt files
+        raise ValueError(f"{path} is not a readable {read_as or what}: {err}") from None
+    missing = [k for k in keys if not isinstance(blob, dict) or k not in blob]
+    if missing:
+        expected = ", ".join(repr(k) for k in keys)
+        raise ValueError(
+            f"{path} is not {kind} (missing {', '.join(missing)}; expected the keys {expected}"
+            + (f"; {hint})" if hint else ")")
+        )
+    return blob
+
+
 def load_model(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> UNet:
     """Rebuild a :class:`UNet` from a file written by :func:`save_model` (or a training checkpoint).
 
@@ -619,20 +665,10 @@ def load_model(path: str | os.PathLike[str], map_location: str | torch.device = 
         FileNotFoundError: if ``path`` does not exist.
         ValueError: if the file is not a U-Net model file of this package.
     """
-    from pathlib import Path
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"model file not found: {path}")
-    try:
-        blob = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:  # torch raises several types for corrupt files
-        raise ValueError(f"{path} is not a readable PyTorch file: {err}") from None
-    if not isinstance(blob, dict) or "unet" not in blob or "state_dict" not in blob:
-        raise ValueError(
-            f"{path} is not a U-Net model file of unet_tutorial "
-            "(expected the keys 'unet' and 'state_dict'; write it with save_model)"
-        )
+    blob = read_package_file(
+        path, map_location, what="model file", read_as="PyTorch file", keys=("unet", "state_dict"),
+        kind="a U-Net model file of unet_tutorial", hint="write it with save_model",
+    )
     model = UNet(**blob["unet"])
     model.load_state_dict(blob["state_dict"])
     return model.to(map_location)

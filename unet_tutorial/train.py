@@ -51,7 +51,7 @@ import torch
 from torch import nn
 
 from .losses import weighted_cross_entropy
-from .model import UNet, check_input_size, load_model, model_config, save_model, write_atomic
+from .model import UNet, check_input_size, load_model, model_config, read_package_file, save_model, write_atomic
 
 __all__ = [
     "weighted_cross_entropy",
@@ -908,18 +908,11 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.devi
         FileNotFoundError: no file at ``path``.
         ValueError: unreadable file, or not a training checkpoint of this package.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    try:
-        blob = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:  # torch raises several types for corrupt files
-        raise ValueError(f"{path} is not a readable checkpoint: {err}") from None
-    missing = [k for k in ("unet", "state_dict", "optimizer", "scheduler", "step", "config", "history", "rng")
-               if not isinstance(blob, dict) or k not in blob]
-    if missing:
-        raise ValueError(f"{path} is not a training checkpoint of unet_tutorial (missing {', '.join(missing)})")
-    return blob
+    return read_package_file(
+        path, map_location, what="checkpoint",
+        keys=("unet", "state_dict", "optimizer", "scheduler", "step", "config", "history", "rng"),
+        kind="a training checkpoint of unet_tutorial",
+    )
 
 
 # --------------------------------------------------------------------------
