@@ -159,7 +159,7 @@ def test_paper_network_structure():
     ]
     pools = [m for m in net.modules() if isinstance(m, nn.MaxPool2d)]
     assert len(pools) == 4 and all(m.kernel_size == 2 and m.stride == 2 for m in pools)
-    assert isinstance(net.dropout, nn.Dropout2d) and net.dropout.p == 0.5
+    assert isinstance(net.dropout, nn.Dropout) and net.dropout.p == 0.5
 
 
 @pytest.mark.parametrize("base,depth,classes,in_ch", [(4, 2, 3, 1), (8, 3, 2, 3), (2, 5, 2, 1)])
@@ -255,6 +255,24 @@ def test_dropout_only_in_training_mode():
     with torch.no_grad():
         c, d = net(x), net(x)
     assert not torch.equal(c, d)
+
+
+def test_dropout_is_elementwise_at_the_end_of_the_contracting_path():
+    """§3.1 "drop-out layers" (plural) at the end of the contracting path, element-wise
+    as Caffe's Dropout: on the last level before the bottleneck and on the bottleneck."""
+    torch.manual_seed(0)
+    net = UNet(base_channels=4, depth=3, dropout=0.5).train()
+    seen = []
+    net.dropout.register_forward_hook(lambda m, args, out: seen.append((args[0], out)))
+    net(torch.randn(1, 1, 124, 124))
+    assert [inp.shape[1] for inp, _ in seen] == [16, 32]  # level depth-1 (4 * 2**2), bottleneck (4 * 2**3)
+    for inp, out in seen:
+        alive = (inp != 0).flatten(2)
+        dropped = ((out == 0).flatten(2) & alive).float().sum(-1) / alive.float().sum(-1).clamp(min=1)
+        # element-wise: about half of every channel's non-zero values dropped;
+        # channel-wise (Dropout2d) would give 0 or 1 per channel
+        busy = alive.float().sum(-1) >= 20
+        assert torch.all((dropped[busy] > 0.2) & (dropped[busy] < 0.8))
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from .experiments import add_experiment_command
 from .inference import add_predict_command
 from .train import add_train_command
 
@@ -23,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_predict_command(subparsers)
     add_train_command(subparsers)
+    add_experiment_command(subparsers)
     return parser
 
 

@@ -342,9 +342,12 @@ class UNet(nn.Module):
         depth: number of 2×2 max-poolings (4).
         padding: ``"valid"`` (unpadded 3×3 convolutions, the paper) or
             ``"same"`` (zero-padded, output size = input size; for comparison).
-        dropout: drop-out probability applied to the output of the
-            contracting path, i.e. the bottleneck features (§3.1: "drop-out
-            layers at the end of the contracting path"); 0 disables it.
+        dropout: drop-out probability of the "drop-out layers at the end of the
+            contracting path" (§3.1, plural): element-wise drop-out (as Caffe's
+            ``Dropout`` layer) on the output of the deepest contracting level
+            before the bottleneck (which feeds both its skip connection and the
+            last pooling) and on the bottleneck's output; as in the authors'
+            released Caffe network (layers ``d3c`` and ``d4c``). 0 disables it.
 
     Shape:
         input ``(N, in_channels, H, W)`` with ``H`` and ``W`` valid sizes
@@ -384,7 +387,10 @@ class UNet(nn.Module):
         chans = [base_channels * 2**i for i in range(depth + 1)]
         self.inc = DoubleConv(in_channels, chans[0], padding)
         self.downs = nn.ModuleList(Down(chans[i], chans[i + 1], padding) for i in range(depth))
-        self.dropout = nn.Dropout2d(dropout) if dropout > 0 else nn.Identity()
+        # One drop-out layer for the deepest contracting level (before the
+        # bottleneck) and one for the bottleneck: "drop-out layers at the end of
+        # the contracting path" (§3.1). Element-wise, as Caffe's Dropout layer.
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.ups = nn.ModuleList(Up(chans[i + 1], chans[i], padding) for i in reversed(range(depth)))
         self.head = nn.Conv2d(chans[0], num_classes, 1)
         self.reset_parameters()
@@ -474,10 +480,12 @@ class UNet(nn.Module):
         self.check_input(x)
         skips = []
         x = self.inc(x)
-        for down in self.downs:
+        for i, down in enumerate(self.downs):
+            if i == self.depth - 1:
+                x = self.dropout(x)  # end of the contracting path: last level before the bottleneck
             skips.append(x)
             x = down(x)
-        x = self.dropout(x)
+        x = self.dropout(x)  # ... and the bottleneck
         for up, skip in zip(self.ups, reversed(skips)):
             x = up(x, skip)
         return self.head(x)
@@ -557,7 +565,7 @@ class UNet(nn.Module):
 
 def model_config(model: UNet) -> dict:
     """The constructor arguments of ``model`` (a plain dict, safe for ``weights_only`` loading)."""
-    drop = model.dropout.p if isinstance(model.dropout, nn.Dropout2d) else 0.0
+    drop = model.dropout.p if isinstance(model.dropout, nn.Dropout) else 0.0
     return {
         "in_channels": model.in_channels,
         "num_classes": model.num_classes,

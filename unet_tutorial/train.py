@@ -1025,6 +1025,7 @@ def train(
     steps: int | None = None,
     device: str | torch.device | None = None,
     init: UNet | None = None,
+    evaluate_fn: Callable[[UNet], dict[str, float]] | None = None,
 ) -> tuple[UNet, History]:
     """Train a U-Net as §3 describes; return the trained model and its :class:`History`.
 
@@ -1042,6 +1043,9 @@ def train(
         steps: override ``config.steps``.
         device: override ``config.device``.
         init: start from these weights instead of a fresh initialisation.
+        evaluate_fn: how to validate: called with the model (eval mode) at every
+            validation, returns metric name → value; default :func:`evaluate`
+            on the held-out images of ``data`` at threshold 0.5.
 
     Returns:
         ``(model, history)``; the model is on the training device, in eval mode.
@@ -1105,7 +1109,7 @@ def train(
         samples = _NumberedSamples(make_tile_dataset(train_data, config), config.seed)
         _loop(net, model, optimizer, scheduler, scaler, samples, train_data, config, history,
               start=start, dev=dev, amp_dtype=amp_dtype, memory_format=memory_format,
-              rank=rank, world=world, out=out, progress=progress)
+              rank=rank, world=world, out=out, progress=progress, evaluate_fn=evaluate_fn)
     finally:
         torch.set_num_threads(threads_before)
         if own_group:
@@ -1128,13 +1132,15 @@ def _time_is_up(mine: bool, world: int, dev: torch.device) -> bool:
 
 
 def _loop(net, model, optimizer, scheduler, scaler, samples, data, config, history, *,
-          start, dev, amp_dtype, memory_format, rank, world, out, progress) -> None:
+          start, dev, amp_dtype, memory_format, rank, world, out, progress, evaluate_fn=None) -> None:
     """The optimisation steps ``start … config.steps − 1`` (see :func:`train`)."""
     from tqdm.auto import tqdm
 
     main_proc = rank == 0
     ckpt_path = out / "checkpoint.pt" if out is not None else None
-    last_good: Path | None = ckpt_path if (ckpt_path is not None and ckpt_path.is_file()) else None
+    # Only a checkpoint of *this* run (resumed from it) is a good one to name: a file
+    # left by an earlier run in the same folder is not, when resume=False.
+    last_good: Path | None = ckpt_path if (ckpt_path is not None and start > 0 and ckpt_path.is_file()) else None
     time_offset = history.time[-1] if history.time else 0.0
     t0 = time.perf_counter()
     step = start
@@ -1148,8 +1154,12 @@ def _loop(net, model, optimizer, scheduler, scaler, samples, data, config, histo
             last_good = ckpt_path
 
     def validate(done: int) -> None:
-        if main_proc and len(data.val_images):
-            metrics = evaluate(model, data.val_images, data.val_labels, tta=config.val_tta, device=dev)
+        if main_proc and (evaluate_fn is not None or len(data.val_images)):
+            model.eval()
+            if evaluate_fn is not None:
+                metrics = {k: float(v) for k, v in evaluate_fn(model).items()}
+            else:
+                metrics = evaluate(model, data.val_images, data.val_labels, tta=config.val_tta, device=dev)
             history.log_validation(done, metrics)
             if progress:
                 bar.write(f"step {done}: held-out " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
