@@ -9,7 +9,7 @@ BOOK_FLAGS ?=
 # Extra flags for pytest, e.g. PYTEST_FLAGS="-x".
 PYTEST_FLAGS ?=
 
-.PHONY: install book test test-py test-nb test-book lab bench colab-setup claims clean
+.PHONY: install book test test-py test-results test-nb test-book lab bench colab-setup claims clean
 
 install: $(STAMP)
 
@@ -25,12 +25,18 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build --all $(BOOK_FLAGS) .
 	@echo "Open _build/html/index.html"
 
-## Run every test: the package's unit tests, the built book in headless Chromium,
-## then every notebook re-executed by nbval.
-test: test-py test-book test-nb
+## Run every test: the package's unit tests, the recorded experiments re-checked from
+## their committed weights, the built book in headless Chromium, then every notebook
+## re-executed by nbval.
+test: test-py test-results test-book test-nb
 
 test-py: $(STAMP)
 	$(BIN)/python -m pytest tests --ignore=tests/book $(PYTEST_FLAGS)
+
+# Re-evaluates every model committed in results/ on its recorded held-out data and fails,
+# naming the metric, when a recorded number is not reproduced (tolerance 1e-3).
+test-results: $(STAMP)
+	$(BIN)/python -m unet_tutorial experiment check
 
 # Builds the book, then opens every page in headless Chromium (skipped, with the
 # reason, where the Debian packages chromium and chromium-driver are missing).

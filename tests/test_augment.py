@@ -90,8 +90,8 @@ def test_explicit_mirror_padding_equals_grid_sample_reflection(em):
         m = A._margin(float(field.abs().max()), *img.shape[-2:])
         assert m > 0
         for mode in ("bicubic", "bilinear", "nearest"):
-            padded, (lp,) = A._warp(img, A._grid_from_field(field, m), m, mode, [lab])
-            reflected, (lr,) = A._warp(img, A._grid_from_field(field, 0), 0, mode, [lab])
+            padded, (lp,) = A._resample(img, A._grid_from_field(field, m), m, mode, [lab])
+            reflected, (lr,) = A._resample(img, A._grid_from_field(field, 0), 0, mode, [lab])
             # nearest neighbour may pick the other pixel where a coordinate sits on a
             # half pixel (the two grids differ by float rounding)
             assert (lp != lr).float().mean() < 1e-3

@@ -19,8 +19,10 @@ import torch
 from skimage.color import rgb2gray
 
 from unet_tutorial.__main__ import main
-from unet_tutorial.inference import predict_tiled, read_image
-from unet_tutorial.model import UNet, save_model
+from unet_tutorial.checkpoint import save_model
+from unet_tutorial.inference import predict_tiled
+from unet_tutorial.model import UNet
+from unet_tutorial.predict import read_image
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -203,3 +205,17 @@ def test_failed_write_leaves_no_partial_file(tmp_path, weights, images, capsys, 
     out = tmp_path / "out"
     check_error(capsys, ["predict", "--weights", str(weights), "--out", str(out), "--quiet", str(images["gray"])], "disk full")
     assert listing(out) == []  # neither the half-written file nor its temporary name
+
+
+def test_api_and_command_line_agree_on_integer_images(tmp_path, weights, model, images):
+    """The same 8- and 16-bit files give the same probabilities through predict_tiled (raw arrays)
+    and the predict command: integers are scaled by their dtype's maximum in both."""
+    out = tmp_path / "out"
+    assert main(["predict", "--weights", str(weights), "--out", str(out), "--quiet",
+                 str(images["gray"]), str(images["tiff16"])]) == 0
+    for key, stem in (("gray", "gray"), ("tiff16", "deep")):
+        raw = tifffile.imread(images[key]) if key == "tiff16" else skimage.io.imread(images[key])
+        assert raw.dtype.kind == "u"
+        api = predict_tiled(model, raw)[1]  # the integer array as it is in the file
+        cli = tifffile.imread(out / f"{stem}_prob.tif")
+        assert np.abs(api - cli).max() <= 1e-6

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from unet_tutorial import data
 from unet_tutorial.data import (
     data_dir,
     synthetic_em,
@@ -137,6 +136,14 @@ def test_data_dir_resolution(tmp_path, monkeypatch):
     assert data_dir("~/d") == (tmp_path / "d").resolve()
 
 
+def test_data_dir_falls_back_to_the_user_cache_dir(monkeypatch):
+    from unet_tutorial._checks import user_cache_dir
+
+    monkeypatch.delenv("UNET_TUTORIAL_DATA", raising=False)
+    assert user_cache_dir().is_absolute()
+    assert data_dir() == user_cache_dir()
+
+
 # ---------------------------------------------------------------------- TileDataset
 
 import torch  # noqa: E402
@@ -155,6 +162,26 @@ def test_reflect_indices_match_numpy_pad():
         ref = np.pad(a, 40, mode="reflect")[40 + start : 40 + start + size]
         np.testing.assert_array_equal(a[reflect_indices(start, size, 7)], ref)
     np.testing.assert_array_equal(reflect_indices(-2, 5, 1), np.zeros(5, int))
+
+
+@pytest.mark.parametrize("n", [0, -1])
+def test_reflect_indices_reject_an_empty_axis(n):
+    with pytest.raises(ValueError, match=rf"axis of {n} pixels"):
+        reflect_indices(0, 3, n)
+
+
+@pytest.mark.parametrize("start, size, n", [(0, 3, 2), (-5, 12, 2), (-1, 1, 5), (3, 20, 5), (-30, 70, 9), (8, 4, 9)])
+def test_reflect_indices_match_numpy_pad_and_the_inference_mirror(start, size, n):
+    from unet_tutorial._checks import mirror_indices
+
+    a = np.arange(n)
+    pad = 100
+    ref = np.pad(a, pad, mode="reflect")[pad + start : pad + start + size]
+    got = reflect_indices(start, size, n)
+    np.testing.assert_array_equal(got, ref)
+    # the same mirroring rule as the overlap-tile inference (one implementation)
+    before, after = max(0, -start), max(0, start + size - n)
+    np.testing.assert_array_equal(got, mirror_indices(n, before, after)[before + start : before + start + size])
 
 
 def test_tiles_shapes_and_dtypes():
@@ -316,6 +343,8 @@ import shutil  # noqa: E402
 import tifffile  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from unet_tutorial.data import isbi2012 as isbi2012_module  # noqa: E402
+from unet_tutorial.data._store import _retrieve_verified  # noqa: E402
 from unet_tutorial.data import (  # noqa: E402
     ISBI2012_BASE_URL,
     ISBI2012_COMMIT,
@@ -470,18 +499,18 @@ def test_retrieve_verified_on_local_files(tmp_path):
         shutil.copyfile(src / url.rsplit("/", 1)[1], output_file)
 
     dest = tmp_path / "dest"
-    paths = data._retrieve_verified(files, dest, downloader=download)
+    paths = _retrieve_verified(files, dest, downloader=download)
     assert [p.read_bytes() for p in paths] == [n.encode() * 50 for n in files]
     assert len(log) == 2
-    data._retrieve_verified(files, dest, downloader=download)
+    _retrieve_verified(files, dest, downloader=download)
     assert len(log) == 2  # verified files are not fetched again
     (dest / "a" / "x.png").write_bytes(b"tampered")
-    data._retrieve_verified(files, dest, downloader=download)
+    _retrieve_verified(files, dest, downloader=download)
     assert len(log) == 3 and (dest / "a" / "x.png").read_bytes() == b"a/x.png" * 50
     (src / "b_y.png").write_bytes(b"changed at the source")
     (dest / "b" / "y.png").unlink()
     with pytest.raises(ValueError, match="checksum mismatch for b/y.png"):
-        data._retrieve_verified(files, dest, downloader=download)
+        _retrieve_verified(files, dest, downloader=download)
 
 
 @needs_real
@@ -503,7 +532,7 @@ def test_load_with_download(tmp_path, monkeypatch):
         images, labels = _isbi_stacks(2)
         _write_png_layout(Path(root), images, labels)
 
-    monkeypatch.setattr(data, "fetch_isbi2012", fake_fetch)
+    monkeypatch.setattr(isbi2012_module, "fetch_isbi2012", fake_fetch)
     x, y = load_isbi2012(tmp_path, download=True)
     assert calls == [tmp_path] and x.shape == (2, 16, 24)
 

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
+from unet_tutorial import config as C
 from unet_tutorial import train as T
+from unet_tutorial.data import training as D
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -23,14 +24,16 @@ SCRIPT = r'''
 import hashlib, json, os, sys
 from pathlib import Path
 import numpy as np
+from unet_tutorial import config as C
 from unet_tutorial import train as T
+from unet_tutorial.data import training as D
 from unet_tutorial.data import synthetic_em
 
 out = Path(sys.argv[1])
 rank = int(os.environ["RANK"])
 pairs = [synthetic_em((64, 64), n_cells=6, seed=s) for s in range(3)]
-data = T.prepare_data(([p[0] for p in pairs], [p[1] for p in pairs]), holdout=1)
-cfg = T.TrainConfig(**json.loads(sys.argv[2]))
+data = D.prepare_data(([p[0] for p in pairs], [p[1] for p in pairs]), holdout=1)
+cfg = C.TrainConfig(**json.loads(sys.argv[2]))
 model, hist = T.train(cfg, data=data, out_dir=out / "run", progress=False)
 digest = hashlib.sha256()
 for name, tensor in model.state_dict().items():
@@ -43,12 +46,12 @@ for name, tensor in model.state_dict().items():
 '''
 
 
-def ddp_config(**changes) -> T.TrainConfig:
+def ddp_config(**changes) -> C.TrainConfig:
     base = dict(name="ddp", base_channels=4, depth=2, dropout=0.0, tile_size=60, batch_size=1, holdout=1,
                 augment="flips", optimizer="adam", lr=3e-3, steps=6, val_every=0, checkpoint_every=3,
                 seed=1, device="cpu", num_threads=1)
     base.update(changes)
-    return T.TrainConfig(**base)
+    return C.TrainConfig(**base)
 
 
 @pytest.mark.slow
@@ -82,8 +85,8 @@ def test_torchrun_two_processes_keep_identical_replicas(tmp_path):
     assert not np.allclose(r0["loss"][1:], alone.loss[1:], rtol=1e-4)
 
 
-def _data() -> T.TrainData:
+def _data() -> D.TrainData:
     from unet_tutorial.data import synthetic_em
 
     pairs = [synthetic_em((64, 64), n_cells=6, seed=s) for s in range(3)]
-    return T.prepare_data(([p[0] for p in pairs], [p[1] for p in pairs]), holdout=1)
+    return D.prepare_data(([p[0] for p in pairs], [p[1] for p in pairs]), holdout=1)

@@ -15,18 +15,17 @@ from torch import nn
 from unet_tutorial.inference import (
     DIHEDRAL,
     choose_tile_size,
-    default_device,
     dihedral,
     dihedral_inverse,
     memory_budget,
     min_tile_size,
-    mirror_indices,
     mirror_pad,
     plan_tiles,
     predict_tiled,
     segment,
     tile_memory_bytes,
 )
+from unet_tutorial._checks import mirror_indices, select_device
 from unet_tutorial.model import UNet
 
 # --------------------------------------------------------------------------
@@ -121,7 +120,7 @@ def test_mirror_pad_numpy_and_torch_match_numpy_reflect() -> None:
 def test_mirror_indices_rejects_bad_arguments() -> None:
     with pytest.raises(ValueError, match="n >= 1"):
         mirror_indices(0, 1, 1)
-    with pytest.raises(ValueError, match="non-negative"):
+    with pytest.raises(ValueError, match="padding must be >= 0"):
         mirror_indices(4, -1, 0)
 
 
@@ -194,12 +193,17 @@ def test_multichannel_input() -> None:
 
 
 def test_torch_numpy_and_integer_inputs_agree() -> None:
+    """Integer images are scaled by their dtype's maximum, as read_image and the CLI scale them."""
     model = make_unet(depth=2)
     image = (noise(40, 50) * 255).astype(np.uint8)
-    as_float = predict_tiled(model, image.astype(np.float32), tile_size=64)
-    assert np.array_equal(predict_tiled(model, image, tile_size=64), as_float)  # no rescaling of integers
-    assert np.array_equal(predict_tiled(model, torch.from_numpy(image.astype(np.float32)), tile_size=64), as_float)
+    as_float = predict_tiled(model, image.astype(np.float32) / np.float32(255), tile_size=64)
+    assert np.array_equal(predict_tiled(model, image, tile_size=64), as_float)  # uint8 / 255
     assert np.array_equal(predict_tiled(model, torch.from_numpy(image)[None], tile_size=64), as_float)
+    assert np.array_equal(predict_tiled(model, torch.from_numpy(image.astype(np.float32)) / 255, tile_size=64), as_float)
+    wide = image.astype(np.uint16) * 257  # the same gray values in 16 bits: 255 * 257 = 65535
+    assert np.abs(predict_tiled(model, wide, tile_size=64) - as_float).max() < 1e-5
+    with pytest.raises(ValueError, match="negative values"):
+        predict_tiled(model, image.astype(np.int16) - 10, tile_size=64)
 
 
 def test_batch_size_and_memory_layout_do_not_change_the_result() -> None:
@@ -354,9 +358,9 @@ def test_automatic_tile_size_in_predict_and_default_budget() -> None:
     assert np.abs(predict_tiled(model, image) - whole_image_probs(model, image)).max() <= 1e-5
 
 
-def test_default_device() -> None:
+def test_select_device() -> None:
     expected = "cuda" if torch.cuda.is_available() else "cpu"
-    assert default_device().type == expected
+    assert select_device().type == expected
 
 
 # --------------------------------------------------------------------------
@@ -493,7 +497,8 @@ def test_draw_tile_plan_draws_the_mirrored_image_and_the_boxes() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from unet_tutorial.inference import draw_tile_plan, tile_boxes
+    from unet_tutorial.inference import tile_boxes
+    from unet_tutorial.plotting import draw_tile_plan
 
     model = make_unet(depth=3)
     image = noise(100, 120)
@@ -522,14 +527,14 @@ def test_draw_tile_plan_draws_the_mirrored_image_and_the_boxes() -> None:
 
 
 def test_ciresan_n4_maps_a_95_px_window_to_two_scores() -> None:
-    from unet_tutorial.inference import CiresanN4
+    from unet_tutorial.baseline import CiresanN4
 
     net = CiresanN4()
     assert net(torch.zeros(3, 1, CiresanN4.window, CiresanN4.window)).shape == (3, 2)
 
 
 def test_classify_pixels_uses_the_mirrored_window_around_each_pixel() -> None:
-    from unet_tutorial.inference import CiresanN4, classify_pixels
+    from unet_tutorial.baseline import CiresanN4, classify_pixels
 
     torch.manual_seed(0)
     net = CiresanN4().eval()
@@ -547,7 +552,7 @@ def test_classify_pixels_uses_the_mirrored_window_around_each_pixel() -> None:
 
 
 def test_classify_pixels_and_timing_reject_bad_input() -> None:
-    from unet_tutorial.inference import CiresanN4, classify_pixels, time_per_pixel_classifier
+    from unet_tutorial.baseline import CiresanN4, classify_pixels, time_per_pixel_classifier
 
     net = CiresanN4()
     image = noise(20, 20)
@@ -566,7 +571,7 @@ def test_classify_pixels_and_timing_reject_bad_input() -> None:
 
 
 def test_time_per_pixel_classifier_is_a_positive_time() -> None:
-    from unet_tutorial.inference import CiresanN4, time_per_pixel_classifier
+    from unet_tutorial.baseline import CiresanN4, time_per_pixel_classifier
 
     seconds = time_per_pixel_classifier(CiresanN4(), noise(30, 30), samples=8, batch_size=4)
     assert 0.0 < seconds < 1.0
@@ -606,3 +611,29 @@ def test_forward_probabilities_rejects_invalid_sizes_and_inputs() -> None:
         forward_probabilities(model, np.full((52, 52), np.nan, np.float32))
     with pytest.raises(ValueError, match="torch.nn.Module"):
         forward_probabilities("model", noise(52, 52))
+
+
+def test_stitching_device_holds_the_image_and_the_output() -> None:
+    """stitch_device="cpu" (the default) keeps the padded image, the output and the TTA sum off the
+    compute device; the result is the same wherever the stitching happens."""
+    model = make_unet(depth=2)
+    image = noise(70, 90)
+    seen = []
+    handle = model.register_forward_pre_hook(lambda m, args: seen.append(tuple(args[0].shape)))
+    a = predict_tiled(model, image, tile_size=64, tta=True)
+    handle.remove()
+    b = predict_tiled(model, image, tile_size=64, tta=True, stitch_device=None)
+    assert np.array_equal(a, b)
+    assert all(s[-1] == 64 and s[-2] == 64 for s in seen)  # only tile batches reach the network
+    with pytest.raises(ValueError, match="not a valid torch device"):
+        predict_tiled(model, image, tile_size=64, stitch_device="nowhere")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_large_image_fits_on_the_gpu_whatever_the_tile_size() -> None:
+    model = make_unet(depth=2).cuda()
+    image = np.random.default_rng(0).random((3000, 3000), dtype=np.float32)
+    torch.cuda.reset_peak_memory_stats()
+    predict_tiled(model, image, tile_size=124, tta=True, batch_size=4)
+    # the padded image and the 2-class output alone would take ~3000² × 4 B × 3 = 108 MB on the GPU
+    assert torch.cuda.max_memory_allocated() < 60e6

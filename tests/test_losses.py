@@ -10,7 +10,6 @@ import torch
 import torch.nn.functional as F
 
 from unet_tutorial.losses import weighted_cross_entropy
-from unet_tutorial.train import weighted_cross_entropy as reexported
 
 
 def formula_loss(logits: np.ndarray, target: np.ndarray, weight: np.ndarray) -> float:
@@ -109,8 +108,6 @@ def test_labels_outside_the_output_window_are_ignored():
     assert weighted_cross_entropy(logits, target).item() == pytest.approx(math.log(2), rel=1e-6)
 
 
-def test_reexported_from_train():
-    assert reexported is weighted_cross_entropy
 
 
 @pytest.mark.parametrize(
@@ -145,3 +142,16 @@ def test_labels_outside_range_raise(bad):
 def test_unknown_reduction_raises():
     with pytest.raises(ValueError, match="reduction"):
         weighted_cross_entropy(torch.zeros(1, 2, 1, 1), torch.zeros(1, 1, 1, dtype=torch.long), reduction="avg")
+
+
+def test_value_checks_can_be_skipped_but_shapes_cannot():
+    logits = torch.zeros(1, 2, 4, 4)
+    bad_labels = torch.full((1, 4, 4), 5, dtype=torch.long)
+    with pytest.raises(ValueError, match=r"target labels must lie in \[0, 2\)"):
+        weighted_cross_entropy(logits, bad_labels)
+    with pytest.raises(ValueError, match="weight contains NaN"):
+        weighted_cross_entropy(logits, torch.zeros(1, 4, 4, dtype=torch.long), torch.full((1, 4, 4), float("nan")))
+    # check_values=False: the training loop's data set already validated the values
+    weighted_cross_entropy(logits, torch.zeros(1, 4, 4, dtype=torch.long), torch.ones(1, 4, 4), check_values=False)
+    with pytest.raises(ValueError, match="4-D tensor"):
+        weighted_cross_entropy(logits[0], bad_labels, check_values=False)

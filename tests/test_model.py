@@ -8,16 +8,14 @@ import pytest
 import torch
 from torch import nn
 
+from unet_tutorial.checkpoint import load_model, model_config, save_model
 from unet_tutorial.model import (
     UNet,
     border,
     input_size_for,
     is_valid_input_size,
-    load_model,
-    model_config,
     nearest_valid_input_sizes,
     output_size,
-    save_model,
     valid_input_sizes,
 )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import os
 import signal
@@ -14,14 +16,20 @@ import numpy as np
 import pytest
 import torch
 
+from unet_tutorial import _checks as X
+from unet_tutorial import checkpoint as K
+from unet_tutorial import config as C
 from unet_tutorial import train as T
+from unet_tutorial.data import training as D
+from unet_tutorial.losses import weighted_cross_entropy
 from unet_tutorial.data import synthetic_em
-from unet_tutorial.model import UNet, load_model
+from unet_tutorial.checkpoint import load_model
+from unet_tutorial.model import UNet
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def tiny_config(**changes) -> T.TrainConfig:
+def tiny_config(**changes) -> C.TrainConfig:
     """A network and tiles small enough for a CPU step of a few milliseconds."""
     base = dict(
         name="tiny", base_channels=4, depth=2, dropout=0.2, tile_size=60, batch_size=2, holdout=1,
@@ -29,7 +37,7 @@ def tiny_config(**changes) -> T.TrainConfig:
         val_every=0, checkpoint_every=4, seed=3, device="cpu", num_threads=1,
     )
     base.update(changes)
-    return T.TrainConfig(**base)
+    return C.TrainConfig(**base)
 
 
 @pytest.fixture(autouse=True)
@@ -42,10 +50,10 @@ def one_thread():
 
 
 @pytest.fixture(scope="module")
-def tiny_data() -> T.TrainData:
+def tiny_data() -> D.TrainData:
     """Three *synthetic* EM-like 64×64 images: two to train on, one held out."""
     pairs = [synthetic_em((64, 64), n_cells=6, seed=s) for s in range(3)]
-    return T.prepare_data(([p[0] for p in pairs], [p[1] for p in pairs]), holdout=1)
+    return D.prepare_data(([p[0] for p in pairs], [p[1] for p in pairs]), holdout=1)
 
 
 # --------------------------------------------------------------------------
@@ -54,37 +62,37 @@ def tiny_data() -> T.TrainData:
 
 
 def test_named_configurations():
-    paper = T.get_config("paper")
+    paper = C.get_config("paper")
     assert (paper.base_channels, paper.tile_size, paper.batch_size) == (64, 572, 1)
     assert (paper.optimizer, paper.momentum) == ("sgd", 0.99)
     assert (paper.w0, paper.sigma, paper.border_weights) == (10.0, 5.0, True)
     assert paper.output_size == 388
-    cpu = T.get_config("cpu")
+    cpu = C.get_config("cpu")
     assert cpu.base_channels < paper.base_channels and cpu.tile_size < paper.tile_size
-    assert T.get_config("cpu", steps=7).steps == 7
+    assert C.get_config("cpu", steps=7).steps == 7
 
 
 def test_load_config_extends_and_round_trips(tmp_path):
     path = tmp_path / "mine.toml"
     path.write_text('extends = "cpu"\nlr = 0.0005\nname = "mine"\n')
-    cfg = T.load_config(path)
+    cfg = C.load_config(path)
     assert cfg.lr == 0.0005 and cfg.name == "mine"
-    assert cfg.tile_size == T.get_config("cpu").tile_size
-    assert T.TrainConfig.from_dict(cfg.to_dict()) == cfg
+    assert cfg.tile_size == C.get_config("cpu").tile_size
+    assert C.TrainConfig.from_dict(cfg.to_dict()) == cfg
 
 
 def test_unknown_key_is_named_with_a_suggestion(tmp_path):
     path = tmp_path / "typo.toml"
     path.write_text("learning_rate = 0.1\ntile_sise = 572\n")
     with pytest.raises(ValueError, match=r"'tile_sise' \(did you mean 'tile_size'\?\)"):
-        T.load_config(path)
+        C.load_config(path)
 
 
 def test_invalid_tile_size_names_the_nearest_valid_sizes(tmp_path):
     path = tmp_path / "tile.toml"
     path.write_text("tile_size = 570\n")
     with pytest.raises(ValueError, match=r"tile_size.*570.*556 or 572"):
-        T.load_config(path)
+        C.load_config(path)
 
 
 @pytest.mark.parametrize(
@@ -104,18 +112,18 @@ def test_invalid_tile_size_names_the_nearest_valid_sizes(tmp_path):
 )
 def test_invalid_values_raise(changes, match):
     with pytest.raises(ValueError, match=match):
-        T.get_config("cpu").replace(**changes)
+        C.get_config("cpu").replace(**changes)
 
 
 def test_config_file_errors(tmp_path):
     with pytest.raises(FileNotFoundError):
-        T.load_config(tmp_path / "missing.toml")
+        C.load_config(tmp_path / "missing.toml")
     bad = tmp_path / "bad.toml"
     bad.write_text("lr = = 1\n")
     with pytest.raises(ValueError, match="not valid TOML"):
-        T.load_config(bad)
+        C.load_config(bad)
     with pytest.raises(ValueError, match="unknown configuration"):
-        T.get_config("gpu")
+        C.get_config("gpu")
 
 
 # --------------------------------------------------------------------------
@@ -127,20 +135,20 @@ def test_device_selection_prefers_cuda_then_mps_then_cpu(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     monkeypatch.setenv("LOCAL_RANK", "1")
-    assert T.select_device("auto") == torch.device("cuda", 1)
-    assert T.select_device("cuda") == torch.device("cuda", 1)
+    assert X.select_device("auto") == torch.device("cuda", 1)
+    assert X.select_device("cuda") == torch.device("cuda", 1)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr(T, "_mps_available", lambda: True)
-    assert T.select_device("auto") == torch.device("mps")
-    monkeypatch.setattr(T, "_mps_available", lambda: False)
-    assert T.select_device(None) == torch.device("cpu")
-    assert T.select_device("cpu") == torch.device("cpu")
+    monkeypatch.setattr(X, "mps_available", lambda: True)
+    assert X.select_device("auto") == torch.device("mps")
+    monkeypatch.setattr(X, "mps_available", lambda: False)
+    assert X.select_device(None) == torch.device("cpu")
+    assert X.select_device("cpu") == torch.device("cpu")
     with pytest.raises(ValueError, match="CUDA is not available"):
-        T.select_device("cuda")
+        X.select_device("cuda")
     with pytest.raises(ValueError, match="MPS is not available"):
-        T.select_device("mps")
+        X.select_device("mps")
     with pytest.raises(ValueError, match="not a valid torch device"):
-        T.select_device("tpu-ish")
+        X.select_device("tpu-ish")
 
 
 def test_precision_choice(monkeypatch):
@@ -154,12 +162,12 @@ def test_precision_choice(monkeypatch):
 
 
 def test_learning_rate_schedule():
-    cfg = T.get_config("cpu").replace(steps=101, warmup_steps=10, lr_min_fraction=0.1)
+    cfg = C.get_config("cpu").replace(steps=101, warmup_steps=10, lr_min_fraction=0.1)
     f = [T.lr_factor(s, cfg) for s in range(cfg.steps)]
     assert f[0] == pytest.approx(0.1) and f[9] == pytest.approx(1.0)  # linear warm-up
     assert f[10] == pytest.approx(1.0) and f[-1] == pytest.approx(0.1)  # cosine to the floor
     assert all(a >= b for a, b in zip(f[10:], f[11:]))
-    paper = T.get_config("paper")
+    paper = C.get_config("paper")
     assert {T.lr_factor(s, paper) for s in (0, 5000, 19999)} == {1.0}
 
 
@@ -170,10 +178,10 @@ def test_processes_see_disjoint_shards():
 
 def test_optimizer_is_the_papers_sgd():
     model = UNet(base_channels=4, depth=2)
-    opt = T.make_optimizer(model, T.get_config("paper"))
+    opt = T.make_optimizer(model, C.get_config("paper"))
     assert isinstance(opt, torch.optim.SGD)
     assert opt.param_groups[0]["momentum"] == 0.99 and opt.param_groups[0]["lr"] == 0.01
-    assert isinstance(T.make_optimizer(model, T.get_config("cpu")), torch.optim.Adam)
+    assert isinstance(T.make_optimizer(model, C.get_config("cpu")), torch.optim.Adam)
 
 
 # --------------------------------------------------------------------------
@@ -195,9 +203,9 @@ def _checkpoint_parts(steps_done: int):
 def test_checkpoint_round_trip_with_weights_only(tmp_path):
     cfg, model, opt, sched, hist = _checkpoint_parts(3)
     path = tmp_path / "checkpoint.pt"
-    T.save_checkpoint(path, model, opt, sched, step=3, config=cfg, history=hist)
+    K.save_checkpoint(path, model, opt, sched, step=3, config=cfg, history=hist)
     blob = torch.load(path, weights_only=True)  # the file holds only tensors and plain data
-    assert blob["step"] == 3 and T.TrainConfig.from_dict(blob["config"]) == cfg
+    assert blob["step"] == 3 and C.TrainConfig.from_dict(blob["config"]) == cfg
     assert T.History.from_dict(blob["history"]) == hist
     assert set(blob["rng"]) >= {"torch", "numpy", "python"}
     restored = load_model(path)  # a checkpoint is also a model file
@@ -208,7 +216,7 @@ def test_checkpoint_round_trip_with_weights_only(tmp_path):
 def test_crash_while_writing_keeps_the_old_checkpoint(tmp_path, monkeypatch):
     cfg, model, opt, sched, hist = _checkpoint_parts(2)
     path = tmp_path / "checkpoint.pt"
-    T.save_checkpoint(path, model, opt, sched, step=2, config=cfg, history=hist)
+    K.save_checkpoint(path, model, opt, sched, step=2, config=cfg, history=hist)
     before = path.read_bytes()
 
     def crashing_save(obj, f, *args, **kwargs):
@@ -220,22 +228,22 @@ def test_crash_while_writing_keeps_the_old_checkpoint(tmp_path, monkeypatch):
         for p in model.parameters():
             p.add_(1.0)
     with pytest.raises(OSError, match="simulated"):
-        T.save_checkpoint(path, model, opt, sched, step=4, config=cfg, history=hist)
+        K.save_checkpoint(path, model, opt, sched, step=4, config=cfg, history=hist)
     monkeypatch.undo()
     assert path.read_bytes() == before
-    assert T.load_checkpoint(path)["step"] == 2
+    assert K.load_checkpoint(path)["step"] == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt"]  # no temporary files left
 
 
 def test_load_checkpoint_errors(tmp_path):
     with pytest.raises(FileNotFoundError):
-        T.load_checkpoint(tmp_path / "nope.pt")
+        K.load_checkpoint(tmp_path / "nope.pt")
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="not a readable checkpoint"):
-        T.load_checkpoint(tmp_path / "junk.pt")
+        K.load_checkpoint(tmp_path / "junk.pt")
     torch.save({"unet": {}, "state_dict": {}}, tmp_path / "model_only.pt")
     with pytest.raises(ValueError, match="missing optimizer"):
-        T.load_checkpoint(tmp_path / "model_only.pt")
+        K.load_checkpoint(tmp_path / "model_only.pt")
 
 
 def test_history_json_round_trip(tmp_path):
@@ -255,12 +263,12 @@ def test_history_json_round_trip(tmp_path):
 def test_a_few_steps_reduce_the_loss_on_a_fixed_batch():
     torch.manual_seed(0)
     model = UNet(base_channels=8, depth=2, dropout=0.0)
-    cfg = T.get_config("cpu")
+    cfg = C.get_config("cpu")
     opt = T.make_optimizer(model, cfg)
     image, label = synthetic_em((76, 76), n_cells=6, seed=1)
     x = torch.from_numpy(image)[None, None]
     y = torch.from_numpy(label.astype(np.int64))[None]
-    w = torch.from_numpy(T.weight_maps([label], cfg)[0])[None]
+    w = torch.from_numpy(D.weight_maps([label], cfg)[0])[None]
     losses = [T.train_step(model, opt, x, y, w) for _ in range(20)]
     assert np.mean(losses[-3:]) < 0.75 * np.mean(losses[:3])
 
@@ -274,7 +282,7 @@ def test_train_writes_outputs_and_validates(tiny_data, tmp_path):
     assert hist.lr[0] == pytest.approx(cfg.lr / 2)  # warm-up
     assert {p.name for p in tmp_path.iterdir()} == {"checkpoint.pt", "model.pt", "history.json"}
     assert T.History.load(tmp_path / "history.json") == hist
-    assert T.load_checkpoint(tmp_path / "checkpoint.pt")["step"] == 12
+    assert K.load_checkpoint(tmp_path / "checkpoint.pt")["step"] == 12
     final = load_model(tmp_path / "model.pt")
     for a, b in zip(final.state_dict().values(), model.state_dict().values()):
         assert torch.equal(a, b.cpu())
@@ -296,7 +304,7 @@ def test_dataloader_workers_do_not_change_the_samples(tiny_data):
 def test_max_minutes_stops_early_with_outputs(tiny_data, tmp_path):
     _, hist = T.train(tiny_config(max_minutes=1e-9), data=tiny_data, out_dir=tmp_path, progress=False)
     assert hist.step == [1]
-    assert T.load_checkpoint(tmp_path / "checkpoint.pt")["step"] == 1 and (tmp_path / "model.pt").is_file()
+    assert K.load_checkpoint(tmp_path / "checkpoint.pt")["step"] == 1 and (tmp_path / "model.pt").is_file()
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
@@ -318,7 +326,7 @@ def _interrupted_then_resumed(cfg, data, out, stop_after):
     class Crash(Exception):
         pass
 
-    original = T.save_checkpoint
+    original = T.save_checkpoint  # the name the training loop calls
 
     def save_then_crash(*args, step, **kwargs):
         original(*args, step=step, **kwargs)
@@ -331,13 +339,13 @@ def _interrupted_then_resumed(cfg, data, out, stop_after):
             T.train(cfg, data=data, out_dir=out, progress=False)
     finally:
         T.save_checkpoint = original
-    assert T.load_checkpoint(out / "checkpoint.pt")["step"] == stop_after
+    assert K.load_checkpoint(out / "checkpoint.pt")["step"] == stop_after
     return T.train(cfg, data=data, out_dir=out, resume=True, progress=False)
 
 
 def test_nan_loss_raises_and_keeps_the_last_good_checkpoint(tiny_data, tmp_path, monkeypatch):
     cfg = tiny_config(steps=12, checkpoint_every=4)
-    original = T.weighted_cross_entropy
+    original = weighted_cross_entropy
     calls = {"n": 0}
 
     def loss_that_breaks(*args, **kwargs):
@@ -349,7 +357,7 @@ def test_nan_loss_raises_and_keeps_the_last_good_checkpoint(tiny_data, tmp_path,
     with pytest.raises(T.TrainingDiverged, match=r"nan at step 7.*lower learning rate") as err:
         T.train(cfg, data=tiny_data, out_dir=tmp_path, progress=False)
     assert err.value.step == 7 and err.value.checkpoint == tmp_path / "checkpoint.pt"
-    blob = T.load_checkpoint(tmp_path / "checkpoint.pt")
+    blob = K.load_checkpoint(tmp_path / "checkpoint.pt")
     assert blob["step"] == 4
     assert all(torch.isfinite(v).all() for v in blob["state_dict"].values())
 
@@ -359,7 +367,7 @@ def test_huge_learning_rate_diverges(tiny_data, tmp_path):
                       steps=40, checkpoint_every=1)
     with pytest.raises(T.TrainingDiverged, match="lower learning rate") as err:
         T.train(cfg, data=tiny_data, out_dir=tmp_path, progress=False)
-    blob = T.load_checkpoint(tmp_path / "checkpoint.pt")
+    blob = K.load_checkpoint(tmp_path / "checkpoint.pt")
     assert blob["step"] == err.value.step - 1  # the last step whose loss was finite
     assert all(np.isfinite(blob["history"]["loss"]))
 
@@ -397,7 +405,7 @@ def test_cli_run_killed_with_sigkill_resumes_exactly(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
     assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed mid-way"
-    killed_at = T.load_checkpoint(ckpt)["step"]
+    killed_at = K.load_checkpoint(ckpt)["step"]
     assert 0 < killed_at < 300
     assert not (cut / "model.pt").exists()
 
@@ -426,7 +434,7 @@ def test_cli_reports_bad_configuration(tmp_path):
 
 def test_load_or_train_caches(tiny_data, tmp_path, monkeypatch):
     monkeypatch.setenv("UNET_TUTORIAL_MODELS", str(tmp_path))
-    assert T.pretrained_path("demo") == tmp_path / "demo.pt"
+    assert K.pretrained_path("demo") == tmp_path / "demo.pt"
     cfg = tiny_config(steps=3)
     first = T.load_or_train("demo", config=cfg, data=tiny_data, progress=False)
     assert (tmp_path / "demo.pt").is_file()
@@ -435,6 +443,96 @@ def test_load_or_train_caches(tiny_data, tmp_path, monkeypatch):
     for a, b in zip(first.state_dict().values(), second.state_dict().values()):
         assert torch.equal(a.cpu(), b.cpu())
     with pytest.raises(ValueError, match="plain file name"):
-        T.pretrained_path("../escape")
+        K.pretrained_path("../escape")
     with pytest.raises(ValueError, match="no recipe"):
         T.load_or_train("unknown-model")
+
+
+def test_load_or_train_checkpoints_into_the_cache_and_resumes(tiny_data, tmp_path, monkeypatch):
+    """A crash of load_or_train loses nothing: it checkpoints into <models>/<name>.run and resumes."""
+    monkeypatch.setenv("UNET_TUTORIAL_MODELS", str(tmp_path / "models"))
+    cfg = tiny_config(steps=12, checkpoint_every=4)
+    reference = T.load_or_train("whole", config=cfg, data=tiny_data, progress=False)
+
+    class Crash(Exception):
+        pass
+
+    original = T.save_checkpoint
+
+    def save_then_crash(*args, step, **kwargs):
+        original(*args, step=step, **kwargs)
+        if step == 8:
+            raise Crash
+
+    monkeypatch.setattr(T, "save_checkpoint", save_then_crash)
+    with pytest.raises(Crash):
+        T.load_or_train("crashy", config=cfg, data=tiny_data, progress=False)
+    run_dir = tmp_path / "models" / "crashy.run"
+    assert K.load_checkpoint(run_dir / "checkpoint.pt")["step"] == 8
+    assert not (tmp_path / "models" / "crashy.pt").exists()
+    monkeypatch.setattr(T, "save_checkpoint", original)
+    resumed = T.load_or_train("crashy", config=cfg, data=tiny_data, progress=False)
+    for a, b in zip(reference.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(a.cpu(), b.cpu())  # exact resume: the same weights as the uninterrupted run
+    assert (tmp_path / "models" / "crashy.pt").is_file() and not run_dir.exists()
+
+
+def test_divergence_never_names_a_stale_checkpoint(tiny_data, tmp_path, monkeypatch):
+    """resume=False: a checkpoint left by an earlier run in the folder is not 'the last good one'."""
+    T.train(tiny_config(steps=4, checkpoint_every=4), data=tiny_data, out_dir=tmp_path, progress=False)
+    assert (tmp_path / "checkpoint.pt").is_file()  # the earlier run's
+    original = weighted_cross_entropy
+
+    def nan_at_once(*args, **kwargs):
+        return original(*args, **kwargs) * float("nan")
+
+    monkeypatch.setattr(T, "weighted_cross_entropy", nan_at_once)
+    with pytest.raises(T.TrainingDiverged, match="no checkpoint was written") as err:
+        T.train(tiny_config(steps=12, checkpoint_every=4), data=tiny_data, out_dir=tmp_path, progress=False)
+    assert err.value.checkpoint is None
+
+
+@pytest.mark.parametrize("fix,match", [
+    (lambda lab: lab * 255, r"training label 0 must hold only 0 and 1.*0/255"),
+    (lambda lab: lab.astype(np.float32), r"training label 0 must be a bool or integer"),
+])
+def test_bad_training_labels_fail_before_the_first_step(tiny_data, fix, match, monkeypatch):
+    monkeypatch.setattr(T, "train_step", lambda *a, **k: pytest.fail("no step may run on bad labels"))
+    labels = [fix(np.asarray(lab)) for lab in tiny_data.labels]
+    with pytest.raises(ValueError, match=match):
+        T.train(tiny_config(), data=D.TrainData(tiny_data.images, labels, tiny_data.val_images,
+                                                 tiny_data.val_labels), progress=False)
+
+
+def test_held_out_label_without_cells_fails_at_the_start(tiny_data, monkeypatch):
+    monkeypatch.setattr(T, "train_step", lambda *a, **k: pytest.fail("no step may run"))
+    empty = [np.zeros_like(tiny_data.val_labels[0])]
+    with pytest.raises(ValueError, match="held-out label 0 has no cell pixel"):
+        T.train(tiny_config(val_every=2), data=D.TrainData(tiny_data.images, tiny_data.labels,
+                                                           tiny_data.val_images, empty), progress=False)
+
+
+def test_training_step_skips_the_per_step_value_checks(tiny_data, monkeypatch):
+    """The data set validated labels and weights once; the loss must not re-check them every step
+    (each check is a device-to-host synchronisation)."""
+    seen = []
+    original = weighted_cross_entropy
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("check_values", True))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(T, "weighted_cross_entropy", spy)
+    T.train(tiny_config(steps=3), data=tiny_data, progress=False)
+    assert seen == [False, False, False]
+
+
+def test_config_rejects_bad_values_where_they_are_written():
+    for field, value, match in [("sigma", float("inf"), "sigma.*finite"), ("w0", float("nan"), "w0"),
+                                ("lr", 0.0, "lr"), ("dropout", 1.0, "dropout"), ("seed", -1, "seed"),
+                                ("augment", "elastic", "augment.*one of"), ("name", " ", "name")]:
+        with pytest.raises(ValueError, match=match):
+            tiny_config(**{field: value})
+    assert tiny_config(sigma=100.0).sigma == 100.0  # large sigma is fine (weights.py handles it)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        tiny_config().sigma = 3.0

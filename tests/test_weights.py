@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import ndimage as ndi
@@ -123,6 +123,74 @@ def test_truncation_error_is_below_tol() -> None:
         fast = border_weight_map(inst, sigma=10.0, tol=tol)
         diff = np.abs(fast.astype(np.float64) - direct).max()
         assert 0 < diff <= tol + 1e-6  # something was dropped, and no more than tol
+
+
+# --------------------------------------------------------------------------
+# Large sigma: squared distances beyond int16 (regression)
+# --------------------------------------------------------------------------
+# For sigma >~ 32 px the cutoff exceeds 181 px, and the squared row distances
+# overflowed the int16 dtype of the row keys (NaN or wrong weights).
+
+
+@st.composite
+def _few_instances(draw) -> np.ndarray:
+    """A label image of 8-200 px per side with 1-3 instances: rectangles or discs.
+
+    Instances never overlap (a later shape only fills background); a "touching"
+    rectangle is placed right next to the previous shape, sharing its edge.
+    """
+    h, w = draw(st.integers(8, 200)), draw(st.integers(8, 200))
+    inst = np.zeros((h, w), dtype=np.int32)
+    rows, cols = np.ogrid[:h, :w]
+    box = None  # bounding box (y0, y1, x0, x1) of the previous shape
+    for k in range(1, draw(st.sampled_from([1, 2, 3, 3])) + 1):  # mostly 2 or 3 (a border term)
+        kind = draw(st.sampled_from(["rectangle", "disc", "touching"] if box else ["rectangle", "disc"]))
+        if kind == "disc":
+            cy, cx = draw(st.integers(0, h - 1)), draw(st.integers(0, w - 1))
+            r = draw(st.integers(1, max(1, min(h, w) // 3)))
+            shape = (rows - cy) ** 2 + (cols - cx) ** 2 <= r * r
+            box = (max(cy - r, 0), min(cy + r + 1, h), max(cx - r, 0), min(cx + r + 1, w))
+        else:
+            if kind == "touching" and box[3] < w:  # right of the previous shape, same rows
+                y0, y1, x0 = box[0], box[1], box[3]
+                x1 = draw(st.integers(x0 + 1, w))
+            elif kind == "touching" and box[1] < h:  # below it, same columns
+                y0, x0, x1 = box[1], box[2], box[3]
+                y1 = draw(st.integers(y0 + 1, h))
+            else:
+                y0, x0 = draw(st.integers(0, h - 1)), draw(st.integers(0, w - 1))
+                y1 = draw(st.integers(y0 + 1, min(h, y0 + h // 2 + 1)))
+                x1 = draw(st.integers(x0 + 1, min(w, x0 + w // 2 + 1)))
+            shape = np.zeros((h, w), dtype=bool)
+            shape[y0:y1, x0:x1] = True
+            box = (y0, y1, x0, x1)
+        inst[shape & (inst == 0)] = k
+    return inst
+
+
+@settings(max_examples=40, deadline=None)
+@given(inst=_few_instances(), sigma=st.floats(1.0, 100.0))
+@example(inst=_two_squares(gap_cols=3), sigma=32.0)
+@example(inst=_two_squares(gap_cols=3), sigma=80.0)
+@example(inst=np.pad(_two_squares(gap_cols=0), ((0, 60), (0, 170))), sigma=32.0)
+@example(inst=np.pad(_two_squares(gap_cols=0), ((0, 60), (0, 170))), sigma=80.0)
+def test_matches_direct_for_large_sigma(inst: np.ndarray, sigma: float) -> None:
+    fast = border_weight_map(inst, w0=10, sigma=sigma)
+    direct = border_weight_map_direct(inst, w0=10, sigma=sigma)
+    assert np.isfinite(fast).all()
+    assert np.abs(fast.astype(np.float64) - direct).max() <= 1e-4
+
+
+@pytest.mark.parametrize("sigma", [32.0, 80.0])
+def test_synthetic_nuclei_with_large_sigma(sigma: float) -> None:
+    # The reported case: NaN (sigma = 32) or wrong weights with int16 squares.
+    from unet_tutorial.data import synthetic_nuclei
+
+    _, inst = synthetic_nuclei((200, 200), n_nuclei=6, seed=1)
+    fast = border_weight_map(inst, w0=10, sigma=sigma)
+    direct = border_weight_map_direct(inst, w0=10, sigma=sigma)
+    assert not np.isnan(fast).any()
+    assert np.abs(fast.astype(np.float64) - direct).max() <= 1e-4
 
 
 # --------------------------------------------------------------------------
@@ -396,8 +464,8 @@ _GOOD = np.array([[1, 0, 2]], dtype=np.int32)
     [
         (np.array([[1.0, 0.0]]), "integer"),
         (np.array([[1, -1]]), "negative"),
-        (np.zeros((2, 2, 2), dtype=np.int32), "2-D"),
-        (np.zeros(5, dtype=np.int32), "2-D"),
+        (np.zeros((2, 2, 2), dtype=np.int32), r"must have shape \(H, W\), got shape \(2, 2, 2\)"),
+        (np.zeros(5, dtype=np.int32), r"must have shape \(H, W\), got shape \(5,\)"),
         (np.zeros((0, 4), dtype=np.int32), "empty"),
         (np.array([[True, False]]), "boolean"),
         (np.array([["a", "b"]]), "integer"),
@@ -447,7 +515,7 @@ def test_bad_tol() -> None:
         (np.array([[0, 2]]), "only 0"),
         (np.array([[0, 255]], dtype=np.uint8), "only 0"),
         (np.array([[0.0, 1.0]]), "bool or integer"),
-        (np.zeros((2, 2, 1), dtype=np.uint8), "2-D"),
+        (np.zeros((2, 2, 1), dtype=np.uint8), r"must have shape \(H, W\), got shape \(2, 2, 1\)"),
         (np.zeros((3, 0), dtype=np.uint8), "empty"),
     ],
 )

@@ -10,8 +10,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from .doctor import add_doctor_command
 from .experiments import add_experiment_command
-from .inference import add_predict_command
+from .predict import add_predict_command
 from .train import add_train_command
 
 
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_predict_command(subparsers)
     add_train_command(subparsers)
     add_experiment_command(subparsers)
+    add_doctor_command(subparsers)
     return parser
 
 

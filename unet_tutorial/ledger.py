@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Claim", "CLAIMS", "record", "claims_of"]
+__all__ = ["Claim", "CLAIMS", "PAPER_TABLE1", "record", "claims_of"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,18 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("table1_pixel", "ISBI 2012 pixel error of the u-net", "0.0611 (secret test set)", "§4, Table 1", "06_evaluation"),
     Claim("table2_iou", "Mean IoU on light-microscopy cells (PhC-U373 / DIC-HeLa)", "0.9203 / 0.7756", "§4, Table 2", "06_evaluation"),
 )
+
+#: Table 1 of the paper (ISBI 2012 leaderboard of 6 March 2015, the challenge's secret
+#: test set, sorted by warping error): group → (warping error, Rand error, pixel error),
+#: in the leaderboard's conventions (splits and merges; foreground-restricted Rand; 1 − F).
+PAPER_TABLE1: dict[str, tuple[float, float, float]] = {
+    "human values": (0.000005, 0.0021, 0.0010),
+    "u-net": (0.000353, 0.0382, 0.0611),
+    "DIVE-SCI": (0.000355, 0.0305, 0.0584),
+    "IDSIA (Ciresan et al.)": (0.000420, 0.0504, 0.0613),
+    "DIVE": (0.000430, 0.0545, 0.0582),
+    "IDSIA-SCI": (0.000653, 0.0189, 0.1027),
+}
 
 _BY_KEY = {c.key: c for c in CLAIMS}
 

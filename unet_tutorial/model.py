@@ -26,14 +26,13 @@ border (context) of ``(s − output) / 2`` pixels per side: 92 for depth 4.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from ._checks import check_int, check_planes
 
 __all__ = [
     "UNet",
@@ -50,12 +49,7 @@ __all__ = [
     "check_input_size",
     "explain_input_size",
     "center_crop",
-    "model_config",
-    "write_atomic",
-    "save_model",
-    "load_model",
     "format_trace",
-    "draw_architecture",
 ]
 
 Padding = Literal["valid", "same"]
@@ -292,7 +286,16 @@ class Down(nn.Sequential):
 
 
 def center_crop(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Crop the central ``height × width`` window of an ``(N, C, H, W)`` tensor."""
+    """Crop the central ``height × width`` window of an ``(N, C, H, W)`` tensor (any ``(…, H, W)``).
+
+    Raises:
+        ValueError: ``x`` not a tensor with at least 2 dimensions, empty, or a
+            ``height``/``width`` that is not an int in ``[1, H]``/``[1, W]``.
+    """
+    check_planes(x, "x")
+    for name, v, n in (("height", height, x.shape[-2]), ("width", width, x.shape[-1])):
+        if check_int(v, name, minimum=1) > n:
+            raise ValueError(f"{name} must be at most {n} pixels (the tensor's size), got {v}")
     top = (x.shape[-2] - height) // 2
     left = (x.shape[-1] - width) // 2
     return x[..., top : top + height, left : left + width]
@@ -559,140 +562,8 @@ class UNet(nn.Module):
 
 
 # --------------------------------------------------------------------------
-# Saving and loading a trained network
+# The trace as text (the figure: unet_tutorial.plotting.draw_architecture)
 # --------------------------------------------------------------------------
-
-
-def model_config(model: UNet) -> dict:
-    """The constructor arguments of ``model`` (a plain dict, safe for ``weights_only`` loading)."""
-    drop = model.dropout.p if isinstance(model.dropout, nn.Dropout) else 0.0
-    return {
-        "in_channels": model.in_channels,
-        "num_classes": model.num_classes,
-        "base_channels": model.base_channels,
-        "depth": model.depth,
-        "padding": model.padding,
-        "dropout": float(drop),
-    }
-
-
-def write_atomic(path: str | os.PathLike[str], write: Callable[[str], None]) -> None:
-    """Create or replace the file ``path`` all at once, never half-written.
-
-    ``write(tmp)`` fills a temporary file beside ``path`` (same folder, same suffix, so
-    writers that infer the format from the name work); it is then flushed to disk and
-    renamed over ``path``. On any error the temporary file is removed and an existing
-    ``path`` is left untouched. Parent folders are created.
-    """
-    import tempfile
-    from pathlib import Path
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def save_model(model: UNet, path: str | os.PathLike[str], **extra: object) -> None:
-    """Write ``{"unet": model_config(model), "state_dict": ..., **extra}`` to ``path`` atomically.
-
-    The file is written to a temporary name beside ``path`` and renamed
-    (:func:`write_atomic`), so a crash never leaves a half-written model file.
-    ``extra`` values must be plain Python/tensor data (they are loaded with
-    ``weights_only=True``).
-    """
-    blob = {"unet": model_config(model), "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
-
-    def write(tmp: str) -> None:
-        with open(tmp, "wb") as f:
-            torch.save({**blob, **extra}, f)
-
-    write_atomic(path, write)
-
-
-def read_package_file(
-    path: str | os.PathLike[str],
-    map_location: str | torch.device,
-    *,
-    what: str,
-    read_as: str | None = None,
-    keys: tuple[str, ...],
-    kind: str,
-    hint: str = "",
-) -> dict:
-    """Load a dict written by this package with ``torch.load(weights_only=True)`` and check its keys.
-
-    Shared by :func:`load_model` and :func:`unet_tutorial.train.load_checkpoint`, so that
-    every file the package reads back fails the same way.
-
-    Args:
-        path: the file.
-        map_location: where tensors are loaded (``torch.load``'s argument).
-        what: name of the file in the messages (``"model file"``, ``"checkpoint"``).
-        read_as: what an unreadable file is not, for the message; ``what`` by default.
-        keys: keys the dict must hold.
-        kind: what the file must be, for the message (``"a U-Net model file of unet_tutorial"``).
-        hint: how to write such a file, appended to the message.
-
-    Raises:
-        FileNotFoundError: no file at ``path``.
-        ValueError: unreadable file, or not a dict with ``keys``.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{what} not found: {path}")
-    try:
-        blob = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:  # torch raises several types for corrupt files
-        raise ValueError(f"{path} is not a readable {read_as or what}: {err}") from None
-    missing = [k for k in keys if not isinstance(blob, dict) or k not in blob]
-    if missing:
-        expected = ", ".join(repr(k) for k in keys)
-        raise ValueError(
-            f"{path} is not {kind} (missing {', '.join(missing)}; expected the keys {expected}"
-            + (f"; {hint})" if hint else ")")
-        )
-    return blob
-
-
-def load_model(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> UNet:
-    """Rebuild a :class:`UNet` from a file written by :func:`save_model` (or a training checkpoint).
-
-    Loaded with ``torch.load(weights_only=True)``: no code from the file runs.
-
-    Raises:
-        FileNotFoundError: if ``path`` does not exist.
-        ValueError: if the file is not a U-Net model file of this package.
-    """
-    blob = read_package_file(
-        path, map_location, what="model file", read_as="PyTorch file", keys=("unet", "state_dict"),
-        kind="a U-Net model file of unet_tutorial", hint="write it with save_model",
-    )
-    model = UNet(**blob["unet"])
-    model.load_state_dict(blob["state_dict"])
-    return model.to(map_location)
-
-
-# --------------------------------------------------------------------------
-# Drawing Fig. 1 from a trace
-# --------------------------------------------------------------------------
-
-_ARROW_COLOURS = {
-    "conv3x3": "#1f5fbf",  # blue: conv 3x3, ReLU
-    "maxpool": "#c0392b",  # red: max pool 2x2
-    "upconv": "#1e8449",  # green: up-conv 2x2
-    "conv1x1": "#17a2b8",  # teal: conv 1x1
-    "copy": "#7f8c8d",  # grey: copy and crop
-}
 
 
 def format_trace(trace: list[LayerShape]) -> str:
@@ -701,99 +572,3 @@ def format_trace(trace: list[LayerShape]) -> str:
     for r in trace:
         lines.append(f"{r.name:<18} {r.kind:<9} {r.channels:>8} {f'{r.height}x{r.width}':>11}")
     return "\n".join(lines)
-
-
-def draw_architecture(trace: list[LayerShape], ax=None, *, title: str | None = None):
-    """Draw the U-shaped diagram of Fig. 1 from a :meth:`UNet.trace`.
-
-    Every box is one feature map of the trace: its height grows with the x-y
-    size, its width with the number of channels (log scale), and the numbers
-    written on the drawing (channels above, size beside) are read from the
-    trace, i.e. from the real layers. Arrows follow Fig. 1: blue = 3×3
-    convolution + ReLU, red = 2×2 max-pool, green = 2×2 up-convolution,
-    grey = copy and crop, teal = the final 1×1 convolution. White boxes are
-    the cropped copies concatenated from the contracting path.
-
-    Returns the matplotlib ``Axes``.
-    """
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import FancyArrowPatch, Patch, Rectangle
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(14, 7))
-    max_ch = max(r.channels for r in trace)
-    max_hw = max(r.height for r in trace)
-    depth = max(r.level for r in trace)
-    level_gap = 2.6
-
-    def box_w(ch: int) -> float:
-        return 0.12 + 0.5 * math.log2(ch + 1) / math.log2(max_ch + 1)
-
-    def box_h(hw: int) -> float:
-        return 0.45 + 1.45 * hw / max_hw
-
-    def arrow(x0: float, y0: float, x1: float, y1: float, kind: str) -> None:
-        ax.add_patch(
-            FancyArrowPatch((x0, y0), (x1, y1), arrowstyle="-|>", mutation_scale=9,
-                            color=_ARROW_COLOURS[kind], lw=1.4, shrinkA=0, shrinkB=0)
-        )
-
-    x = 0.0
-    placed: dict[str, tuple[float, float, float, float]] = {}  # name -> (x, y_centre, w, h)
-    for i, r in enumerate(trace):
-        prev = trace[i - 1] if i else None
-        y = -r.level * level_gap
-        w, h = box_w(r.channels), box_h(r.height)
-        fill = "#d6e4f5"
-        if r.kind == "input":
-            fill = "#f5f5f5"
-        elif r.kind in ("conv3x3", "conv1x1", "upconv"):
-            px, py, pw, ph = placed[prev.name]
-            x = px + pw + 0.4
-            if r.kind == "upconv":
-                # leave room on the left for the white copied half (Fig. 1)
-                nxt = trace[i + 1] if i + 1 < len(trace) else None
-                if nxt is not None and nxt.kind == "concat":
-                    x += box_w(nxt.channels - r.channels)
-                arrow(px + pw / 2, py + ph / 2, x + w / 2, y - h / 2, "upconv")
-            else:
-                arrow(px + pw, py, x, y, r.kind)
-        elif r.kind == "maxpool":
-            px, py, pw, ph = placed[prev.name]
-            x = px
-            arrow(px + pw / 2, py - ph / 2, px + pw / 2, y + h / 2, "maxpool")
-        elif r.kind == "concat":
-            # the cropped copy from the contracting path, left of the up-convolved half
-            px, py, pw, ph = placed[prev.name]
-            w = box_w(r.channels - prev.channels)
-            x = px - w
-            fill = "white"
-            sx, sy, sw, _ = placed[f"enc{r.level}.conv2"]
-            arrow(sx + sw, sy, x, y, "copy")
-        ax.add_patch(Rectangle((x, y - h / 2), w, h, facecolor=fill, edgecolor="black", lw=0.8))
-        channels = r.channels - prev.channels if r.kind == "concat" else r.channels
-        ax.text(x + w / 2, y + h / 2 + 0.05, str(channels), ha="center", va="bottom", fontsize=7)
-        if r.kind != "concat":
-            ax.text(x + 0.02, y - h / 2 - 0.04, f"{r.height}×{r.width}", ha="right", va="top",
-                    fontsize=6, rotation=90)
-        placed[r.name] = (x, y, w, h)
-        if r.kind == "concat":  # the next convolution reads both halves
-            placed[r.name] = (x, y, w + placed[prev.name][2], h)
-        x_end = x + w
-    ax.set_xlim(-0.6, x_end + 0.6)
-    ax.set_ylim(-depth * level_gap - 1.6, 1.4)
-    ax.set_aspect("auto")
-    ax.axis("off")
-    ax.legend(
-        handles=[Patch(color=c, label=l) for c, l in [
-            (_ARROW_COLOURS["conv3x3"], "conv 3×3, ReLU"),
-            (_ARROW_COLOURS["copy"], "copy and crop"),
-            (_ARROW_COLOURS["maxpool"], "max pool 2×2"),
-            (_ARROW_COLOURS["upconv"], "up-conv 2×2"),
-            (_ARROW_COLOURS["conv1x1"], "conv 1×1"),
-        ]],
-        loc="lower right", fontsize=8, frameon=False,
-    )
-    if title:
-        ax.set_title(title)
-    return ax

@@ -33,16 +33,11 @@ Command line: ``python -m unet_tutorial train --config cpu --data isbi2012 --out
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import difflib
-import hashlib
-import json
 import math
 import os
-import random
+import shutil
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -50,20 +45,26 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._checks import select_device
+from .checkpoint import (
+    load_checkpoint,
+    load_model,
+    models_dir,
+    pretrained_path,
+    save_checkpoint,
+    save_model,
+    save_pretrained,
+    set_rng_state,
+)
+from .config import TrainConfig, get_config, parse_override
+from .data.training import _batches, _NumberedSamples, _step_seed, make_tile_dataset, prepare_data, sample_numbers
+from .history import History, TrainingDiverged
 from .losses import weighted_cross_entropy
-from .model import UNet, check_input_size, load_model, model_config, read_package_file, save_model, write_atomic
+from .model import UNet
 
 __all__ = [
-    "weighted_cross_entropy",
-    "TrainConfig",
-    "CONFIG_NAMES",
-    "get_config",
-    "load_config",
-    "TrainData",
-    "prepare_data",
     "History",
     "TrainingDiverged",
-    "select_device",
     "resolve_precision",
     "build_model",
     "make_optimizer",
@@ -71,565 +72,20 @@ __all__ = [
     "lr_factor",
     "train_step",
     "sample_numbers",
-    "weight_maps",
-    "make_tile_dataset",
     "predict_probabilities",
     "evaluate",
-    "save_checkpoint",
-    "load_checkpoint",
     "train",
-    "config_table",
-    "plot_predictions",
-    "models_dir",
-    "pretrained_path",
+    "PRETRAINED",
     "load_or_train",
-    "save_pretrained",
     "add_train_command",
     "run_train_command",
     "main",
 ]
 
-#: Names of the configurations shipped in ``unet_tutorial/configs/<name>.toml``.
-CONFIG_NAMES = ("paper", "cpu")
-
-_CONFIG_DIR = Path(__file__).resolve().parent / "configs"
-
 
 # --------------------------------------------------------------------------
-# Configuration
+# Precision, model, optimiser
 # --------------------------------------------------------------------------
-
-
-@dataclass
-class TrainConfig:
-    """Everything one training run needs (units in brackets). Defaults: the paper (§3).
-
-    Model (§2, see :class:`~unet_tutorial.model.UNet`):
-        base_channels: feature channels of the first level [channels]; 64 in the paper.
-        depth: number of 2×2 max-poolings; 4 in the paper.
-        dropout: drop-out probability at the end of the contracting path (§3.1).
-
-    Tiles and data:
-        tile_size: input tile edge [pixels], a valid size of the network
-            (572 → 388 output in the paper); invalid sizes raise the model's
-            ``ValueError`` naming the nearest valid sizes.
-        batch_size: tiles per optimisation step per process [tiles]; 1 in the paper.
-        holdout: images at the end of the stack kept for validation [images]
-            (5: ISBI 2012 slices 25–29 held out, 0–24 trained on).
-        augment: ``"paper"`` (flips and 90° rotations, the elastic
-            deformation of §3.1, gray-value changes:
-            :func:`unet_tutorial.augment.paper_augmentation`), ``"flips"``
-            (flips and 90° rotations only) or ``"none"``. Shifts come from the
-            random tile positions in every case.
-
-    Loss (§3, Eqs. 1–2):
-        border_weights: weight pixels by Eq. 2 (class balance + separation
-            borders); ``False`` keeps only the class-balancing term ``w_c``
-            (or none, see ``class_weights``).
-        w0: weight of the separation-border term of Eq. 2 [dimensionless]; 10.
-        sigma: width σ of the separation-border term [pixels]; 5.
-        class_weights: ``"balanced"`` (``w_c`` = inverse class frequency,
-            normalised) or ``"none"`` (``w_c ≡ 1``).
-
-    Optimisation:
-        optimizer: ``"sgd"`` (the paper: SGD with momentum) or ``"adam"``.
-        lr: learning rate at the start of the schedule (after warm-up).
-        momentum: SGD momentum μ (0.99 in the paper); Adam uses ``betas``.
-        betas: Adam's (β1, β2).
-        weight_decay: L2 penalty coefficient (0 in the paper's description).
-        schedule: ``"constant"`` (the paper) or ``"cosine"`` (decays to
-            ``lr · lr_min_fraction`` at the last step).
-        lr_min_fraction: final learning rate of the cosine schedule, as a fraction of ``lr``.
-        warmup_steps: linear warm-up from 0 to ``lr`` over this many steps [steps].
-        grad_clip: clip the global gradient norm to this value; 0 = off.
-        steps: optimisation steps of the whole run [steps].
-        max_minutes: stop early (with a checkpoint) after this much training
-            time [minutes]; 0 = no limit. Makes a run's length depend on the
-            machine, so it is a safety net, not a budget.
-
-    Bookkeeping:
-        val_every: validate on the held-out images every this many steps
-            [steps]; 0 = only at the end.
-        val_tta: validate with test-time augmentation (8 flips/rotations, §4).
-        checkpoint_every: write ``checkpoint.pt`` every this many steps [steps];
-            0 = only at the end.
-        seed: seed of everything random (initialisation, tiles, augmentation, drop-out).
-
-    Hardware:
-        device: ``"auto"`` (CUDA, then Apple MPS, then CPU) or a torch device string.
-        precision: ``"auto"`` (bf16 autocast on CUDA where supported, else fp16
-            with a gradient scaler; fp32 elsewhere), ``"fp32"``, ``"bf16"`` or ``"fp16"``.
-        channels_last: use the ``channels_last`` memory format on CUDA (faster
-            convolutions with tensor cores); ignored on other devices.
-        num_threads: CPU threads for torch [threads]; 0 = leave torch's default
-            (which follows ``OMP_NUM_THREADS``).
-        num_workers: DataLoader worker processes preparing tiles; 0 = in the
-            training process. The tiles do not depend on it.
-    """
-
-    name: str = "custom"
-    # model
-    base_channels: int = 64
-    depth: int = 4
-    dropout: float = 0.5
-    # tiles and data
-    tile_size: int = 572
-    batch_size: int = 1
-    holdout: int = 5
-    augment: str = "paper"
-    # loss
-    border_weights: bool = True
-    w0: float = 10.0
-    sigma: float = 5.0
-    class_weights: str = "balanced"
-    # optimisation
-    optimizer: str = "sgd"
-    lr: float = 0.01
-    momentum: float = 0.99
-    betas: tuple[float, float] = (0.9, 0.999)
-    weight_decay: float = 0.0
-    schedule: str = "constant"
-    lr_min_fraction: float = 0.0
-    warmup_steps: int = 0
-    grad_clip: float = 0.0
-    steps: int = 20000
-    max_minutes: float = 0.0
-    # bookkeeping
-    val_every: int = 500
-    val_tta: bool = False
-    checkpoint_every: int = 500
-    seed: int = 0
-    # hardware
-    device: str = "auto"
-    precision: str = "auto"
-    channels_last: bool = True
-    num_threads: int = 0
-    num_workers: int = 0
-
-    def __post_init__(self) -> None:
-        self._coerce_types()
-        self._check_values()
-
-    # -- validation ------------------------------------------------------------
-
-    def _coerce_types(self) -> None:
-        """Check every field's type (ints accepted for floats, lists for tuples)."""
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
-            if kind == "bool":
-                ok = isinstance(value, bool)
-            elif kind == "int":
-                ok = isinstance(value, int) and not isinstance(value, bool)
-            elif kind == "float":
-                ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-                if ok:
-                    value = float(value)
-            elif kind == "str":
-                ok = isinstance(value, str)
-            else:  # tuple[float, float]
-                ok = (
-                    isinstance(value, (list, tuple))
-                    and len(value) == 2
-                    and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
-                )
-                if ok:
-                    value = (float(value[0]), float(value[1]))
-            if not ok:
-                raise ValueError(
-                    f"config field {f.name!r} must be of type {kind}, got {value!r} ({type(value).__name__})"
-                )
-            object.__setattr__(self, f.name, value)
-
-    def _check_values(self) -> None:
-        """Raise ``ValueError`` naming the field for every out-of-range value."""
-
-        def need(cond: bool, name: str, rule: str) -> None:
-            if not cond:
-                raise ValueError(f"config field {name!r} {rule}, got {getattr(self, name)!r}")
-
-        def choice(name: str, options: Sequence[str]) -> None:
-            need(getattr(self, name) in options, name, "must be one of " + ", ".join(map(repr, options)))
-
-        for name in ("base_channels", "depth", "batch_size", "steps"):
-            need(getattr(self, name) >= 1, name, "must be >= 1")
-        for name in ("holdout", "warmup_steps", "val_every", "checkpoint_every", "num_threads", "num_workers"):
-            need(getattr(self, name) >= 0, name, "must be >= 0")
-        need(0.0 <= self.dropout < 1.0, "dropout", "must be in [0, 1)")
-        need(math.isfinite(self.lr) and self.lr > 0, "lr", "must be a positive finite number")
-        need(0.0 <= self.momentum < 1.0, "momentum", "must be in [0, 1)")
-        need(all(0.0 <= b < 1.0 for b in self.betas), "betas", "must both be in [0, 1)")
-        need(self.weight_decay >= 0, "weight_decay", "must be >= 0")
-        need(0.0 <= self.lr_min_fraction <= 1.0, "lr_min_fraction", "must be in [0, 1]")
-        need(self.grad_clip >= 0, "grad_clip", "must be >= 0 (0 = off)")
-        need(self.max_minutes >= 0, "max_minutes", "must be >= 0 (0 = no limit)")
-        need(self.w0 >= 0, "w0", "must be >= 0")
-        need(self.sigma > 0, "sigma", "must be > 0 (pixels)")
-        choice("augment", ("paper", "flips", "none"))
-        choice("class_weights", ("balanced", "none"))
-        choice("optimizer", ("sgd", "adam"))
-        choice("schedule", ("constant", "cosine"))
-        choice("precision", ("auto", "fp32", "bf16", "fp16"))
-        try:
-            torch.device(self.device) if self.device != "auto" else None
-        except (RuntimeError, TypeError):
-            raise ValueError(
-                f"config field 'device' must be 'auto' or a torch device such as 'cpu' or 'cuda:0', "
-                f"got {self.device!r}"
-            ) from None
-        try:
-            check_input_size(self.tile_size, self.depth, "valid")
-        except ValueError as err:
-            raise ValueError(f"config field 'tile_size': {err}") from None
-
-    # -- conversions -------------------------------------------------------------
-
-    def replace(self, **changes: Any) -> "TrainConfig":
-        """A copy with some fields changed (validated; unknown names raise ``ValueError``)."""
-        _check_keys(changes, "replace()")
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain ``dict`` of the fields (TOML/JSON/``weights_only`` safe)."""
-        d = dataclasses.asdict(self)
-        d["betas"] = list(self.betas)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any], *, source: str = "dict") -> "TrainConfig":
-        """Build from a plain ``dict``; unknown keys raise ``ValueError`` with suggestions."""
-        _check_keys(d, source)
-        return cls(**d)
-
-    @property
-    def output_size(self) -> int:
-        """Edge of the network's output map for one tile [pixels] (388 for 572)."""
-        from .model import output_size
-
-        return output_size(self.tile_size, self.depth, "valid")
-
-
-def _check_keys(d: dict[str, Any], source: str) -> None:
-    names = [f.name for f in dataclasses.fields(TrainConfig)]
-    unknown = [k for k in d if k not in names]
-    if unknown:
-        hints = []
-        for k in unknown:
-            close = difflib.get_close_matches(k, names, n=1)
-            hints.append(f"{k!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-        raise ValueError(
-            f"unknown configuration key(s) in {source}: {', '.join(hints)}; "
-            f"valid keys: {', '.join(names)}"
-        )
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-    try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
-    except tomllib.TOMLDecodeError as err:
-        raise ValueError(f"{path} is not valid TOML: {err}") from None
-
-
-def load_config(path: str | os.PathLike[str]) -> TrainConfig:
-    """Read a :class:`TrainConfig` from a TOML file of ``key = value`` lines.
-
-    The optional key ``extends = "cpu"`` (or ``"paper"``) starts from that named
-    configuration, so a file only lists what it changes.
-
-    Raises:
-        FileNotFoundError: ``path`` does not exist.
-        ValueError: invalid TOML, unknown keys (with a "did you mean"), wrong
-            types or invalid values (e.g. a tile size the network cannot take:
-            the message names the nearest valid sizes).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"configuration file not found: {path}")
-    d = _read_toml(path)
-    base: dict[str, Any] = {}
-    parent = d.pop("extends", None)
-    if parent is not None:
-        if parent not in CONFIG_NAMES:
-            raise ValueError(f"{path}: extends = {parent!r} is not one of {CONFIG_NAMES}")
-        base = get_config(parent).to_dict()
-    _check_keys(d, str(path))
-    if "name" not in d and parent is None:
-        d["name"] = path.stem
-    try:
-        return TrainConfig(**{**base, **d})
-    except ValueError as err:
-        raise ValueError(f"{path}: {err}") from None
-
-
-def get_config(name: str = "cpu", **overrides: Any) -> TrainConfig:
-    """A named configuration (``"paper"`` or ``"cpu"``), optionally with fields overridden.
-
-    ``paper``: the network and training of §3 for a GPU: 64 base channels,
-    572 tiles, batch 1, SGD with momentum 0.99, w0 = 10, σ = 5 px.
-    ``cpu``: a 16-base-channel network on smaller tiles, trained with Adam and
-    a cosine schedule, useful on ISBI 2012 after a few CPU minutes.
-    A path to a ``.toml`` file is passed to :func:`load_config`.
-    """
-    if name not in CONFIG_NAMES:
-        if str(name).endswith(".toml"):
-            config = load_config(name)
-        else:
-            raise ValueError(f"unknown configuration {name!r}; named ones: {', '.join(CONFIG_NAMES)} "
-                             "(or give the path of a .toml file)")
-    else:
-        config = load_config(_CONFIG_DIR / f"{name}.toml")
-    return config.replace(**overrides) if overrides else config
-
-
-# --------------------------------------------------------------------------
-# Data
-# --------------------------------------------------------------------------
-
-
-@dataclass
-class TrainData:
-    """Training and held-out images with their labels.
-
-    Attributes:
-        images: float32 ``(n, H, W)`` in [0, 1] (or a list of such 2-D arrays).
-        labels: integer ``(n, H, W)``, 1 = cell (foreground), 0 = membrane/background.
-        val_images, val_labels: the held-out images, same conventions (may be empty).
-        name: where the data came from (for the history and messages).
-    """
-
-    images: Sequence[np.ndarray]
-    labels: Sequence[np.ndarray]
-    val_images: Sequence[np.ndarray] = ()
-    val_labels: Sequence[np.ndarray] = ()
-    name: str = "arrays"
-
-    def __post_init__(self) -> None:
-        if len(self.images) == 0:
-            raise ValueError("no training images")
-        for kind, ims, labs in (("training", self.images, self.labels), ("held-out", self.val_images, self.val_labels)):
-            if len(ims) != len(labs):
-                raise ValueError(f"{len(ims)} {kind} images but {len(labs)} labels")
-            for i, (im, lab) in enumerate(zip(ims, labs)):
-                if np.ndim(im) != 2 or np.shape(im) != np.shape(lab):
-                    raise ValueError(
-                        f"{kind} image {i}: image {np.shape(im)} and label {np.shape(lab)} "
-                        "must be 2-D arrays of the same shape (H, W)"
-                    )
-
-
-def _split(images: Sequence[np.ndarray], labels: Sequence[np.ndarray], holdout: int, name: str) -> TrainData:
-    n = len(images)
-    if holdout >= n:
-        raise ValueError(f"holdout = {holdout} leaves no training image out of {n} ({name})")
-    cut = n - holdout
-    return TrainData(list(images[:cut]), list(labels[:cut]), list(images[cut:]), list(labels[cut:]), name)
-
-
-def prepare_data(data: Any, holdout: int = 5, *, synthetic_count: int = 10, synthetic_size: int = 256) -> TrainData:
-    """Turn ``data`` into a :class:`TrainData`, holding out the last ``holdout`` images.
-
-    Args:
-        data: ``"isbi2012"`` (the 30 training slices of ISBI 2012, §4: slices
-            ``0 … 29−holdout`` train, the last ``holdout`` validate),
-            ``"synthetic"`` (``synthetic_count`` *synthetic* EM-like images of
-            ``synthetic_size`` px, see :func:`unet_tutorial.data.synthetic_em`),
-            a ``(images, labels)`` pair to split, or a :class:`TrainData`
-            (used as is).
-        holdout: images held out for validation.
-    """
-    if isinstance(data, TrainData):
-        return data
-    if isinstance(data, str):
-        if data == "isbi2012":
-            from .data import load_isbi2012
-
-            images, labels = load_isbi2012(split="train")
-            return _split(list(images), list(labels), holdout, "isbi2012")
-        if data == "synthetic":
-            from .data import synthetic_em
-
-            pairs = [
-                synthetic_em((synthetic_size, synthetic_size), n_cells=max(4, synthetic_size**2 // 4400), seed=i)
-                for i in range(synthetic_count)
-            ]
-            return _split([p[0] for p in pairs], [p[1] for p in pairs], holdout, "synthetic")
-        raise ValueError(f'unknown data set {data!r}: use "isbi2012", "synthetic" or (images, labels) arrays')
-    if isinstance(data, (tuple, list)) and len(data) == 2:
-        return _split(list(data[0]), list(data[1]), holdout, "arrays")
-    raise ValueError(
-        f'data must be "isbi2012", "synthetic", an (images, labels) pair or a TrainData, got {type(data).__name__}'
-    )
-
-
-def weight_maps(labels: Sequence[np.ndarray], config: TrainConfig) -> list[np.ndarray] | None:
-    """Pre-computed per-pixel loss weights ``w(x)`` (§3, Eq. 2) for every training label.
-
-    ``border_weights=True``: ``w_c + w0 · exp(−(d1 + d2)² / 2σ²)`` on the cell
-    instances (4-connected cell regions) of each binary label, with
-    :func:`unet_tutorial.weights.border_weight_map`; ``False``: only the
-    class-balancing term ``w_c``, or ``None`` (plain cross-entropy) when
-    ``class_weights="none"`` too.
-
-    Returns:
-        A list of float32 ``(H, W)`` maps, one per label, or ``None``.
-    """
-    from .weights import border_weight_map, class_weight_map, instances_from_binary
-
-    cw = "balanced" if config.class_weights == "balanced" else (1.0, 1.0)
-    if config.border_weights:
-        return [
-            border_weight_map(instances_from_binary(np.asarray(lab) == 1), w0=config.w0,
-                              sigma=config.sigma, class_weights=cw).astype(np.float32)
-            for lab in labels
-        ]
-    if config.class_weights == "balanced":
-        return [class_weight_map(np.asarray(lab) == 1, "balanced").astype(np.float32) for lab in labels]
-    return None
-
-
-# --------------------------------------------------------------------------
-# History and errors
-# --------------------------------------------------------------------------
-
-
-@dataclass
-class History:
-    """What happened during training, one entry per step (and per validation).
-
-    Attributes:
-        step: optimisation step (1-based) of each ``loss``/``lr``/``time`` entry.
-        loss: training loss (Eq. 1, pixel mean; averaged over processes) at that step.
-        lr: learning rate used at that step.
-        time: wall-clock time since the start of the run [s] (validation included),
-            summed over resumed sessions.
-        val_step: steps at which the held-out images were evaluated.
-        val: metric name → values at ``val_step`` (``pixel_error``, ``iou``,
-            ``rand_error``, … see :func:`evaluate`).
-    """
-
-    step: list[int] = field(default_factory=list)
-    loss: list[float] = field(default_factory=list)
-    lr: list[float] = field(default_factory=list)
-    time: list[float] = field(default_factory=list)
-    val_step: list[int] = field(default_factory=list)
-    val: dict[str, list[float]] = field(default_factory=dict)
-
-    def log_step(self, step: int, loss: float, lr: float, seconds: float) -> None:
-        self.step.append(int(step))
-        self.loss.append(float(loss))
-        self.lr.append(float(lr))
-        self.time.append(float(seconds))
-
-    def log_validation(self, step: int, metrics: dict[str, float]) -> None:
-        self.val_step.append(int(step))
-        for k, v in metrics.items():
-            self.val.setdefault(k, []).append(float(v))
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain lists and dicts (JSON and ``weights_only`` safe)."""
-        return {k: (dict(v) if isinstance(v, dict) else list(v)) for k, v in dataclasses.asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "History":
-        return cls(**{f.name: d.get(f.name, {} if f.name == "val" else []) for f in dataclasses.fields(cls)})
-
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the history as JSON, atomically."""
-        _write_atomic(Path(path), json.dumps(self.to_dict(), indent=1).encode())
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> "History":
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"history file not found: {path}")
-        return cls.from_dict(json.loads(path.read_text()))
-
-    def smoothed_loss(self, window: int = 50) -> np.ndarray:
-        """Running mean of the loss over ``window`` steps (same length as ``loss``)."""
-        loss = np.asarray(self.loss, dtype=float)
-        if loss.size == 0:
-            return loss
-        c = np.cumsum(np.insert(loss, 0, 0.0))
-        idx = np.arange(1, loss.size + 1)
-        lo = np.maximum(0, idx - window)
-        return (c[idx] - c[lo]) / (idx - lo)
-
-    def plot(self, metrics: Sequence[str] = ("pixel_error", "rand_error"), axes=None, label: str | None = None):
-        """Loss (raw and smoothed) and validation metrics against the step; returns the axes."""
-        import matplotlib.pyplot as plt
-
-        if axes is None:
-            _, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-        ax0, ax1 = axes
-        (line,) = ax0.plot(self.step, self.loss, alpha=0.25)
-        ax0.plot(self.step, self.smoothed_loss(), color=line.get_color(), label=label)
-        ax0.set(xlabel="step", ylabel="weighted cross-entropy (Eq. 1)", title="training loss", yscale="log")
-        for m in metrics:
-            if m in self.val:
-                ax1.plot(self.val_step, self.val[m], marker="o", ms=3, label=f"{label + ': ' if label else ''}{m}")
-        ax1.set(xlabel="step", ylabel="error on held-out images", title="validation")
-        if label is not None:
-            ax0.legend()
-        if ax1.lines:
-            ax1.legend(fontsize=8)
-        return axes
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; training stopped and the last good checkpoint is kept."""
-
-    def __init__(self, step: int, loss: float, lr: float, checkpoint: Path | None = None) -> None:
-        self.step, self.loss, self.lr, self.checkpoint = step, loss, lr, checkpoint
-        where = f"the last good checkpoint is {checkpoint}" if checkpoint else "no checkpoint was written"
-        super().__init__(
-            f"training diverged: the loss became {loss} at step {step} (learning rate {lr:g}); "
-            f"training stopped and {where}. Try a lower learning rate (e.g. lr = {lr / 10:g}), "
-            "warm-up steps or gradient clipping (grad_clip)."
-        )
-
-
-# --------------------------------------------------------------------------
-# Device, precision, model, optimiser
-# --------------------------------------------------------------------------
-
-
-def _mps_available() -> bool:
-    mps = getattr(torch.backends, "mps", None)
-    return bool(mps is not None and mps.is_available())
-
-
-def select_device(device: str | torch.device | None = "auto") -> torch.device:
-    """The device to train on: ``"auto"`` picks CUDA, then Apple MPS, then the CPU.
-
-    Under ``torchrun`` with CUDA, ``"auto"``/``"cuda"`` mean ``cuda:LOCAL_RANK``.
-
-    Raises:
-        ValueError: an unknown device string, or a device that is not available.
-    """
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    if device is None or device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", local_rank % max(1, torch.cuda.device_count()))
-        if _mps_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(f"not a valid torch device: {device!r} ({err})") from None
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"device {str(dev)!r} requested but CUDA is not available on this machine")
-        if dev.index is None:
-            dev = torch.device("cuda", local_rank % torch.cuda.device_count())
-    if dev.type == "mps" and not _mps_available():
-        raise ValueError("device 'mps' requested but Apple MPS is not available on this machine")
-    return dev
 
 
 def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
@@ -686,86 +142,6 @@ def lr_factor(step: int, config: TrainConfig) -> float:
 def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig) -> torch.optim.lr_scheduler.LambdaLR:
     """A :class:`~torch.optim.lr_scheduler.LambdaLR` applying :func:`lr_factor`, stepped once per step."""
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, config))
-
-
-# --------------------------------------------------------------------------
-# Samples: a pure function of (seed, step, rank)
-# --------------------------------------------------------------------------
-
-
-def sample_numbers(step: int, batch_size: int, rank: int = 0, world_size: int = 1) -> list[int]:
-    """Global sample numbers used by process ``rank`` at 0-based ``step``.
-
-    Step ``s`` consumes samples ``s·B·R … (s+1)·B·R − 1`` (``B`` tiles per
-    process, ``R`` processes); process ``r`` takes its own contiguous block of
-    ``B``. Every sample number is used exactly once across processes, so the
-    processes see disjoint shards, and the numbers depend on nothing but the
-    step: a resumed run draws exactly what the uninterrupted run drew.
-    """
-    first = (step * world_size + rank) * batch_size
-    return list(range(first, first + batch_size))
-
-
-class _NumberedSamples(torch.utils.data.Dataset):
-    """Sample number ``g`` → a tile of a :class:`~unet_tutorial.data.TileDataset`, shuffled per epoch.
-
-    Epoch ``e = g // n`` visits the ``n`` items in the order of a permutation
-    drawn from ``(seed, e)``; the tile dataset seeds every item from
-    ``(seed, epoch, index)``. A sample is thus a pure function of its number,
-    also inside DataLoader workers.
-    """
-
-    def __init__(self, tiles, seed: int) -> None:
-        self.tiles = tiles
-        self.n = len(tiles)
-        self.seed = int(seed)
-
-    def __len__(self) -> int:  # large enough for any run
-        return 2**62
-
-    def __getitem__(self, g: int):
-        epoch, pos = divmod(int(g), self.n)
-        order = np.random.default_rng([self.seed, epoch, 7919]).permutation(self.n)
-        self.tiles.set_epoch(epoch)
-        return self.tiles[int(order[pos])]
-
-
-def _step_seed(seed: int, step: int, rank: int) -> int:
-    """A 63-bit seed for the drop-out masks of one step of one process."""
-    digest = hashlib.blake2b(f"{seed}/{step}/{rank}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") >> 1
-
-
-def _augmentation(config: TrainConfig):
-    """The augmentation callable given to :class:`~unet_tutorial.data.TileDataset`."""
-    if config.augment == "none":
-        return None
-    from . import augment
-
-    if config.augment == "paper":
-        return augment.paper_augmentation()
-    return augment.flips_augmentation()
-
-
-def make_tile_dataset(data: TrainData, config: TrainConfig):
-    """The :class:`~unet_tutorial.data.TileDataset` of the training images of ``data``.
-
-    Input tiles of ``config.tile_size`` px, labels and pre-computed weight maps
-    (Eq. 2, :func:`weight_maps`) cropped to the output size, augmented as
-    ``config.augment`` says, seeded by ``config.seed``.
-    """
-    from .data import TileDataset
-
-    weights = weight_maps(data.labels, config)
-    return TileDataset(
-        [np.asarray(im, dtype=np.float32) for im in data.images],
-        [np.asarray(lab) for lab in data.labels],
-        input_size=config.tile_size,
-        output_size=config.output_size,
-        weights=weights,
-        augment=_augmentation(config),
-        seed=config.seed,
-    )
 
 
 # --------------------------------------------------------------------------
@@ -836,86 +212,6 @@ def evaluate(
 
 
 # --------------------------------------------------------------------------
-# Checkpoints
-# --------------------------------------------------------------------------
-
-
-def _write_atomic(path: Path, payload: bytes) -> None:
-    """Write bytes to ``path`` via a temporary file in the same folder and a rename."""
-    write_atomic(path, lambda tmp: Path(tmp).write_bytes(payload))
-
-
-def _rng_state() -> dict[str, Any]:
-    """torch, CUDA, numpy and Python RNG states as tensors and plain data (``weights_only`` safe)."""
-    np_state = np.random.get_state()
-    py_state = random.getstate()
-    return {
-        "torch": torch.get_rng_state(),
-        "cuda": [s for s in torch.cuda.get_rng_state_all()] if torch.cuda.is_available() else [],
-        "numpy": {"keys": torch.from_numpy(np.asarray(np_state[1], dtype=np.int64)), "pos": int(np_state[2]),
-                  "has_gauss": int(np_state[3]), "cached_gaussian": float(np_state[4])},
-        "python": {"version": int(py_state[0]), "state": torch.tensor(py_state[1], dtype=torch.int64),
-                   "gauss_next": py_state[2]},
-    }
-
-
-def _set_rng_state(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
-    if state.get("cuda") and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-    n = state["numpy"]
-    np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached_gaussian"]))
-    p = state["python"]
-    random.setstate((p["version"], tuple(int(v) for v in p["state"].tolist()), p["gauss_next"]))
-
-
-def save_checkpoint(
-    path: str | os.PathLike[str],
-    model: UNet,
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler,
-    *,
-    step: int,
-    config: TrainConfig,
-    history: History,
-    scaler: torch.amp.GradScaler | None = None,
-) -> None:
-    """Write a resumable checkpoint atomically (temporary file + rename).
-
-    The file is a model file of :func:`unet_tutorial.model.save_model` (keys
-    ``unet`` and ``state_dict``, so :func:`~unet_tutorial.model.load_model` and
-    ``predict`` read it) plus ``optimizer``, ``scheduler``, ``scaler``,
-    ``rng``, ``step`` (steps done), ``config`` and ``history``, all tensors
-    and plain data so that it loads with ``torch.load(weights_only=True)``.
-    """
-    save_model(
-        model,
-        path,
-        optimizer=optimizer.state_dict(),
-        scheduler=scheduler.state_dict(),
-        scaler=scaler.state_dict() if scaler is not None and scaler.is_enabled() else {},
-        rng=_rng_state(),
-        step=int(step),
-        config=config.to_dict(),
-        history=history.to_dict(),
-    )
-
-
-def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Read a checkpoint of :func:`save_checkpoint` with ``torch.load(weights_only=True)``.
-
-    Raises:
-        FileNotFoundError: no file at ``path``.
-        ValueError: unreadable file, or not a training checkpoint of this package.
-    """
-    return read_package_file(
-        path, map_location, what="checkpoint",
-        keys=("unet", "state_dict", "optimizer", "scheduler", "step", "config", "history", "rng"),
-        kind="a training checkpoint of unet_tutorial",
-    )
-
-
-# --------------------------------------------------------------------------
 # The training loop
 # --------------------------------------------------------------------------
 
@@ -938,27 +234,6 @@ def _distributed(dev: torch.device) -> tuple[int, int, bool]:
     else:
         dist.init_process_group("gloo")
     return dist.get_rank(), dist.get_world_size(), True
-
-
-def _collate(items: list[tuple]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    xs, ys, ws = zip(*items)
-    x = torch.stack([torch.as_tensor(v) for v in xs])
-    y = torch.stack([torch.as_tensor(v) for v in ys]).long()
-    w = None if ws[0] is None else torch.stack([torch.as_tensor(v) for v in ws]).float()
-    return x, y, w
-
-
-def _batches(samples: _NumberedSamples, config: TrainConfig, start: int, rank: int, world: int):
-    """Iterator of collated batches for steps ``start, start+1, …`` (workers optional)."""
-    if config.num_workers == 0:
-        for step in range(start, config.steps):
-            yield _collate([samples[g] for g in sample_numbers(step, config.batch_size, rank, world)])
-        return
-    order = [sample_numbers(s, config.batch_size, rank, world) for s in range(start, config.steps)]
-    loader = torch.utils.data.DataLoader(samples, batch_sampler=order, num_workers=config.num_workers,
-                                         collate_fn=_collate, pin_memory=torch.cuda.is_available(),
-                                         persistent_workers=False)
-    yield from loader
 
 
 def train_step(
@@ -990,7 +265,9 @@ def train_step(
     device_type = x.device.type
     with torch.autocast(device_type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
         logits = net(x)
-    loss = weighted_cross_entropy(logits.float(), y, w)
+    # The data set validated every label and weight map once, when it was built:
+    # no per-step value checks (each costs a device-to-host synchronisation).
+    loss = weighted_cross_entropy(logits.float(), y, w, check_values=False)
     value = loss.detach()
     if world_size > 1:
         import torch.distributed as dist
@@ -1097,7 +374,7 @@ def train(
             scheduler.load_state_dict(blob["scheduler"])
             if blob.get("scaler") and scaler.is_enabled():
                 scaler.load_state_dict(blob["scaler"])
-            _set_rng_state(blob["rng"])
+            set_rng_state(blob["rng"])
             history = History.from_dict(blob["history"])
             start = int(blob["step"])
         net: nn.Module = model
@@ -1207,92 +484,11 @@ def _loop(net, model, optimizer, scheduler, scaler, samples, data, config, histo
 
 
 # --------------------------------------------------------------------------
-# Pictures and tables for the Training chapter
+# A trained model for the later chapters, kept in the model cache
 # --------------------------------------------------------------------------
 
 
-def config_table(*configs: TrainConfig) -> str:
-    """A markdown table of the fields of several configurations side by side (differences in bold)."""
-    if not configs:
-        raise ValueError("config_table() needs at least one configuration")
-    names = [f.name for f in dataclasses.fields(TrainConfig) if f.name != "name"]
-    lines = ["| field | " + " | ".join(c.name for c in configs) + " |", "| --- |" + " --- |" * len(configs)]
-    for n in names:
-        values = [getattr(c, n) for c in configs]
-        differ = len({repr(v) for v in values}) > 1
-        cells = [f"**{v}**" if differ else str(v) for v in values]
-        lines.append(f"| {n} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def plot_predictions(
-    images: Sequence[np.ndarray],
-    probs: Sequence[np.ndarray],
-    labels: Sequence[np.ndarray],
-    *,
-    threshold: float = 0.5,
-    titles: Sequence[str] | None = None,
-    crop: int | None = 256,
-):
-    """One row per image: input, cell probability, thresholded prediction, ground truth, errors.
-
-    Args:
-        images, probs, labels: ``(H, W)`` arrays (probability of the cell class, label 1 = cell).
-        threshold: a pixel is "cell" where ``prob > threshold``.
-        titles: a row label per image.
-        crop: show the top-left ``crop × crop`` pixels (details are visible); ``None`` = all.
-
-    Returns:
-        The matplotlib figure.
-    """
-    import matplotlib.pyplot as plt
-
-    n = len(images)
-    fig, axes = plt.subplots(n, 5, figsize=(15, 3.1 * n), squeeze=False)
-    sl = (slice(None, crop), slice(None, crop))
-    for i, (im, pr, lab) in enumerate(zip(images, probs, labels)):
-        pred = np.asarray(pr) > threshold
-        truth = np.asarray(lab) == 1
-        err = np.zeros(truth.shape + (3,))
-        err[pred & ~truth] = (1.0, 0.2, 0.2)  # predicted cell, truly membrane: a gap in a membrane
-        err[~pred & truth] = (0.2, 0.4, 1.0)  # predicted membrane inside a cell
-        panels = [(im, "gray", "input"), (pr, "magma", "p(cell)"), (pred, "gray", f"p(cell) > {threshold:g}"),
-                  (truth, "gray", "ground truth"), (err, None, "errors: red = missed membrane, blue = extra")]
-        for ax, (data, cmap, title) in zip(axes[i], panels):
-            ax.imshow(np.asarray(data)[sl], cmap=cmap, vmin=0 if cmap else None, vmax=1 if cmap else None,
-                      interpolation="nearest")
-            ax.set_title(title, fontsize=9)
-            ax.set_xticks([])
-            ax.set_yticks([])
-        if titles is not None:
-            axes[i, 0].set_ylabel(titles[i])
-    fig.tight_layout()
-    return fig
-
-
-# --------------------------------------------------------------------------
-# Pre-trained weights for the later chapters
-# --------------------------------------------------------------------------
-
-#: Named pre-trained models: name → (configuration, data set).
 PRETRAINED = {"isbi2012_cpu": ("cpu", "isbi2012"), "isbi2012_paper": ("paper", "isbi2012")}
-
-
-def models_dir() -> Path:
-    """Cache folder of trained weights: ``$UNET_TUTORIAL_MODELS``, else ``<user cache>/unet_tutorial/models``."""
-    env = os.environ.get("UNET_TUTORIAL_MODELS")
-    if env:
-        return Path(env).expanduser().resolve()
-    import pooch
-
-    return Path(pooch.os_cache("unet_tutorial")).expanduser().resolve() / "models"
-
-
-def pretrained_path(name: str = "isbi2012_cpu") -> Path:
-    """Where the weights of the named model are cached (they may not exist yet)."""
-    if not name or "/" in name or os.sep in name or name.startswith("."):
-        raise ValueError(f"model name must be a plain file name, got {name!r}")
-    return models_dir() / f"{name}.pt"
 
 
 def load_or_train(
@@ -1308,7 +504,10 @@ def load_or_train(
 
     For the names of :data:`PRETRAINED` the configuration and data are known
     (``isbi2012_cpu``: the ``cpu`` configuration on ISBI 2012 slices 0–24);
-    other names need ``config`` and ``data``.
+    other names need ``config`` and ``data``. Training checkpoints into the
+    model cache (``<models_dir>/<name>.run/``) and resumes from there, so a run
+    interrupted by a crash or a closed notebook continues where it stopped; the
+    folder is removed once the model is cached.
     """
     path = pretrained_path(name)
     if path.is_file() and not retrain:
@@ -1318,43 +517,19 @@ def load_or_train(
             raise ValueError(f"no cached model {path} and no recipe for {name!r}: pass config= and data=")
         config = config or PRETRAINED[name][0]
         data = data or PRETRAINED[name][1]
-    model, history = train(config, data=data, progress=progress, device=device)
-    save_pretrained(model, name, config=config, history=history)
-    return model
-
-
-def save_pretrained(model: UNet, name: str, *, config: TrainConfig | str, history: History | None = None) -> Path:
-    """Cache ``model`` as :func:`pretrained_path` ``(name)`` (with its configuration and last metrics)."""
+    run_dir = models_dir() / f"{name}.run"
+    if retrain and run_dir.exists():
+        shutil.rmtree(run_dir)
+    model, history = train(config, data=data, progress=progress, device=device, out_dir=run_dir, resume=True)
     cfg = config if isinstance(config, TrainConfig) else get_config(config)
-    extra: dict[str, Any] = {"config": cfg.to_dict()}
-    if history is not None:
-        extra["step"] = history.step[-1] if history.step else 0
-        if history.val_step:
-            extra["val"] = {k: v[-1] for k, v in history.val.items()}
-    path = pretrained_path(name)
-    save_model(model, path, **extra)
-    return path
+    save_pretrained(model, name, config=cfg, history=history)
+    shutil.rmtree(run_dir, ignore_errors=True)
+    return model
 
 
 # --------------------------------------------------------------------------
 # Command line
 # --------------------------------------------------------------------------
-
-
-def _parse_override(text: str) -> tuple[str, Any]:
-    """``"key=value"`` → ``(key, value)`` with the value read as TOML (``lr=1e-3``, ``augment="none"``)."""
-    if "=" not in text:
-        raise ValueError(f"--set expects KEY=VALUE, got {text!r}")
-    key, raw = (s.strip() for s in text.split("=", 1))
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-    try:
-        value = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw  # a bare word: a string
-    return key, value
 
 
 def add_train_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -1367,8 +542,11 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
         "Runs data-parallel under torchrun.",
     )
     p.add_argument("--config", default="cpu", help="'paper', 'cpu' or a TOML file (default: cpu)")
-    p.add_argument("--data", default="isbi2012", choices=["isbi2012", "synthetic"],
-                   help="isbi2012 (slices 0-24 train, 25-29 validate) or synthetic EM-like images")
+    p.add_argument("--data", default="isbi2012", metavar="isbi2012|synthetic|DIR",
+                   help="isbi2012 (slices 0-24 train, 25-29 validate), synthetic, or a folder DIR with "
+                   "images/ and masks/ (check it with: python -m unet_tutorial doctor DIR)")
+    p.add_argument("--val-fraction", type=float, metavar="F",
+                   help="folder --data: fraction of its images held out, chosen by name (default 0.2)")
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--resume", action="store_true",
                    help="continue from OUT/checkpoint.pt if it exists (with the checkpoint's configuration; "
@@ -1386,10 +564,13 @@ def run_train_command(args: argparse.Namespace) -> int:
     """Run ``train`` from parsed arguments; returns the exit status (2 for bad input, 3 if diverged)."""
     try:
         config = get_config(args.config)
-        overrides = dict(_parse_override(s) for s in args.set)
+        overrides = dict(parse_override(s) for s in args.set)
         if overrides:
             config = config.replace(**overrides)
-        _, history = train(config, data=args.data, out_dir=args.out, resume=args.resume,
+        from .data.folder import train_data_argument
+
+        data = train_data_argument(args.data, args.val_fraction)
+        _, history = train(config, data=data, out_dir=args.out, resume=args.resume,
                            progress=not args.no_progress, steps=args.steps, device=args.device)
     except TrainingDiverged as err:
         print(f"error: {err}", file=sys.stderr)
@@ -1415,3 +596,5 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+

@@ -43,6 +43,8 @@ from typing import Literal
 import numpy as np
 from scipy import ndimage as ndi
 
+from ._checks import check_binary, check_instances, check_positive
+
 __all__ = [
     "separation_mask",
     "touching_pairs",
@@ -62,65 +64,6 @@ _HALF_NEIGHBOURHOOD = ((0, 1), (1, 0), (1, 1), (1, -1))
 
 #: Default truncation of the border term (see :func:`border_cutoff`).
 DEFAULT_TOL = 1e-6
-
-
-# --------------------------------------------------------------------------
-# Input checks
-# --------------------------------------------------------------------------
-
-
-def _check_instances(instances: np.ndarray, name: str = "instances") -> np.ndarray:
-    """Return ``instances`` as an integer ``(H, W)`` array or raise ValueError."""
-    arr = np.asarray(instances)
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D (H, W) label image, got shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError(f"{name} is empty (shape {arr.shape})")
-    if arr.dtype == bool:
-        raise ValueError(
-            f"{name} is a boolean mask, not an instance label image; "
-            "use instances_from_binary(mask) to label its connected regions"
-        )
-    if arr.dtype.kind not in "iu":
-        raise ValueError(
-            f"{name} must hold integer instance ids (0 = background), got dtype {arr.dtype}"
-        )
-    if arr.dtype.kind == "i" and arr.min() < 0:
-        raise ValueError(f"{name} has negative ids (min {arr.min()}); ids must be >= 0")
-    return arr
-
-
-def _check_binary(mask: np.ndarray, name: str = "mask") -> np.ndarray:
-    """Return ``mask`` as a bool ``(H, W)`` array (values 0/1 or bool) or raise ValueError."""
-    arr = np.asarray(mask)
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D (H, W) binary image, got shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError(f"{name} is empty (shape {arr.shape})")
-    if arr.dtype == bool:
-        return arr
-    if arr.dtype.kind not in "iu":
-        raise ValueError(f"{name} must be bool or integer 0/1, got dtype {arr.dtype}")
-    if arr.min() < 0 or arr.max() > 1:
-        raise ValueError(
-            f"{name} must hold only 0 (background) and 1 (foreground), "
-            f"got values in [{arr.min()}, {arr.max()}]"
-        )
-    return arr.astype(bool)
-
-
-def _check_positive(value: float, name: str, *, allow_zero: bool = False) -> float:
-    """``value`` as a finite float > 0 (or >= 0), else ValueError naming ``name``."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if v < 0 or (v == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be {bound}, got {value!r}")
-    return v
 
 
 # --------------------------------------------------------------------------
@@ -179,7 +122,7 @@ def separation_mask(instances: np.ndarray) -> np.ndarray:
         ValueError: if ``instances`` is not a non-empty 2-D array of
             non-negative integers (a bool mask is refused: it has no ids).
     """
-    inst = _check_instances(instances)
+    inst = check_instances(instances)
     return ((inst != 0) & ~_contact(inst)).astype(np.uint8)
 
 
@@ -193,7 +136,7 @@ def touching_pairs(instances: np.ndarray) -> np.ndarray:
     Raises:
         ValueError: on the same inputs as :func:`separation_mask`.
     """
-    inst = _check_instances(instances)
+    inst = check_instances(instances)
     h, w = inst.shape
     pairs = [np.empty((0, 2), dtype=np.int64)]
     for dy, dx in _HALF_NEIGHBOURHOOD:
@@ -216,7 +159,7 @@ def common_border(instances: np.ndarray, a: int, b: int) -> np.ndarray:
     Raises:
         ValueError: on the same inputs as :func:`separation_mask`, or if ``a == b``.
     """
-    inst = _check_instances(instances)
+    inst = check_instances(instances)
     if a == b:
         raise ValueError(f"common_border needs two different instance ids, got {a} twice")
     near = np.ones((3, 3), dtype=bool)
@@ -245,7 +188,7 @@ def instances_from_binary(label: np.ndarray, connectivity: int = 1) -> np.ndarra
         ValueError: if ``label`` is not a non-empty 2-D array of 0/1 values or
             ``connectivity`` is not 1 or 2.
     """
-    fg = _check_binary(label, "label")
+    fg = check_binary(label, "label")
     if connectivity not in (1, 2) or isinstance(connectivity, bool):
         raise ValueError(f"connectivity must be 1 (4-connected) or 2 (8-connected), got {connectivity!r}")
     structure = ndi.generate_binary_structure(2, connectivity)
@@ -285,7 +228,7 @@ def balanced_class_weights(mask: np.ndarray) -> tuple[float, float]:
     Raises:
         ValueError: if ``mask`` is not a non-empty 2-D array of 0/1 values.
     """
-    fg = _check_binary(mask)
+    fg = check_binary(mask)
     n = fg.size
     n_fg = int(np.count_nonzero(fg))
     n_bg = n - n_fg
@@ -310,8 +253,8 @@ def _resolve_class_weights(mask: np.ndarray, class_weights: ClassWeights) -> tup
         ) from None
     if len(pair) != 2:
         raise ValueError(f"class_weights must be a pair (w_bg, w_fg), got {len(pair)} values")
-    w_bg = _check_positive(pair[0], "class_weights[0] (background)", allow_zero=True)
-    w_fg = _check_positive(pair[1], "class_weights[1] (foreground)", allow_zero=True)
+    w_bg = check_positive(pair[0], "class_weights[0] (background)", allow_zero=True)
+    w_fg = check_positive(pair[1], "class_weights[1] (foreground)", allow_zero=True)
     return w_bg, w_fg
 
 
@@ -330,7 +273,7 @@ def class_weight_map(mask: np.ndarray, class_weights: ClassWeights = "balanced")
     Raises:
         ValueError: on a bad mask or bad ``class_weights``.
     """
-    fg = _check_binary(mask)
+    fg = check_binary(mask)
     w_bg, w_fg = _resolve_class_weights(fg, class_weights)
     return np.where(fg, np.float32(w_fg), np.float32(w_bg))
 
@@ -351,9 +294,9 @@ def border_cutoff(w0: float = 10.0, sigma: float = 5.0, tol: float = DEFAULT_TOL
         ValueError: if ``sigma`` or ``tol`` is not finite and > 0, or ``w0``
             not finite and >= 0.
     """
-    w0 = _check_positive(w0, "w0", allow_zero=True)
-    sigma = _check_positive(sigma, "sigma")
-    tol = _check_positive(tol, "tol")
+    w0 = check_positive(w0, "w0", allow_zero=True)
+    sigma = check_positive(sigma, "sigma")
+    tol = check_positive(tol, "tol")
     if w0 <= tol:
         return 0.0
     return sigma * math.sqrt(2.0 * math.log(w0 / tol))
@@ -478,16 +421,21 @@ def _two_nearest_sq(ids: np.ndarray, cutoff: float) -> tuple[np.ndarray, np.ndar
     key_dtype = _int_dtype(max(w, far + 1) << id_bits)
     g1, id1, g2 = _row_two_nearest(ids, far, id_bits, key_dtype)
 
-    sq_dtype = _int_dtype(2 * far * far)
+    # Squared distances need their own dtype: the keys' dtype (int16 for small
+    # images) holds a distance, not its square (far > 181 px overflows int16).
+    # Column candidates reach g² + dy² <= 2·far², so 3·far² leaves headroom.
+    sq_dtype = _int_dtype(3 * far * far)
     id_dtype = _int_dtype(int(ids.max()))
-    s1 = (g1 * g1).astype(sq_dtype)
-    extra = (g2 * g2 - g1 * g1).astype(sq_dtype)  # d2 candidate minus d1 candidate, >= 0
+    g1 = g1.astype(sq_dtype)
+    g2 = g2.astype(sq_dtype)
+    s1 = g1 * g1
+    extra = g2 * g2 - s1  # d2 candidate minus d1 candidate, >= 0
     id1 = id1.astype(id_dtype)
 
     # Column pass for d1 and the id of the nearest instance, packed into one
     # key (d² << id_bits | id) so that a single minimum updates both; ties go
     # to the smaller id.
-    packed_dtype = _int_dtype((2 * far * far) << id_bits)
+    packed_dtype = _int_dtype((3 * far * far) << id_bits)
     packed = (s1.astype(packed_dtype) << id_bits) | id1.astype(packed_dtype)
     best = packed.copy()
     for dy in range(1, r1 + 1):
@@ -511,9 +459,9 @@ def _two_nearest_sq(ids: np.ndarray, cutoff: float) -> tuple[np.ndarray, np.ndar
 def _check_weight_args(w0: float, sigma: float, tol: float) -> tuple[float, float, float]:
     """Validated ``(w0, sigma, tol)``: w0 >= 0, sigma > 0, tol > 0, all finite."""
     return (
-        _check_positive(w0, "w0", allow_zero=True),
-        _check_positive(sigma, "sigma"),
-        _check_positive(tol, "tol"),
+        check_positive(w0, "w0", allow_zero=True),
+        check_positive(sigma, "sigma"),
+        check_positive(tol, "tol"),
     )
 
 
@@ -576,7 +524,7 @@ def border_weight_map(
             ``class_weights`` is neither "balanced" nor a pair of finite
             weights ``>= 0``.
     """
-    inst = _check_instances(instances)
+    inst = check_instances(instances)
     w0, sigma, tol = _check_weight_args(w0, sigma, tol)
     target = separation_mask(inst)
     weights = class_weight_map(target, class_weights)
@@ -609,9 +557,9 @@ def border_weight_map_direct(
     ``n_instances · H · W`` (400 cells on 512×512: 0.8 GB), which is why
     :func:`border_weight_map` exists.
     """
-    inst = _check_instances(instances)
-    w0 = _check_positive(w0, "w0", allow_zero=True)
-    sigma = _check_positive(sigma, "sigma")
+    inst = check_instances(instances)
+    w0 = check_positive(w0, "w0", allow_zero=True)
+    sigma = check_positive(sigma, "sigma")
     target = separation_mask(inst)
     weights = class_weight_map(target, class_weights)
     ids = np.unique(inst)

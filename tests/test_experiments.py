@@ -1,0 +1,116 @@
+"""Recorded experiments: every registered experiment runs (at a tiny budget), records, resumes and checks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from unet_tutorial import experiments as E
+from unet_tutorial.__main__ import main
+from unet_tutorial.data import data_dir
+
+pytestmark = pytest.mark.skipif(not (data_dir() / "isbi2012").is_dir(), reason="needs the ISBI 2012 data")
+
+RECORD_KEYS = {"name", "command", "git", "machine", "seeds", "configs", "split", "runs", "metrics",
+               "status", "evaluation", "wall_seconds"}
+
+
+@pytest.fixture(scope="module")
+def smoke_records(tmp_path_factory) -> Path:
+    """Every registered experiment run at 3 steps on the smallest valid tile."""
+    root = tmp_path_factory.mktemp("results")
+    for name in E.EXPERIMENTS:
+        E.run_experiment(name, results=root, work_dir=root.parent / "work", smoke=True, progress=False,
+                         command="pytest")
+    return root
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(E.EXPERIMENTS))
+def test_every_experiment_runs_records_and_checks(smoke_records, name):
+    rec = E.load_record(name, smoke_records)
+    assert RECORD_KEYS <= set(rec) and rec["status"] == "complete" and rec["smoke"]
+    exp = E.EXPERIMENTS[name]
+    assert rec["split"] == {"train": list(exp.train_ids), "held_out": list(exp.held_out)}
+    assert len(rec["runs"]) == len(exp.arms) * len(exp.seeds)
+    for run in rec["runs"].values():
+        assert run["steps"] == 3 and run["curves"]["validation"]["step"][-1] == 3
+    assert all(isinstance(v, float) for v in rec["metrics"].values())
+    assert rec["machine"]["torch"] and rec["machine"]["matmul_gflops"] > 0
+    assert rec["git"]["commit"] is None or len(rec["git"]["commit"]) == 40
+    if exp.keep:
+        assert (smoke_records / name / "model.pt").is_file() and rec["model"]["dtype"] == "float16"
+        assert E.load_result_model(name, smoke_records).base_channels == rec["configs"][exp.keep]["base_channels"]
+    else:
+        assert rec["model"] is None and exp.why_no_model
+    assert E.check_experiment(name, smoke_records) == []
+
+
+@pytest.mark.slow
+def test_check_names_the_metric_that_is_not_reproduced(smoke_records, tmp_path):
+    folder = tmp_path / "isbi2012-reference"
+    folder.mkdir()
+    rec = E.load_record("isbi2012-reference", smoke_records)
+    rec["model"]["metrics"]["rand"] += 0.01  # a number that the shipped weights do not give
+    (folder / "record.json").write_text(json.dumps(rec))
+    (folder / "model.pt").write_bytes((smoke_records / "isbi2012-reference" / "model.pt").read_bytes())
+    problems = E.check_experiment("isbi2012-reference", tmp_path)
+    assert len(problems) == 1 and "metric 'rand'" in problems[0]
+    assert main(["experiment", "check", "--results", str(tmp_path)]) == 1
+
+
+@pytest.mark.slow
+def test_a_killed_experiment_resumes(tmp_path, monkeypatch):
+    """Killed after its first run, the pilot resumes: the finished run is not repeated."""
+    from unet_tutorial import train as T
+
+    original, calls = T.train, []
+
+    def train_then_die(*args, **kwargs):
+        calls.append(kwargs.get("resume"))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(T, "train", train_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        E.run_experiment("isbi2012-pilot", results=tmp_path, work_dir=tmp_path / "w", smoke=True, progress=False)
+    partial = E.load_record("isbi2012-pilot", tmp_path)
+    assert partial["status"] == "partial" and list(partial["runs"]) == ["b16-t444-adam/seed0"]
+    with pytest.raises(ValueError, match="partial.*--resume"):
+        E.check_experiment("isbi2012-pilot", tmp_path)
+    calls.clear()
+    monkeypatch.setattr(T, "train", lambda *a, **k: (calls.append(k.get("resume")), original(*a, **k))[1])
+    rec = E.run_experiment("isbi2012-pilot", results=tmp_path, work_dir=tmp_path / "w", smoke=True,
+                           progress=False, resume=True)
+    assert rec["status"] == "complete" and len(calls) == 3 and all(calls)  # 4 runs, the first not repeated
+
+
+def test_missing_records_and_unknown_names_fail_clearly(tmp_path):
+    with pytest.raises(FileNotFoundError, match="experiment run isbi2012-reference"):
+        E.load_record("isbi2012-reference", tmp_path)
+    with pytest.raises(FileNotFoundError, match="10 MB limit"):
+        E.load_result_model("isbi2012-paper", tmp_path)
+    with pytest.raises(ValueError, match="unknown experiment 'nope'; known: isbi2012-paper"):
+        E.run_experiment("nope", results=tmp_path)
+    assert main(["experiment", "run", "nope", "--results", str(tmp_path)]) == 2
+
+
+def test_the_committed_records_are_complete_and_small():
+    """What ships in results/: complete records, models within the size limits."""
+    root = E.results_dir()
+    records = sorted(root.glob("*/record.json"))
+    assert records, "results/ holds no record"
+    total = 0
+    for path in records:
+        rec = json.loads(path.read_text())
+        assert rec["status"] == "complete" and not rec["smoke"], path
+        assert rec["name"] == path.parent.name and rec["name"] in E.EXPERIMENTS
+        for f in path.parent.iterdir():
+            assert f.stat().st_size <= 10e6, f
+            total += f.stat().st_size
+        if rec.get("model"):
+            assert (path.parent / rec["model"]["file"]).is_file()
+    assert total <= 40e6

@@ -1,0 +1,306 @@
+"""Shared input validation and the one device policy of the package.
+
+Every public function of the package checks its inputs here, so that bad input
+fails the same way everywhere: a ``ValueError`` whose message names the
+argument and the problem (never a silent wrong answer, never a NaN far away).
+
+- :func:`check_binary`, :func:`check_instances`: masks (0/1) and instance labels.
+- :func:`check_image`, :func:`as_unit_float`: images, and the one rule for
+  integer images (scaled to [0, 1] by the dtype's maximum, wherever they enter).
+- :func:`check_probability`: probability maps in [0, 1].
+- :func:`check_positive`, :func:`check_int`: numbers; :func:`check_shape`: image shapes ``(H, W)``.
+- :func:`fold_mirror`, :func:`mirror_indices`: mirror extrapolation of an axis (§1, Fig. 2).
+- :func:`select_device`, :func:`model_device`: CUDA, then Apple MPS, then the CPU.
+- :func:`user_cache_dir`: the per-user cache folder of the package.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+__all__ = [
+    "check_binary",
+    "check_instances",
+    "check_image",
+    "as_unit_float",
+    "check_probability",
+    "check_planes",
+    "check_positive",
+    "check_int",
+    "check_shape",
+    "fold_mirror",
+    "mirror_indices",
+    "select_device",
+    "model_device",
+    "mps_available",
+    "user_cache_dir",
+]
+
+_SHAPES = {2: "(H, W)", 3: "(N, H, W)", 4: "(N, C, H, W)"}
+
+
+def _shape_text(ndims: Sequence[int]) -> str:
+    return " or ".join(_SHAPES.get(d, f"{d}-D") for d in ndims)
+
+
+def _array(x, name: str, ndims: Sequence[int]) -> np.ndarray:
+    """``x`` as a numpy array with ``ndim`` in ``ndims`` and no zero-length axis."""
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    try:
+        a = np.asarray(x)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be an array, got {type(x).__name__} ({err})") from None
+    if a.dtype == object:
+        raise ValueError(f"{name} must be a numeric array, got {type(x).__name__} of Python objects")
+    if a.ndim not in ndims:
+        raise ValueError(f"{name} must have shape {_shape_text(ndims)}, got shape {a.shape}")
+    if a.size == 0:
+        raise ValueError(f"{name} is empty (shape {a.shape})")
+    return a
+
+
+def check_binary(mask, name: str = "mask", *, ndims: Sequence[int] = (2,), hint: str = "") -> np.ndarray:
+    """``mask`` as a bool array; values must be ``False/True`` or integer ``0/1``.
+
+    Raises:
+        ValueError: wrong dimensions, empty, a non-integer dtype (a probability
+            map: threshold it first) or values other than 0 and 1 (e.g. 0/255:
+            divide by 255 or compare with 0).
+    """
+    a = _array(mask, name, ndims)
+    if a.dtype == bool:
+        return a
+    if a.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be a bool or integer 0/1 mask, got dtype {a.dtype}; "
+                         "threshold a probability map first, e.g. prob > 0.5" + hint)
+    lo, hi = int(a.min()), int(a.max())
+    if lo < 0 or hi > 1:
+        fix = "; 0/255 masks: use mask > 0" if hi == 255 else "; binarise it first, e.g. label > 0"
+        raise ValueError(f"{name} must hold only 0 and 1, got values in [{lo}, {hi}]{fix}" + hint)
+    return a.astype(bool)
+
+
+def check_instances(instances, name: str = "instances", *, ndims: Sequence[int] = (2,)) -> np.ndarray:
+    """``instances`` as an integer label image (0 = background, ids ≥ 1).
+
+    Raises:
+        ValueError: wrong dimensions, empty, boolean (a mask, not labels),
+            non-integer dtype, or negative ids.
+    """
+    a = _array(instances, name, ndims)
+    if a.dtype == bool:
+        raise ValueError(f"{name} is a boolean mask, not an instance label image; "
+                         "use weights.instances_from_binary(mask) to label its connected regions")
+    if a.dtype.kind not in "iu":
+        raise ValueError(f"{name} must hold integer instance ids (0 = background), got dtype {a.dtype}")
+    if a.dtype.kind == "i" and a.min() < 0:
+        raise ValueError(f"{name} has negative ids (min {a.min()}); ids must be >= 0")
+    return a
+
+
+def as_unit_float(image: np.ndarray, name: str = "image") -> np.ndarray:
+    """An image as float32 in the package's one convention.
+
+    Integer images are scaled to [0, 1] by their dtype's maximum (uint8 / 255,
+    uint16 / 65535), booleans become 0/1, floats are kept as they are: the same
+    rule for :func:`unet_tutorial.inference.predict_tiled`, ``read_image`` and the
+    ``predict`` command, so an image gives the same probabilities through all three.
+    """
+    a = np.asarray(image)
+    if a.dtype == bool:
+        return a.astype(np.float32)
+    if a.dtype.kind == "u":
+        return (a / np.float32(np.iinfo(a.dtype).max)).astype(np.float32)
+    if a.dtype.kind == "i":
+        if a.size and a.min() < 0:
+            raise ValueError(f"{name} is a signed integer image with negative values (min {a.min()}); "
+                             "scale it to [0, 1] floats yourself")
+        return (a / np.float32(np.iinfo(a.dtype).max)).astype(np.float32)
+    if a.dtype.kind == "f":
+        return a.astype(np.float32, copy=False)
+    raise ValueError(f"{name} must be real-valued (integer, bool or float), got dtype {a.dtype}")
+
+
+def check_image(image, name: str = "image", *, ndims: Sequence[int] = (2,)) -> np.ndarray:
+    """A real-valued, finite, non-empty image as float32 (integers scaled by :func:`as_unit_float`).
+
+    Raises:
+        ValueError: wrong dimensions, empty, complex or object dtype, NaN or infinite values.
+    """
+    a = as_unit_float(_array(image, name, ndims), name)
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return a
+
+
+def check_probability(prob, name: str = "prob", *, ndims: Sequence[int] = (2,)) -> np.ndarray:
+    """A probability map as float64, values in [0, 1], no NaN.
+
+    Raises:
+        ValueError: wrong dimensions, empty, non-real dtype, NaN/inf, values outside [0, 1].
+    """
+    a = _array(prob, name, ndims)
+    if a.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be a real-valued probability map, got dtype {a.dtype}")
+    a = a.astype(np.float64)
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    if a.min() < 0.0 or a.max() > 1.0:
+        raise ValueError(f"{name} must be a probability in [0, 1], got values in [{a.min():.4g}, {a.max():.4g}]")
+    return a
+
+
+def check_planes(x, name: str = "x") -> None:
+    """``x`` must be a non-empty torch tensor ``(…, H, W)`` (any dtype: for functions that only move values)."""
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor (…, H, W), got {type(x).__name__}")
+    if x.ndim < 2:
+        raise ValueError(f"{name} must have shape (…, H, W) (at least 2-D), got shape {tuple(x.shape)}")
+    if x.numel() == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(x.shape)})")
+
+
+def check_positive(value, name: str, *, allow_zero: bool = False) -> float:
+    """``value`` as a finite float > 0 (or ≥ 0 with ``allow_zero``), else ``ValueError`` naming ``name``."""
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if v < 0 or (v == 0 and not allow_zero):
+        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+    return v
+
+
+def check_int(value, name: str, *, minimum: int | None = None) -> int:
+    """``value`` as an ``int`` (not a bool, not a float), at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an int, got {value!r} ({type(value).__name__})")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    return int(value)
+
+
+_SHAPE_WORDS = {2: "(H, W)", 3: "(C, H, W)"}
+
+
+def check_shape(shape, name: str = "shape", *, lengths: Sequence[int] = (2,), minimum: int = 1) -> tuple[int, ...]:
+    """An image shape such as ``(H, W)`` as a tuple of ints, each at least ``minimum`` pixels.
+
+    ``lengths``: the allowed numbers of entries (2: ``(H, W)``, 3: ``(C, H, W)``).
+
+    Raises:
+        ValueError: not a sequence, the wrong number of entries, an entry that is
+            not an int (floats, NaN, strings, bools), or an entry below ``minimum``.
+    """
+    what = " or ".join(_SHAPE_WORDS.get(n, f"{n} ints") for n in lengths)
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise ValueError(f"{name} must be a tuple {what} of integers, got {shape!r}") from None
+    if len(dims) not in lengths or any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) for d in dims):
+        raise ValueError(f"{name} must be a tuple {what} of integers, got {shape!r}")
+    dims = tuple(int(d) for d in dims)
+    if min(dims) < minimum:
+        raise ValueError(f"{name} must be at least {minimum} pixel(s) along every axis, got {dims}")
+    return dims
+
+
+# --------------------------------------------------------------------------
+# Mirroring (the extrapolation of §1 / Fig. 2)
+# --------------------------------------------------------------------------
+
+
+def fold_mirror(idx: np.ndarray, n: int) -> np.ndarray:
+    """Fold any integer indices into ``[0, n)`` by mirroring about the edge pixels.
+
+    ``… 2 1 | 0 1 2 … n−1 | n−2 n−3 …`` (numpy's ``np.pad(mode="reflect")``),
+    repeated as often as needed, so any index maps into an axis of ``n ≥ 1``
+    pixels; an axis of one pixel is repeated.
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"cannot mirror into an axis of {n!r} pixels: need n >= 1")
+    idx = np.asarray(idx, dtype=np.int64)
+    if n == 1:
+        return np.zeros_like(idx)
+    period = 2 * (n - 1)  # the mirrored signal is periodic: 0 1 … n−1 … 1 | 0 1 …
+    idx = np.mod(idx, period)
+    return np.where(idx >= n, period - idx, idx)
+
+
+def mirror_indices(n: int, before: int, after: int) -> np.ndarray:
+    """Indices extending an axis of ``n`` pixels by ``before``/``after`` mirrored pixels (int64, length ``before + n + after``)."""
+    if before < 0 or after < 0:
+        raise ValueError(f"padding must be >= 0, got before={before}, after={after}")
+    return fold_mirror(np.arange(-before, n + after, dtype=np.int64), n)
+
+
+# --------------------------------------------------------------------------
+# Devices
+# --------------------------------------------------------------------------
+
+
+def mps_available() -> bool:
+    """Whether Apple's Metal (MPS) backend can be used."""
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def select_device(device: str | torch.device | None = "auto") -> torch.device:
+    """The package's one device policy: ``"auto"``/``None`` picks CUDA, then Apple MPS, then the CPU.
+
+    Under ``torchrun`` with CUDA, ``"auto"``/``"cuda"`` mean ``cuda:LOCAL_RANK``.
+
+    Raises:
+        ValueError: an unknown device string, or a device that is not available.
+    """
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if device is None or device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", local_rank % max(1, torch.cuda.device_count()))
+        if mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"not a valid torch device: {device!r} ({err})") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {str(dev)!r} requested but CUDA is not available on this machine")
+        if dev.index is None:
+            dev = torch.device("cuda", local_rank % torch.cuda.device_count())
+    if dev.type == "mps" and not mps_available():
+        raise ValueError("device 'mps' requested but Apple MPS is not available on this machine")
+    return dev
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    """The device of a module's first parameter (or buffer); the CPU for a module without either."""
+    for p in model.parameters():
+        return p.device
+    for b in model.buffers():
+        return b.device
+    return torch.device("cpu")
+
+
+# --------------------------------------------------------------------------
+# Folders
+# --------------------------------------------------------------------------
+
+
+def user_cache_dir() -> Path:
+    """The per-user cache folder of the package, pooch.os_cache("unet_tutorial") (e.g. ~/.cache/unet_tutorial on Linux), absolute."""
+    import pooch  # imported lazily: only the cache fallbacks need it
+
+    return Path(pooch.os_cache("unet_tutorial")).expanduser().resolve()

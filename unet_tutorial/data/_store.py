@@ -1,0 +1,136 @@
+"""Where the data lives, how its image files are read, and checksummed downloads.
+
+Shared by the data set modules of :mod:`unet_tutorial.data`:
+
+- :data:`DATA_ENV_VAR`, :func:`data_dir`: the data directory, the folder holding
+  ``isbi2012/``, ``dsb2018/`` and the Cell Tracking Challenge folders.
+- ``_read_png``, ``_read_stack``, ``_numeric_pngs``, ``_to_unit_float``: reading 8- and
+  16-bit image files and scaling them to ``[0, 1]`` (the package's one rule for integer
+  images, :func:`unet_tutorial._checks.as_unit_float`).
+- ``_retrieve_verified``: downloads with pooch, every file checked against its SHA-256.
+
+No data set is defined here; see the other modules of the package.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .._checks import as_unit_float, user_cache_dir
+
+__all__ = ["DATA_ENV_VAR", "data_dir"]
+
+
+#: Environment variable naming the data directory (the folder holding ``isbi2012/``
+#: and ``dsb2018/``).
+DATA_ENV_VAR = "UNET_TUTORIAL_DATA"
+
+
+# --------------------------------------------------------------------------------------
+# Data directory
+# --------------------------------------------------------------------------------------
+
+
+def data_dir(root: str | os.PathLike[str] | None = None) -> Path:
+    """Return the data directory: the folder that holds ``isbi2012/`` and ``dsb2018/``.
+
+    Resolution order: ``root`` if given; else the environment variable
+    ``UNET_TUTORIAL_DATA``; else the per-user cache folder,
+    ``pooch.os_cache("unet_tutorial")`` (e.g. ``~/.cache/unet_tutorial`` on Linux,
+    :func:`unet_tutorial._checks.user_cache_dir`), where
+    :func:`~unet_tutorial.data.isbi2012.fetch_isbi2012` downloads to. The folder is
+    not created here.
+
+    Args:
+        root: an explicit data directory, or ``None``.
+
+    Returns:
+        The resolved directory as an absolute :class:`pathlib.Path` (``~`` expanded).
+    """
+    if root is not None:
+        return Path(root).expanduser().resolve()
+    env = os.environ.get(DATA_ENV_VAR)
+    if env:
+        return Path(env).expanduser().resolve()
+    return user_cache_dir()
+
+
+# --------------------------------------------------------------------------------------
+# Image files
+# --------------------------------------------------------------------------------------
+
+
+def _read_png(path: Path) -> np.ndarray:
+    """Read one image file with Pillow, as stored (no conversion of mode or dtype)."""
+    from PIL import Image  # Pillow comes with matplotlib and scikit-image
+
+    with Image.open(path) as im:
+        return np.asarray(im)
+
+
+def _to_unit_float(image: np.ndarray, what: str) -> np.ndarray:
+    """Integer image (uint8 or uint16) to float32 in ``[0, 1]``, dividing by the dtype's maximum."""
+    if image.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"{what}: expected an 8- or 16-bit image, got dtype {image.dtype}")
+    return as_unit_float(image, what)
+
+
+def _numeric_pngs(folder: Path) -> list[Path]:
+    """The ``<int>.png`` files of ``folder``, sorted numerically (0, 1, 2, ..., 10, not 0, 1, 10)."""
+    files = [p for p in folder.glob("*.png") if p.stem.isdigit()]
+    return sorted(files, key=lambda p: int(p.stem))
+
+
+def _read_stack(files: list[Path]) -> np.ndarray:
+    """Read image files into one ``(N, ...)`` array; ValueError if their shapes or dtypes differ."""
+    arrays = [_read_png(p) for p in files]
+    kinds = {(a.shape, str(a.dtype)) for a in arrays}
+    if len(kinds) != 1:
+        raise ValueError(f"slices in {files[0].parent} differ in shape or dtype: {sorted(kinds)}")
+    return np.stack(arrays)
+
+
+# --------------------------------------------------------------------------------------
+# Checksummed downloads
+# --------------------------------------------------------------------------------------
+
+
+def _retrieve_verified(
+    files: dict[str, tuple[str, str]],
+    folder: Path,
+    *,
+    downloader=None,
+    progressbar: bool = False,
+) -> list[Path]:
+    """Fetch ``{relative path: (url, sha256)}`` into ``folder`` with pooch, verifying each file.
+
+    Returns the local paths in the order of ``files``. Raises ``ValueError`` naming the
+    file when a checksum does not match.
+    """
+    import pooch
+    from tqdm.auto import tqdm
+
+    paths = []
+    items = list(files.items())
+    iterator = tqdm(items, desc="files", unit="file") if len(items) > 1 else items
+    for rel, (url, sha) in iterator:
+        target = folder / rel
+        try:
+            local = pooch.retrieve(
+                url,
+                known_hash=f"sha256:{sha}",
+                fname=target.name,
+                path=target.parent,
+                downloader=downloader,
+                progressbar=progressbar,
+            )
+        except ValueError as err:
+            raise ValueError(
+                f"checksum mismatch for {rel} downloaded from {url}: the file is corrupted "
+                f"or the source changed; expected sha256 {sha}. ({err})"
+            ) from err
+        paths.append(Path(local))
+    return paths

@@ -1,0 +1,257 @@
+"""A data set made ready for training (§3): the split, the weight maps of Eq. 2, the tiles.
+
+:class:`TrainData` holds the training and held-out images with their labels and
+checks them all when it is built (binary labels, finite images, a cell pixel in
+every held-out label). :func:`prepare_data` builds one from a data set name or
+arrays; :func:`weight_maps` pre-computes the per-pixel loss weights of Eq. 2;
+:func:`make_tile_dataset` gives the :class:`~unet_tutorial.data.tiles.TileDataset`
+of random, augmented tiles a configuration trains on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Sequence
+
+import hashlib
+import os
+
+import numpy as np
+import torch
+
+from .._checks import check_binary, check_image
+from .tiles import TileDataset
+
+if TYPE_CHECKING:
+    from ..config import TrainConfig
+
+__all__ = ["TrainData", "prepare_data", "weight_maps", "make_tile_dataset", "sample_numbers"]
+
+
+@dataclass
+class TrainData:
+    """Training and held-out images with their labels.
+
+    Attributes:
+        images: float32 ``(n, H, W)`` in [0, 1] (or a list of such 2-D arrays).
+        labels: integer ``(n, H, W)``, 1 = cell (foreground), 0 = membrane/background.
+        val_images, val_labels: the held-out images, same conventions (may be empty).
+        name: where the data came from (for the history and messages).
+    """
+
+    images: Sequence[np.ndarray]
+    labels: Sequence[np.ndarray]
+    val_images: Sequence[np.ndarray] = ()
+    val_labels: Sequence[np.ndarray] = ()
+    name: str = "arrays"
+
+    def __post_init__(self) -> None:
+        # Every check here runs when the data is built, so that bad labels fail
+        # before the first step, not at the first loss or after val_every steps.
+        if len(self.images) == 0:
+            raise ValueError("no training images")
+        for kind, ims, labs in (("training", self.images, self.labels), ("held-out", self.val_images, self.val_labels)):
+            if len(ims) != len(labs):
+                raise ValueError(f"{len(ims)} {kind} images but {len(labs)} labels")
+            for i, (im, lab) in enumerate(zip(ims, labs)):
+                check_image(im, f"{kind} image {i}")  # 2-D, non-empty, real, finite
+                if np.shape(lab) != np.shape(im):
+                    raise ValueError(
+                        f"{kind} label {i} has shape {np.shape(lab)}, its image {np.shape(im)}: "
+                        "image and label must be 2-D arrays of the same shape (H, W)"
+                    )
+                mask = check_binary(lab, f"{kind} label {i}", hint=" (labels: 1 = cell, 0 = membrane/background)")
+                if kind == "held-out" and not mask.any():
+                    raise ValueError(f"held-out label {i} has no cell pixel (all 0): the validation "
+                                     "metrics (Rand error, IoU) are undefined on it; hold out another image")
+
+
+def _split(images: Sequence[np.ndarray], labels: Sequence[np.ndarray], holdout: int, name: str) -> TrainData:
+    n = len(images)
+    if holdout >= n:
+        raise ValueError(f"holdout = {holdout} leaves no training image out of {n} ({name})")
+    cut = n - holdout
+    return TrainData(list(images[:cut]), list(labels[:cut]), list(images[cut:]), list(labels[cut:]), name)
+
+
+def prepare_data(data: Any, holdout: int = 5, *, synthetic_count: int = 10, synthetic_size: int = 256,
+                 val_fraction: float = 0.2) -> TrainData:
+    """Turn ``data`` into a :class:`TrainData`, holding out the last ``holdout`` images.
+
+    Args:
+        data: ``"isbi2012"`` (the 30 training slices of ISBI 2012, §4: slices
+            ``0 … 29−holdout`` train, the last ``holdout`` validate),
+            ``"synthetic"`` (``synthetic_count`` *synthetic* EM-like images of
+            ``synthetic_size`` px, see :func:`unet_tutorial.data.synthetic_em`),
+            a ``(images, labels)`` pair to split, a :class:`TrainData`
+            (used as is), or a folder (a :class:`~pathlib.Path`, or a string
+            naming an existing folder) with ``images/`` and ``masks/``, split by
+            :func:`~unet_tutorial.data.folder.folder_train_data` (``val_fraction``
+            of its images held out; ``holdout`` is not used).
+        holdout: images held out for validation.
+        val_fraction: for a folder, the fraction of its images held out (in [0, 1)).
+    """
+    if isinstance(data, TrainData):
+        return data
+    if isinstance(data, os.PathLike) or (isinstance(data, str) and data not in ("isbi2012", "synthetic")
+                                         and os.path.isdir(data)):
+        from .folder import folder_train_data
+
+        return folder_train_data(data, val_fraction=val_fraction)
+    if isinstance(data, str):
+        if data == "isbi2012":
+            from .isbi2012 import load_isbi2012
+
+            images, labels = load_isbi2012(split="train")
+            return _split(list(images), list(labels), holdout, "isbi2012")
+        if data == "synthetic":
+            from .synthetic import synthetic_em
+
+            pairs = [
+                synthetic_em((synthetic_size, synthetic_size), n_cells=max(4, synthetic_size**2 // 4400), seed=i)
+                for i in range(synthetic_count)
+            ]
+            return _split([p[0] for p in pairs], [p[1] for p in pairs], holdout, "synthetic")
+        raise ValueError(f'unknown data set {data!r}: use "isbi2012", "synthetic", a folder with images/ and '
+                         'masks/, or (images, labels) arrays')
+    if isinstance(data, (tuple, list)) and len(data) == 2:
+        return _split(list(data[0]), list(data[1]), holdout, "arrays")
+    raise ValueError(
+        f'data must be "isbi2012", "synthetic", a folder, an (images, labels) pair or a TrainData, '
+        f'got {type(data).__name__}'
+    )
+
+
+def weight_maps(labels: Sequence[np.ndarray], config: TrainConfig) -> list[np.ndarray] | None:
+    """Pre-computed per-pixel loss weights ``w(x)`` (§3, Eq. 2) for every training label.
+
+    ``border_weights=True``: ``w_c + w0 · exp(−(d1 + d2)² / 2σ²)`` on the cell
+    instances (4-connected cell regions) of each binary label, with
+    :func:`unet_tutorial.weights.border_weight_map`; ``False``: only the
+    class-balancing term ``w_c``, or ``None`` (plain cross-entropy) when
+    ``class_weights="none"`` too.
+
+    Returns:
+        A list of float32 ``(H, W)`` maps, one per label, or ``None``.
+
+    Raises:
+        ValueError: a label that is not a non-empty 2-D mask of 0/1 (or bool) values.
+    """
+    from ..weights import border_weight_map, class_weight_map, instances_from_binary
+
+    # Binary 0/1 (or bool) labels only: `label == 1` would silently make a 0/255
+    # label all background, and a float label would be compared with 1.0.
+    hint = " (labels: 1 = cell, 0 = membrane/background)"
+    masks = [check_binary(lab, f"labels[{i}]", hint=hint) for i, lab in enumerate(labels)]
+    cw = "balanced" if config.class_weights == "balanced" else (1.0, 1.0)
+    if config.border_weights:
+        return [
+            border_weight_map(instances_from_binary(mask), w0=config.w0,
+                              sigma=config.sigma, class_weights=cw).astype(np.float32)
+            for mask in masks
+        ]
+    if config.class_weights == "balanced":
+        return [class_weight_map(mask, "balanced").astype(np.float32) for mask in masks]
+    return None
+
+
+
+
+def _augmentation(config: TrainConfig):
+    """The augmentation callable given to :class:`~unet_tutorial.data.TileDataset`."""
+    if config.augment == "none":
+        return None
+    from .. import augment
+
+    if config.augment == "paper":
+        return augment.paper_augmentation()
+    return augment.flips_augmentation()
+
+
+def make_tile_dataset(data: TrainData, config: TrainConfig):
+    """The :class:`~unet_tutorial.data.TileDataset` of the training images of ``data``.
+
+    Input tiles of ``config.tile_size`` px, labels and pre-computed weight maps
+    (Eq. 2, :func:`weight_maps`) cropped to the output size, augmented as
+    ``config.augment`` says, seeded by ``config.seed``.
+    """
+
+    weights = weight_maps(data.labels, config)
+    return TileDataset(
+        [np.asarray(im, dtype=np.float32) for im in data.images],
+        [np.asarray(lab) for lab in data.labels],
+        input_size=config.tile_size,
+        output_size=config.output_size,
+        weights=weights,
+        augment=_augmentation(config),
+        seed=config.seed,
+    )
+
+
+# --------------------------------------------------------------------------
+# Samples: a pure function of (seed, step, rank)
+# --------------------------------------------------------------------------
+
+
+def sample_numbers(step: int, batch_size: int, rank: int = 0, world_size: int = 1) -> list[int]:
+    """Global sample numbers used by process ``rank`` at 0-based ``step``.
+
+    Step ``s`` consumes samples ``s·B·R … (s+1)·B·R − 1`` (``B`` tiles per
+    process, ``R`` processes); process ``r`` takes its own contiguous block of
+    ``B``. Every sample number is used exactly once across processes, so the
+    processes see disjoint shards, and the numbers depend on nothing but the
+    step: a resumed run draws exactly what the uninterrupted run drew.
+    """
+    first = (step * world_size + rank) * batch_size
+    return list(range(first, first + batch_size))
+
+
+class _NumberedSamples(torch.utils.data.Dataset):
+    """Sample number ``g`` → a tile of a :class:`~unet_tutorial.data.TileDataset`, shuffled per epoch.
+
+    Epoch ``e = g // n`` visits the ``n`` items in the order of a permutation
+    drawn from ``(seed, e)``; the tile dataset seeds every item from
+    ``(seed, epoch, index)``. A sample is thus a pure function of its number,
+    also inside DataLoader workers.
+    """
+
+    def __init__(self, tiles, seed: int) -> None:
+        self.tiles = tiles
+        self.n = len(tiles)
+        self.seed = int(seed)
+
+    def __len__(self) -> int:  # large enough for any run
+        return 2**62
+
+    def __getitem__(self, g: int):
+        epoch, pos = divmod(int(g), self.n)
+        order = np.random.default_rng([self.seed, epoch, 7919]).permutation(self.n)
+        self.tiles.set_epoch(epoch)
+        return self.tiles[int(order[pos])]
+
+
+def _step_seed(seed: int, step: int, rank: int) -> int:
+    """A 63-bit seed for the drop-out masks of one step of one process."""
+    digest = hashlib.blake2b(f"{seed}/{step}/{rank}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1
+
+
+def _collate(items: list[tuple]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    xs, ys, ws = zip(*items)
+    x = torch.stack([torch.as_tensor(v) for v in xs])
+    y = torch.stack([torch.as_tensor(v) for v in ys]).long()
+    w = None if ws[0] is None else torch.stack([torch.as_tensor(v) for v in ws]).float()
+    return x, y, w
+
+
+def _batches(samples: _NumberedSamples, config: TrainConfig, start: int, rank: int, world: int):
+    """Iterator of collated batches for steps ``start, start+1, …`` (workers optional)."""
+    if config.num_workers == 0:
+        for step in range(start, config.steps):
+            yield _collate([samples[g] for g in sample_numbers(step, config.batch_size, rank, world)])
+        return
+    order = [sample_numbers(s, config.batch_size, rank, world) for s in range(start, config.steps)]
+    loader = torch.utils.data.DataLoader(samples, batch_sampler=order, num_workers=config.num_workers,
+                                         collate_fn=_collate, pin_memory=torch.cuda.is_available(),
+                                         persistent_workers=False)
+    yield from loader

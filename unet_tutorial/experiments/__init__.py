@@ -1,0 +1,60 @@
+"""Recorded experiments: long, reproducible training runs whose records ship with the course.
+
+The chapters train small models in minutes, because CI re-executes them. The
+paper's results need longer runs, so those are *recorded experiments*: each is
+data (:class:`Experiment`: configuration, arms, seeds, data split, budget,
+evaluation), run once with ``python -m unet_tutorial experiment run NAME``
+(progress bar, checkpoints, ``--resume`` after a kill), and leaves in
+``results/NAME/``:
+
+- ``record.json``: the command, the package's git commit, versions, device,
+  threads, CPU model, the machine's float32 matmul rate, seeds, every arm's full
+  configuration, the split (``split.train``, ``split.held_out``: slice numbers),
+  steps, wall and CPU time, the final ``metrics`` (a flat mapping
+  ``name → value``; ``ARM/seedS/name`` where there are several runs) and the
+  curves (step, seconds, training loss, held-out metrics at each validation);
+- ``model.pt``: the kept model in float16 (≤ 10 MB), where the experiment keeps one.
+
+``experiment check NAME`` re-evaluates the committed model on the recorded
+held-out images and fails, naming the metric, when a recorded number is not
+reproduced (``make test`` checks every record), so the book's numbers cannot
+drift from the weights that ship with it. Chapters read the numbers with
+:func:`load_record` and the models with :func:`load_result_model`.
+
+Example::
+
+    >>> from unet_tutorial.experiments import EXPERIMENTS, load_record
+    >>> sorted(EXPERIMENTS)[:2]
+    ['isbi2012-paper', 'isbi2012-pilot']
+    >>> load_record("isbi2012-reference")["metrics"]["rand"]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from .cli import add_experiment_command
+from .evaluation import evaluate_isbi2012
+from .registry import EXPERIMENTS, Arm, Experiment
+from .runner import (
+    TOLERANCE,
+    check_experiment,
+    load_record,
+    load_result_model,
+    machine_info,
+    results_dir,
+    run_experiment,
+)
+
+__all__ = [
+    "Arm",
+    "Experiment",
+    "EXPERIMENTS",
+    "TOLERANCE",
+    "results_dir",
+    "evaluate_isbi2012",
+    "run_experiment",
+    "check_experiment",
+    "load_record",
+    "load_result_model",
+    "machine_info",
+    "add_experiment_command",
+]

@@ -1,0 +1,183 @@
+"""The registered experiments, as data: what each trains, on which split, for how long, and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from ..model import UNet
+
+__all__ = ["Arm", "Experiment", "EXPERIMENTS"]
+
+# --------------------------------------------------------------------------
+# What an experiment is
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One configuration of an experiment: a name and its changes to the experiment's configuration.
+
+    Attributes:
+        name: short identifier, used in metric names (``ARM/seedS/metric``).
+        overrides: :class:`~unet_tutorial.train.TrainConfig` fields changed for this arm.
+        steps: optimisation steps of this arm [steps]; ``None`` = the experiment's.
+    """
+
+    name: str
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    steps: int | None = None
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A recorded experiment, as data.
+
+    Attributes:
+        name: the folder name under ``results/``.
+        summary: one sentence: what it shows.
+        config: the base configuration (``"cpu"``, ``"paper"``), see
+            :func:`unet_tutorial.train.get_config`.
+        overrides: fields changed for every arm.
+        arms: the configurations compared (one for a single run).
+        seeds: seeds of every arm (initialisation, tiles, augmentation, drop-out).
+        train_ids: training slices (ISBI 2012 slice numbers).
+        held_out: held-out slices (evaluation).
+        steps: optimisation steps per run [steps], unless an arm says otherwise.
+        val_every: steps between two held-out evaluations (the curves) [steps].
+        keep: arm whose first seed's model is kept as ``results/NAME/model.pt``; ``None``: none.
+        why_no_model: why no model is kept (for the record), when ``keep`` is ``None``.
+        data: data set of the split (``"isbi2012"``).
+        device: ``"cpu"`` (the recorded CPU runs) or ``"auto"`` (a GPU when present).
+        notes: how the budget and the choices were made (for the record and the chapter).
+    """
+
+    name: str
+    summary: str
+    config: str
+    train_ids: tuple[int, ...]
+    held_out: tuple[int, ...]
+    steps: int
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    arms: tuple[Arm, ...] = (Arm("main"),)
+    seeds: tuple[int, ...] = (0,)
+    val_every: int = 0
+    keep: str | None = None
+    why_no_model: str = ""
+    data: str = "isbi2012"
+    device: str = "cpu"
+    notes: str = ""
+
+    def runs(self) -> list[tuple[Arm, int]]:
+        """Every ``(arm, seed)`` pair, in the order they are run."""
+        return [(arm, seed) for arm in self.arms for seed in self.seeds]
+
+    def run_key(self, arm: Arm, seed: int) -> str:
+        """``"ARM/seedS"``, or ``""`` for an experiment of one arm and one seed."""
+        return "" if len(self.arms) == 1 and len(self.seeds) == 1 else f"{arm.name}/seed{seed}"
+
+    def train_config(self, arm: Arm, seed: int, *, smoke: bool = False):
+        """The full :class:`~unet_tutorial.train.TrainConfig` of one run (``smoke``: tiny tiles, 3 steps)."""
+        from ..model import valid_input_sizes
+        from ..config import get_config
+
+        changes: dict[str, Any] = {**self.overrides, **arm.overrides}
+        steps = arm.steps or self.steps
+        changes.update(seed=seed, steps=steps, holdout=0, device=self.device,
+                       val_every=self.val_every if self.val_every < steps else 0,
+                       checkpoint_every=max(1, min(steps, self.val_every or steps, 500)))
+        if smoke:
+            depth = changes.get("depth", get_config(self.config).depth)
+            changes.update(steps=3, val_every=2, checkpoint_every=2, warmup_steps=0,
+                           tile_size=valid_input_sizes(depth, "valid", stop=1024)[0])
+        return get_config(self.config).replace(name=f"{self.name}/{arm.name}", **changes)
+
+
+# --------------------------------------------------------------------------
+# The registry
+# --------------------------------------------------------------------------
+
+_ISBI_TRAIN = tuple(range(25))
+_ISBI_HELD_OUT = tuple(range(25, 30))
+# The paper's recipe on top of the ``cpu`` configuration: elastic deformation
+# (§3.1) with flips and rotations, Eq. 2 border weights *with* the
+# class-balancing term w_c, drop-out 0.5, He initialisation (always on).
+_PAPER_RECIPE = {"augment": "paper", "border_weights": True, "class_weights": "balanced",
+                 "w0": 10.0, "sigma": 5.0, "dropout": 0.5, "num_threads": 2}
+
+
+def _equal_cost_steps(steps: int, base: tuple[int, int], other: tuple[int, int]) -> int:
+    """Steps of ``other`` (base channels, tile) costing as many FLOPs as ``steps`` of ``base``."""
+    cost = {bt: UNet(base_channels=bt[0]).flops(bt[1]) for bt in (base, other)}
+    return int(round(steps * cost[base] / cost[other]))
+
+
+_PILOT_STEPS = 700
+
+EXPERIMENTS: dict[str, Experiment] = {
+    e.name: e
+    for e in (
+        Experiment(
+            name="isbi2012-pilot",
+            summary="Which width, tile size and optimiser give the best held-out errors per CPU hour "
+            "(equal FLOP budget per arm).",
+            config="cpu",
+            overrides=_PAPER_RECIPE,
+            arms=(
+                Arm("b16-t444-adam"),
+                Arm("b16-t572-adam", {"tile_size": 572}, _equal_cost_steps(_PILOT_STEPS, (16, 444), (16, 572))),
+                Arm("b32-t444-adam", {"base_channels": 32},
+                    _equal_cost_steps(_PILOT_STEPS, (16, 444), (32, 444))),
+                Arm("b16-t444-sgd", {"optimizer": "sgd", "lr": 0.01, "momentum": 0.99,
+                                     "schedule": "constant", "warmup_steps": 0}),
+            ),
+            train_ids=_ISBI_TRAIN,
+            held_out=_ISBI_HELD_OUT,
+            steps=_PILOT_STEPS,
+            val_every=350,
+            why_no_model="a pilot compares configurations; isbi2012-reference keeps the chosen one's model",
+            notes="Every arm gets the FLOPs of 700 steps of the 16-channel network on 444 px tiles "
+            "(steps scaled by UNet.flops); the SGD arm is the paper's optimiser (momentum 0.99, "
+            "constant lr 0.01) at the same budget.",
+        ),
+        Experiment(
+            name="isbi2012-reference",
+            summary="The course's reference model for ISBI 2012: the paper's recipe (elastic deformation, "
+            "Eq. 2 weights with w_c, drop-out, He init) at 16 channels on 444 px tiles, trained for about "
+            "an hour on 2 CPU cores; the model behind Table 1.",
+            config="cpu",
+            overrides=_PAPER_RECIPE,
+            train_ids=_ISBI_TRAIN,
+            held_out=_ISBI_HELD_OUT,
+            steps=15000,
+            val_every=1500,
+            keep="main",
+            notes="Width, tile and optimiser from the isbi2012-pilot record (best held-out Rand and "
+            "warping errors at equal FLOPs: 16 channels, 444 px tiles, Adam with a cosine schedule); "
+            "15,000 steps ~ 1 hour on the 2-core CPU at ~5 steps/s, half the 2-hour budget.",
+        ),
+        Experiment(
+            name="isbi2012-paper",
+            summary="The paper's configuration exactly (64 channels, 572 px tiles, batch 1, SGD momentum "
+            "0.99, elastic deformation, Eq. 2 with w0 = 10 and sigma = 5 px, He init, drop-out), for a GPU.",
+            config="paper",
+            train_ids=_ISBI_TRAIN,
+            held_out=_ISBI_HELD_OUT,
+            steps=20000,
+            val_every=1000,
+            device="auto",
+            why_no_model="the 64-channel network is 62 MB in float16, over the 10 MB limit of results/; "
+            "the record keeps its metrics and curves",
+            notes="The paper trained about 10 hours on a 6 GB Titan GPU and gives no step count; "
+            "20,000 steps of one 572 px tile is the configuration's own estimate.",
+        ),
+    )
+}
+
+
+def _experiment(name: str) -> Experiment:
+    if name not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {name!r}; known: {', '.join(sorted(EXPERIMENTS))}")
+    return EXPERIMENTS[name]
+
+

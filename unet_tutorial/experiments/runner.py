@@ -1,0 +1,285 @@
+"""Running an experiment into its record, and reading and checking records (``results/NAME/``)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+
+from .._checks import select_device
+from ..checkpoint import load_model, save_model, write_atomic
+from ..model import UNet
+from .evaluation import DATA, _crop_for_smoke
+from .registry import EXPERIMENTS, _experiment
+
+__all__ = ["TOLERANCE", "RESULTS_ENV_VAR", "results_dir", "machine_info", "run_experiment", "load_record",
+           "load_result_model", "check_experiment"]
+
+TOLERANCE = 1e-3
+
+#: Environment variable overriding where ``results/`` is (default: the repository's).
+RESULTS_ENV_VAR = "UNET_TUTORIAL_RESULTS"
+
+_REPO = Path(__file__).resolve().parents[2]
+
+
+def results_dir() -> Path:
+    """The folder of the records: ``$UNET_TUTORIAL_RESULTS``, else ``results/`` of the repository."""
+    env = os.environ.get(RESULTS_ENV_VAR)
+    return Path(env).expanduser().resolve() if env else _REPO / "results"
+
+
+
+# --------------------------------------------------------------------------
+# Recording
+# --------------------------------------------------------------------------
+
+
+def _git_commit() -> dict[str, Any]:
+    """The package repository's commit and whether its tracked files had changes."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=_REPO, capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "unet_tutorial"],
+                               cwd=_REPO, capture_output=True, text=True, check=True).stdout.strip()
+        return {"commit": commit, "package_modified": bool(dirty)}
+    except (OSError, subprocess.CalledProcessError):
+        return {"commit": None, "package_modified": None}
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _matmul_gflops(n: int = 2048, repeats: int = 3) -> float:
+    """float32 ``n × n`` matrix product rate on the CPU [GFLOP/s]: the machine's speed, for comparisons."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    best = math.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n**3 / best / 1e9
+
+
+def machine_info(device: str | torch.device) -> dict[str, Any]:
+    """Versions, device, threads, CPU model and float32 matmul rate, for a record."""
+    info = {
+        "python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
+        "device": str(device), "threads": torch.get_num_threads(), "cpu": _cpu_model(),
+        "cpu_count": os.cpu_count(), "matmul_gflops": round(_matmul_gflops(), 1),
+    }
+    if torch.device(device).type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(torch.device(device))
+    return info
+
+
+def _curves(history, every: int = 25) -> dict[str, Any]:
+    """The training loss averaged over windows of ``every`` steps, and the validations."""
+    n = len(history.step) // every * every
+    loss = np.asarray(history.loss[:n]).reshape(-1, every).mean(1) if n else np.zeros(0)
+    ends = list(range(every - 1, n, every))  # indices of each window's last step
+    at = {s: i for i, s in enumerate(history.step)}
+    return {
+        "train": {"step": [history.step[i] for i in ends],
+                  "seconds": [round(history.time[i], 2) for i in ends],
+                  "loss": [round(float(v), 5) for v in loss]},
+        "validation": {"step": list(history.val_step),
+                       "seconds": [round(history.time[at[s]], 2) if s in at else None for s in history.val_step],
+                       **{k: list(v) for k, v in history.val.items()}},
+    }
+
+
+def _write_json(path: Path, obj: Mapping[str, Any]) -> None:
+    write_atomic(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=1, sort_keys=False) + "\n"))
+
+
+def _half_copy(model: UNet) -> UNet:
+    """The model with float16-rounded weights (what ``model.pt`` holds), back in float32."""
+    half = copy.deepcopy(model).cpu().half()
+    out = UNet(**{k: getattr(model, k) for k in ("in_channels", "num_classes", "base_channels", "depth", "padding")},
+               dropout=model.dropout.p if hasattr(model.dropout, "p") else 0.0)
+    out.load_state_dict({k: v.float() for k, v in half.state_dict().items()})
+    return out.eval()
+
+
+def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLike[str] | None = None,
+                   work_dir: str | os.PathLike[str] | None = None, smoke: bool = False,
+                   progress: bool = True, command: str | None = None) -> dict[str, Any]:
+    """Run every arm and seed of experiment ``name`` and write its record (and kept model).
+
+    Each run trains with :func:`unet_tutorial.train.train` into
+    ``WORK/NAME/ARM-seedS/`` (checkpoints every validation), validates with the
+    experiment's evaluation, and is evaluated at the end on float16-rounded
+    weights (exactly the shipped ``model.pt``). The record is rewritten after
+    every run (``"status": "partial"`` until the last), so a kill loses at most
+    the run in progress, and ``resume=True`` skips finished runs and continues
+    the unfinished one from its checkpoint.
+
+    Args:
+        name: a key of :data:`EXPERIMENTS`.
+        resume: continue a killed run (see above); else start over.
+        results: folder of the records (default :func:`results_dir`).
+        work_dir: folder of the checkpoints (default ``runs/experiments`` of the repository).
+        smoke: 3 steps at the smallest valid tile, evaluation on a 96 px crop of
+            one held-out image, without TTA: tests the experiment code, records nothing meaningful.
+        progress: show progress bars.
+        command: the command line to record (default ``sys.argv``).
+
+    Returns:
+        The record (also written to ``RESULTS/NAME/record.json``).
+    """
+    from ..train import train
+
+    exp = _experiment(name)
+    out = Path(results) if results is not None else results_dir()
+    folder = out / exp.name
+    work = (Path(work_dir) if work_dir is not None else _REPO / "runs" / "experiments") / exp.name
+    record_path = folder / "record.json"
+    record: dict[str, Any] = {}
+    if resume and record_path.is_file():
+        record = json.loads(record_path.read_text())
+    split_fn, eval_fn = DATA[exp.data]
+    data = split_fn(exp.train_ids, exp.held_out)
+    if smoke:
+        data = _crop_for_smoke(data)
+    tta = not smoke
+    first_cfg = exp.train_config(exp.arms[0], exp.seeds[0], smoke=smoke)
+    device = select_device(first_cfg.device)
+    if first_cfg.num_threads:
+        torch.set_num_threads(first_cfg.num_threads)
+    record.update({
+        "name": exp.name, "summary": exp.summary, "notes": exp.notes, "smoke": smoke,
+        "command": command or " ".join(["python -m unet_tutorial", *sys.argv[1:]]),
+        "git": _git_commit(), "machine": machine_info(device),
+        "data": exp.data, "split": {"train": list(exp.train_ids), "held_out": list(exp.held_out)},
+        "seeds": list(exp.seeds), "arms": [a.name for a in exp.arms],
+        "evaluation": {"protocol": f"{exp.data}-table1", "tta": tta},
+        "configs": {a.name: exp.train_config(a, exp.seeds[0], smoke=smoke).to_dict() for a in exp.arms},
+    })
+    record.setdefault("runs", {})
+    record.setdefault("metrics", {})
+    record["status"] = "partial"
+    for arm, seed in exp.runs():
+        key = exp.run_key(arm, seed) or "main"
+        if resume and record["runs"].get(key, {}).get("done"):
+            continue
+        cfg = exp.train_config(arm, seed, smoke=smoke)
+        run_dir = work / f"{arm.name}-seed{seed}"
+        validate = lambda m: eval_fn(m, data.val_images, data.val_labels, tta=tta, device=device)  # noqa: E731
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        model, history = train(cfg, data=data, out_dir=run_dir, resume=resume, progress=progress,
+                               evaluate_fn=validate)
+        shipped = _half_copy(model)
+        metrics = eval_fn(shipped, data.val_images, data.val_labels, tta=tta, device=device)
+        prefix = f"{exp.run_key(arm, seed)}/" if exp.run_key(arm, seed) else ""
+        record["metrics"].update({prefix + k: v for k, v in metrics.items()})
+        record["runs"][key] = {
+            "arm": arm.name, "seed": seed, "done": True, "steps": len(history.step),
+            "train_seconds": round(history.time[-1], 1) if history.time else 0.0,
+            "cpu_seconds_this_session": round(time.process_time() - cpu0, 1),
+            "wall_seconds_this_session": round(time.perf_counter() - wall0, 1),
+            "metrics": metrics, "curves": _curves(history),
+        }
+        if exp.keep == arm.name and seed == exp.seeds[0]:
+            save_model(shipped.half(), folder / "model.pt", config=cfg.to_dict(), experiment=exp.name,
+                       metrics=metrics)
+            record["model"] = {"file": "model.pt", "arm": arm.name, "seed": seed, "metrics": metrics,
+                               "dtype": "float16", "parameters": shipped.count_parameters()}
+        elif exp.keep is None:
+            record["model"] = None
+            record["why_no_model"] = exp.why_no_model
+        _write_json(record_path, record)
+    record["status"] = "complete"
+    record["wall_seconds"] = round(sum(r["train_seconds"] for r in record["runs"].values()), 1)
+    record["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    _write_json(record_path, record)
+    return record
+
+
+# --------------------------------------------------------------------------
+# Reading and checking
+# --------------------------------------------------------------------------
+
+
+def load_record(name: str, results: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """The record ``results/NAME/record.json`` as a dict.
+
+    Raises:
+        FileNotFoundError: no record (the message gives the command that writes it).
+    """
+    path = (Path(results) if results is not None else results_dir()) / name / "record.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"no record of experiment {name!r} at {path}; "
+                                f"record it with: python -m unet_tutorial experiment run {name}")
+    return json.loads(path.read_text())
+
+
+def load_result_model(name: str, results: str | os.PathLike[str] | None = None,
+                      map_location: str | torch.device = "cpu") -> UNet:
+    """The model kept by experiment ``name`` (``results/NAME/model.pt``), in float32, eval mode.
+
+    Raises:
+        FileNotFoundError: the experiment keeps no model, or it was not recorded yet.
+    """
+    path = (Path(results) if results is not None else results_dir()) / name / "model.pt"
+    if not path.is_file():
+        why = EXPERIMENTS[name].why_no_model if name in EXPERIMENTS else ""
+        raise FileNotFoundError(f"no model of experiment {name!r} at {path}" + (f" ({why})" if why else ""))
+    return load_model(path, map_location=map_location).float().eval()
+
+
+def check_experiment(name: str, results: str | os.PathLike[str] | None = None, *,
+                     tolerance: float = TOLERANCE) -> list[str]:
+    """Re-evaluate the committed model of ``name`` on its recorded held-out data.
+
+    Returns:
+        One line per recorded metric that is not reproduced within ``tolerance``
+        (absolute), naming it; empty when all hold (or when no model is kept,
+        then only the record's structure is checked).
+
+    Raises:
+        FileNotFoundError: no record; ValueError: a record that is incomplete or malformed.
+    """
+    rec = load_record(name, results)
+    for key in ("split", "metrics", "configs", "git", "machine", "runs", "status"):
+        if key not in rec:
+            raise ValueError(f"record of {name!r} has no {key!r}")
+    if rec["status"] != "complete":
+        raise ValueError(f"record of {name!r} is {rec['status']}: finish it with "
+                         f"python -m unet_tutorial experiment run {name} --resume")
+    if not rec.get("model"):
+        return []
+    model = load_result_model(name, results)
+    split_fn, eval_fn = DATA[rec["data"]]
+    data = split_fn(rec["split"]["train"], rec["split"]["held_out"])
+    if rec.get("smoke"):
+        data = _crop_for_smoke(data)
+    got = eval_fn(model, data.val_images, data.val_labels, tta=rec["evaluation"]["tta"], device="cpu")
+    problems = []
+    for metric, want in rec["model"]["metrics"].items():
+        if metric not in got:
+            problems.append(f"{name}: metric {metric!r} is recorded but the evaluation no longer computes it")
+        elif not abs(got[metric] - want) <= tolerance:
+            problems.append(f"{name}: metric {metric!r} recorded {want:.6g}, re-evaluated {got[metric]:.6g} "
+                            f"(tolerance {tolerance:g})")
+    return problems
+
+

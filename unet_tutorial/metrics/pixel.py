@@ -1,0 +1,167 @@
+"""Pixel error, pixel precision / recall / F-score, and the IoU.
+
+The pixel error is the first of the three errors of the ISBI 2012 EM
+segmentation challenge (paper §4, Table 1), computed as the challenge's
+reference code does (Fiji's ``trainableSegmentation/metrics/PixelError.java``,
+cell pixels = the positive class). The IoU is the measure of the ISBI 2015 cell
+tracking results (paper §4, Table 2).
+
+Two "pixel errors" exist: :func:`pixel_error` is ``1 −`` accuracy
+(``PixelError.getMetricValue``), while the challenge *ranked* by ``1 −`` the
+best F-score of the cell pixels over the thresholds 0.0, 0.1, …, 1.0
+(:attr:`PixelScores.fscore_error`, ``"pixel_fscore"`` in
+:func:`unet_tutorial.metrics.threshold_sweep`).
+
+References
+----------
+.. [1] O. Ronneberger, P. Fischer, T. Brox, "U-Net: Convolutional networks for
+       biomedical image segmentation", MICCAI 2015, LNCS 9351, pp. 234–241.
+.. [2] I. Arganda-Carreras et al., "Crowdsourcing the creation of image
+       segmentation algorithms for connectomics", Frontiers in Neuroanatomy 9:142,
+       2015. doi:10.3389/fnana.2015.00142
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._common import _f_score, _mask_pair
+
+__all__ = ["pixel_error", "PixelScores", "pixel_scores", "iou"]
+
+
+def pixel_error(pred: np.ndarray, truth: np.ndarray) -> float:
+    """Pixel error: ``1 −`` the fraction of pixels whose label matches (§4).
+
+    ``PixelError.getMetricValue`` of the challenge code: the mean squared
+    difference of the two binary masks.
+
+    Parameters
+    ----------
+    pred : ndarray of bool or {0, 1}, shape (H, W)
+        Proposal (1 = cell).
+    truth : ndarray of bool or {0, 1}, shape (H, W)
+        Ground truth.
+
+    Returns
+    -------
+    error : float
+        In ``[0, 1]``; 0 means identical masks.
+
+    Raises
+    ------
+    ValueError
+        Non-binary masks, not 2-D, empty or of different shapes.
+
+    References
+    ----------
+    .. [1] I. Arganda-Carreras et al., "Crowdsourcing the creation of image
+           segmentation algorithms for connectomics", Front. Neuroanat. 9:142, 2015.
+    """
+    p, t = _mask_pair(pred, truth)
+    return float(np.count_nonzero(p != t)) / p.size
+
+
+@dataclass(frozen=True)
+class PixelScores:
+    """Pixel statistics of a proposal, cell pixels counted as positives.
+
+    Attributes
+    ----------
+    error : float
+        ``1 −`` accuracy, as :func:`pixel_error`.
+    precision : float
+        ``tp / (tp + fp)`` (1 when there is no false positive).
+    recall : float
+        ``tp / (tp + fn)`` (1 when there is no false negative).
+    fscore_error : float
+        ``1 −`` the F-score: the challenge leaderboard's "pixel error" (after
+        taking the best threshold).
+    """
+
+    error: float
+    precision: float
+    recall: float
+    fscore_error: float
+
+
+def _pixel_counts(p: np.ndarray, t: np.ndarray) -> tuple[int, int, int, int]:
+    """``(tp, fp, fn, n_pixels)`` with cell pixels as the positive class."""
+    tp = int(np.count_nonzero(p & t))
+    fp = int(np.count_nonzero(p & ~t))
+    fn = int(np.count_nonzero(~p & t))
+    return tp, fp, fn, p.size
+
+
+def pixel_scores(pred: np.ndarray, truth: np.ndarray) -> PixelScores:
+    """Pixel error, precision, recall and ``1 − F`` of the cell pixels.
+
+    ``PixelError.precisionRecallStats``: cell (1) is the positive class; the
+    challenge ranked by ``1 −`` the best F-score over thresholds.
+
+    Parameters
+    ----------
+    pred : ndarray of bool or {0, 1}, shape (H, W)
+        Proposal (1 = cell).
+    truth : ndarray of bool or {0, 1}, shape (H, W)
+        Ground truth.
+
+    Returns
+    -------
+    scores : PixelScores
+
+    Raises
+    ------
+    ValueError
+        As :func:`pixel_error`.
+
+    References
+    ----------
+    .. [1] I. Arganda-Carreras et al., "Crowdsourcing the creation of image
+           segmentation algorithms for connectomics", Front. Neuroanat. 9:142, 2015.
+    """
+    p, t = _mask_pair(pred, truth)
+    tp, fp, fn, n = _pixel_counts(p, t)
+    precision, recall, f = _f_score(tp, fp, fn)
+    return PixelScores(error=(fp + fn) / n, precision=precision, recall=recall,
+                       fscore_error=1.0 - f)
+
+
+def iou(pred: np.ndarray, truth: np.ndarray) -> float:
+    """Intersection over union (Jaccard index) of the cell pixels (Table 2).
+
+    ``|P ∩ G| / |P ∪ G|`` with P, G the pixels equal to 1. Symmetric in its
+    arguments. When neither mask has a cell pixel the two masks agree
+    everywhere, so the IoU is defined as 1.0 (not 0/0).
+
+    Parameters
+    ----------
+    pred : ndarray of bool or {0, 1}, shape (H, W)
+        Proposal (1 = cell / object).
+    truth : ndarray of bool or {0, 1}, shape (H, W)
+        Ground truth.
+
+    Returns
+    -------
+    iou : float
+        In ``[0, 1]``; 1 means identical foregrounds.
+
+    Raises
+    ------
+    ValueError
+        As :func:`pixel_error`.
+
+    References
+    ----------
+    .. [1] P. Jaccard, "The distribution of the flora in the alpine zone",
+           New Phytologist 11(2):37–50, 1912.
+    .. [2] O. Ronneberger, P. Fischer, T. Brox, "U-Net: Convolutional networks
+           for biomedical image segmentation", MICCAI 2015 (Table 2).
+    """
+    p, t = _mask_pair(pred, truth)
+    union = np.count_nonzero(p | t)
+    if union == 0:
+        return 1.0
+    return float(np.count_nonzero(p & t)) / union

@@ -1,0 +1,34 @@
+"""All figure code of the package (the numerical modules never import matplotlib).
+
+One module per kind of figure; every name is exported here, so chapters write
+``from unet_tutorial.plotting import ...``. Functions draw into a given (or
+new) matplotlib ``Axes`` and never call ``plt.show()``.
+
+- :mod:`.images`: overlays, instance colours, warped grids, displacement fields, weight maps (§3, §3.1).
+- :mod:`.metrics`: the mistakes left after the warping error's warping, beside the pixel errors (§4).
+- :mod:`.architecture`: Fig. 1 from a trace of the network (§2).
+- :mod:`.tiles`: Fig. 2, the overlap-tile strategy (§2).
+- :mod:`.training`: loss and validation curves, predictions beside the truth (§3).
+"""
+
+from __future__ import annotations
+
+from .architecture import draw_architecture
+from .images import color_instances, grid_image, overlay, plot_displacement, plot_weight_figure, show_images
+from .metrics import plot_mistakes
+from .tiles import draw_tile_plan
+from .training import plot_history, plot_predictions
+
+__all__ = [
+    "overlay",
+    "color_instances",
+    "grid_image",
+    "plot_displacement",
+    "show_images",
+    "plot_weight_figure",
+    "plot_mistakes",
+    "draw_architecture",
+    "draw_tile_plan",
+    "plot_history",
+    "plot_predictions",
+]

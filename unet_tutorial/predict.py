@@ -1,0 +1,177 @@
+"""Image files and the ``predict`` command: segment files with a saved U-Net (§2, Fig. 2).
+
+:func:`read_image` reads PNG/TIFF/… files as the network's input (integer images
+scaled to [0, 1] by their dtype's maximum, RGB turned into gray by luminance);
+``python -m unet_tutorial predict`` runs :func:`unet_tutorial.inference.predict_tiled`
+on each and writes the probability map and the mask, atomically, after checking
+every input first (nothing is written when one input is bad).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ._checks import as_unit_float, select_device
+from .checkpoint import write_atomic
+from .inference import DEFAULT_MIN_SIZE, instances_from_probability, plan_tiles, predict_tiled
+
+__all__ = ["read_image", "add_predict_command", "run_predict"]
+
+
+
+def read_image(path: str | os.PathLike[str], in_channels: int = 1) -> np.ndarray:
+    """Read an image file as float32 ``(C, H, W)`` for a model with ``in_channels`` inputs.
+
+    TIFF (``.tif``, ``.tiff``) with tifffile, other formats (PNG, JPEG, …) with
+    ``skimage.io``. Integer images are scaled to [0, 1] by their dtype's
+    maximum (255, 65535, …), float images are kept as they are, boolean ones
+    become 0/1. Gray images are used as they are; RGB/RGBA (alpha ignored) are
+    turned into gray by luminance (``skimage.color.rgb2gray``: 0.2125 R +
+    0.7154 G + 0.0721 B) when ``in_channels == 1``, or kept as 3 channels when
+    ``in_channels == 3``.
+
+    Raises:
+        FileNotFoundError: if ``path`` does not exist.
+        ValueError: if it cannot be decoded or its shape does not fit the model.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"image file not found: {path}")
+    try:
+        if path.suffix.lower() in (".tif", ".tiff"):
+            import tifffile
+
+            img = tifffile.imread(path)
+        else:
+            import skimage.io
+
+            img = skimage.io.imread(path)
+    except Exception as err:  # decoders raise many types for corrupt files
+        raise ValueError(f"cannot read image {path}: {_one_line(err)}") from None
+    img = as_unit_float(np.asarray(img), f"image {path}")  # the package's one rule for integer images
+    if img.ndim == 2:
+        img = img[None]
+    elif img.ndim == 3 and img.shape[-1] in (3, 4) and in_channels in (1, 3):
+        rgb = img[..., :3]
+        if in_channels == 1:
+            from skimage.color import rgb2gray
+
+            img = rgb2gray(rgb)[None].astype(np.float32)
+        else:
+            img = np.moveaxis(rgb, -1, 0)
+    elif img.ndim == 3 and img.shape[-1] == in_channels:
+        img = np.moveaxis(img, -1, 0)
+    else:
+        raise ValueError(
+            f"image {path} has shape {img.shape}: expected a 2-D gray image or an RGB(A) image "
+            f"(H, W, 3|4) for a model with {in_channels} input channel(s)"
+        )
+    if img.shape[0] != in_channels:
+        raise ValueError(f"image {path} has {img.shape[0]} channel(s), the model expects {in_channels}")
+    if img.shape[1] == 0 or img.shape[2] == 0:
+        raise ValueError(f"image {path} is empty (shape {img.shape})")
+    if not np.isfinite(img).all():
+        raise ValueError(f"image {path} contains NaN or infinite values")
+    return np.ascontiguousarray(img)
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split()) or type(err).__name__
+
+
+def add_predict_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register the ``predict`` subcommand (``python -m unet_tutorial predict …``)."""
+    p = subparsers.add_parser(
+        "predict",
+        help="segment image files with a trained U-Net (overlap-tile strategy)",
+        description=(
+            "Segment PNG/TIFF/... images of any size with a saved U-Net (overlap-tile "
+            "strategy, mirrored borders). Writes <stem>_prob.tif (float32 foreground "
+            "probability) and <stem>_mask.png (uint8 0/255) per image into --out, and with "
+            "--instances <stem>_instances.tif (int32 labels of the separated objects). Integer "
+            "images are scaled to [0, 1] by their dtype's maximum; RGB(A) images are turned "
+            "into gray by luminance for 1-channel models."
+        ),
+    )
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files to segment")
+    p.add_argument("--weights", required=True, help="model file written by unet_tutorial.model.save_model or training")
+    p.add_argument("--out", required=True, help="output folder (created if missing)")
+    p.add_argument("--tile-size", type=int, default=None, help="input tile size in pixels (default: from memory)")
+    p.add_argument("--tta", action="store_true", help="average over the 8 flips/rotations (paper §4)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="foreground probability threshold (default: the model's saved threshold, else 0.5)")
+    p.add_argument("--instances", action="store_true",
+                   help="also write <stem>_instances.tif: separated objects (connected components, "
+                   "separation borders given back, small specks removed)")
+    p.add_argument("--min-size", type=int, default=None,
+                   help="with --instances: remove objects smaller than this many pixels (default 16)")
+    p.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: cuda if available)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run_predict)
+    return p
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    """Run the ``predict`` subcommand; returns the exit code (2 with a one-line message on error)."""
+    try:
+        _predict_files(args)
+    except (FileNotFoundError, ValueError, OSError) as err:
+        print(f"unet_tutorial predict: error: {_one_line(err)}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _predict_files(args: argparse.Namespace) -> None:
+    from tqdm.auto import tqdm
+
+    from .checkpoint import load_model
+
+    if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
+        raise ValueError(f"--threshold must be in [0, 1], got {args.threshold}")
+    if args.min_size is not None and args.min_size < 0:
+        raise ValueError(f"--min-size must be >= 0, got {args.min_size}")
+    device = select_device(args.device)
+    weights = Path(args.weights)
+    if not weights.is_file():
+        raise FileNotFoundError(f"weights file not found: {weights}")
+    try:
+        model = load_model(weights, map_location=device)
+    except Exception as err:  # torch/our loader raise several types for a wrong file
+        raise ValueError(f"cannot load weights {weights}: {_one_line(err)}") from None
+    if args.tile_size is not None:
+        plan_tiles(model, 1, 1, args.tile_size)  # ValueError naming valid sizes, before any output
+    threshold = args.threshold if args.threshold is not None else (model.threshold or 0.5)
+    min_size = DEFAULT_MIN_SIZE if args.min_size is None else args.min_size
+
+    # Validate every input before writing anything.
+    paths = [Path(p) for p in args.images]
+    stems: dict[str, Path] = {}
+    for path in paths:
+        read_image(path, model.in_channels)
+        if path.stem in stems and stems[path.stem] != path:
+            raise ValueError(f"inputs {stems[path.stem]} and {path} share the name {path.stem!r}: outputs would collide")
+        stems[path.stem] = path
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OSError(f"cannot create output folder {out}: {_one_line(err)}") from None
+
+    import skimage.io
+    import tifffile
+
+    for path in tqdm(dict.fromkeys(paths), desc="images", unit="image", disable=args.quiet):
+        prob = predict_tiled(model, read_image(path, model.in_channels), tile_size=args.tile_size, tta=args.tta)[1]
+        mask = np.where(prob > threshold, 255, 0).astype(np.uint8)
+        write_atomic(out / f"{path.stem}_prob.tif", lambda f: tifffile.imwrite(f, prob.astype(np.float32)))
+        write_atomic(
+            out / f"{path.stem}_mask.png", lambda f: skimage.io.imsave(f, mask, check_contrast=False)
+        )
+        if args.instances:
+            labels = instances_from_probability(prob, threshold, min_size=min_size)
+            write_atomic(out / f"{path.stem}_instances.tif", lambda f: tifffile.imwrite(f, labels))
