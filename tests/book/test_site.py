@@ -113,6 +113,13 @@ def test_page_loads_with_its_images_and_math(browser, doc):
         "return document.querySelectorAll('main .math:not(:has(mjx-container))').length"
     )
     assert raw_math == 0, f"{doc}: {raw_math} math blocks were not typeset by MathJax"
+    # Markdown tables that the chapters build in code (Markdown(...) outputs) render as tables,
+    # not as a paragraph of pipes and dashes.
+    raw_tables = browser.execute_script(
+        "return Array.from(document.querySelectorAll('main .cell_output p, article .cell_output p'))"
+        ".filter(p => /^\\s*\\|.*\\|.*\\|/.test(p.textContent)).length"
+    )
+    assert raw_tables == 0, f"{doc}: {raw_tables} Markdown tables in cell outputs rendered as text"
 
 
 def test_no_broken_internal_links(browser):
