@@ -219,3 +219,19 @@ def test_api_and_command_line_agree_on_integer_images(tmp_path, weights, model, 
         api = predict_tiled(model, raw)[1]  # the integer array as it is in the file
         cli = tifffile.imread(out / f"{stem}_prob.tif")
         assert np.abs(api - cli).max() <= 1e-6
+
+
+def test_weights_by_the_name_of_a_committed_model(tmp_path, monkeypatch, model, images):
+    """--weights accepts the name of a model in results/ as well as a path."""
+    from unet_tutorial.predict import resolve_weights
+
+    results = tmp_path / "results"
+    (results / "my-model").mkdir(parents=True)
+    save_model(model, results / "my-model" / "model.pt")
+    monkeypatch.setenv("UNET_TUTORIAL_RESULTS", str(results))
+    assert resolve_weights("my-model") == results / "my-model" / "model.pt"
+    out = tmp_path / "out"
+    assert main(["predict", "--weights", "my-model", "--out", str(out), "--quiet", str(images["gray"])]) == 0
+    assert (out / "gray_prob.tif").is_file()
+    with pytest.raises(FileNotFoundError, match=r"neither a file nor the name of a model.*models there: my-model"):
+        resolve_weights("no-such-model")

@@ -20,7 +20,7 @@ from ._checks import as_unit_float, select_device
 from .checkpoint import write_atomic
 from .inference import DEFAULT_MIN_SIZE, instances_from_probability, plan_tiles, predict_tiled
 
-__all__ = ["read_image", "add_predict_command", "run_predict"]
+__all__ = ["read_image", "resolve_weights", "add_predict_command", "run_predict"]
 
 
 
@@ -84,6 +84,29 @@ def _one_line(err: BaseException) -> str:
     return " ".join(str(err).split()) or type(err).__name__
 
 
+def resolve_weights(spec: str | os.PathLike[str]) -> Path:
+    """A model file: ``spec`` itself when it is a file, else the model of the recorded experiment
+    named ``spec`` (``results/<spec>/model.pt``, see :mod:`unet_tutorial.experiments`).
+
+    Raises:
+        FileNotFoundError: neither; the message lists the models committed in ``results/``.
+    """
+    path = Path(spec)
+    if path.is_file():
+        return path
+    from .experiments.runner import results_dir  # no training code: the runner imports it lazily
+
+    root = results_dir()
+    named = root / str(spec) / "model.pt"
+    if path.name == str(spec) and named.is_file():
+        return named
+    known = ", ".join(sorted(p.parent.name for p in root.glob("*/model.pt"))) or "none"
+    if path.name != str(spec) or path.suffix:  # written as a path: say so first
+        raise FileNotFoundError(f"weights file not found: {spec} (or give the name of a model in {root}: {known})")
+    raise FileNotFoundError(f"weights not found: {spec} is neither a file nor the name of a model in {root} "
+                            f"(models there: {known})")
+
+
 def add_predict_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register the ``predict`` subcommand (``python -m unet_tutorial predict …``)."""
     p = subparsers.add_parser(
@@ -99,7 +122,9 @@ def add_predict_command(subparsers: argparse._SubParsersAction) -> argparse.Argu
         ),
     )
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files to segment")
-    p.add_argument("--weights", required=True, help="model file written by unet_tutorial.model.save_model or training")
+    p.add_argument("--weights", required=True, metavar="FILE|NAME",
+                   help="a model file (written by training or unet_tutorial.checkpoint.save_model), or the name "
+                   "of a model committed in results/, e.g. isbi2012-reference")
     p.add_argument("--out", required=True, help="output folder (created if missing)")
     p.add_argument("--tile-size", type=int, default=None, help="input tile size in pixels (default: from memory)")
     p.add_argument("--tta", action="store_true", help="average over the 8 flips/rotations (paper §4)")
@@ -136,9 +161,7 @@ def _predict_files(args: argparse.Namespace) -> None:
     if args.min_size is not None and args.min_size < 0:
         raise ValueError(f"--min-size must be >= 0, got {args.min_size}")
     device = select_device(args.device)
-    weights = Path(args.weights)
-    if not weights.is_file():
-        raise FileNotFoundError(f"weights file not found: {weights}")
+    weights = resolve_weights(args.weights)
     try:
         model = load_model(weights, map_location=device)
     except Exception as err:  # torch/our loader raise several types for a wrong file
