@@ -19,7 +19,7 @@ import torch
 from .._checks import select_device
 from ..checkpoint import load_model, save_model, write_atomic
 from ..model import UNet
-from .evaluation import DATA, _crop_for_smoke
+from .evaluation import DATA, _crop_for_smoke, eval_labels
 from .registry import EXPERIMENTS, _experiment
 
 __all__ = ["TOLERANCE", "RESULTS_ENV_VAR", "results_dir", "machine_info", "run_experiment", "load_record",
@@ -171,7 +171,7 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
         "git": _git_commit(), "machine": machine_info(device),
         "data": exp.data, "split": {"train": list(exp.train_ids), "held_out": list(exp.held_out)},
         "seeds": list(exp.seeds), "arms": [a.name for a in exp.arms],
-        "evaluation": {"protocol": f"{exp.data}-table1", "tta": tta},
+        "evaluation": {"protocol": {"isbi2012": "isbi2012-table1"}.get(exp.data, f"{exp.data}-seg"), "tta": tta},
         "configs": {a.name: exp.train_config(a, exp.seeds[0], smoke=smoke).to_dict() for a in exp.arms},
     })
     record.setdefault("runs", {})
@@ -183,12 +183,12 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
             continue
         cfg = exp.train_config(arm, seed, smoke=smoke)
         run_dir = work / f"{arm.name}-seed{seed}"
-        validate = lambda m: eval_fn(m, data.val_images, data.val_labels, tta=tta, device=device)  # noqa: E731
+        validate = lambda m: eval_fn(m, data.val_images, eval_labels(data), tta=tta, device=device)  # noqa: E731
         cpu0, wall0 = time.process_time(), time.perf_counter()
         model, history = train(cfg, data=data, out_dir=run_dir, resume=resume, progress=progress,
                                evaluate_fn=validate)
         shipped = _half_copy(model)
-        metrics = eval_fn(shipped, data.val_images, data.val_labels, tta=tta, device=device)
+        metrics = eval_fn(shipped, data.val_images, eval_labels(data), tta=tta, device=device)
         prefix = f"{exp.run_key(arm, seed)}/" if exp.run_key(arm, seed) else ""
         record["metrics"].update({prefix + k: v for k, v in metrics.items()})
         record["runs"][key] = {
@@ -272,7 +272,7 @@ def check_experiment(name: str, results: str | os.PathLike[str] | None = None, *
     data = split_fn(rec["split"]["train"], rec["split"]["held_out"])
     if rec.get("smoke"):
         data = _crop_for_smoke(data)
-    got = eval_fn(model, data.val_images, data.val_labels, tta=rec["evaluation"]["tta"], device="cpu")
+    got = eval_fn(model, data.val_images, eval_labels(data), tta=rec["evaluation"]["tta"], device="cpu")
     problems = []
     for metric, want in rec["model"]["metrics"].items():
         if metric not in got:
