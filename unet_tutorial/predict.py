@@ -168,7 +168,7 @@ def _predict_files(args: argparse.Namespace) -> None:
         raise ValueError(f"cannot load weights {weights}: {_one_line(err)}") from None
     if args.tile_size is not None:
         plan_tiles(model, 1, 1, args.tile_size)  # ValueError naming valid sizes, before any output
-    threshold = args.threshold if args.threshold is not None else (model.threshold or 0.5)
+    threshold = next(t for t in (args.threshold, model.threshold, 0.5) if t is not None)
     min_size = DEFAULT_MIN_SIZE if args.min_size is None else args.min_size
 
     # Validate every input before writing anything.

@@ -107,16 +107,12 @@ def evaluate_ctc(model: UNet, images: Sequence[np.ndarray], instances: Sequence[
     return out
 
 
-def _ctc_eval(model, images, instances, *, tta=True, device=None):
-    return evaluate_ctc(model, images, instances, tta=tta, device=device)
-
-
 #: data set name → (split loader, evaluation), so that later data sets plug in. A split may
 #: carry ``val_instances`` (instance labels of the held-out images): the evaluation gets
 #: those instead of the binary ``val_labels``.
 DATA: dict[str, tuple[Callable, Callable]] = {
     "isbi2012": (_isbi_split, evaluate_isbi2012),
-    "ctc-u373": (_ctc_u373_split, _ctc_eval),
+    "ctc-u373": (_ctc_u373_split, evaluate_ctc),
 }
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import os
@@ -17,7 +16,7 @@ import numpy as np
 import torch
 
 from .._checks import select_device
-from ..checkpoint import load_model, save_model, write_atomic
+from ..checkpoint import load_model, model_config, save_model, write_atomic
 from ..model import UNet
 from .evaluation import DATA, _crop_for_smoke, eval_labels
 from .registry import EXPERIMENTS, _experiment
@@ -113,10 +112,8 @@ def _write_json(path: Path, obj: Mapping[str, Any]) -> None:
 
 def _half_copy(model: UNet) -> UNet:
     """The model with float16-rounded weights (what ``model.pt`` holds), back in float32."""
-    half = copy.deepcopy(model).cpu().half()
-    out = UNet(**{k: getattr(model, k) for k in ("in_channels", "num_classes", "base_channels", "depth", "padding")},
-               dropout=model.dropout.p if hasattr(model.dropout, "p") else 0.0)
-    out.load_state_dict({k: v.float() for k, v in half.state_dict().items()})
+    out = UNet(**model_config(model))
+    out.load_state_dict({k: v.detach().cpu().half().float() for k, v in model.state_dict().items()})
     return out.eval()
 
 
