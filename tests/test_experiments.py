@@ -33,7 +33,7 @@ def test_every_experiment_runs_records_and_checks(smoke_records, name):
     rec = E.load_record(name, smoke_records)
     assert RECORD_KEYS <= set(rec) and rec["status"] == "complete" and rec["smoke"]
     exp = E.EXPERIMENTS[name]
-    assert rec["split"] == {"train": list(exp.train_ids), "held_out": list(exp.held_out)}
+    assert rec["split"] == exp.split_record()
     assert len(rec["runs"]) == len(exp.arms) * len(exp.seeds)
     for run in rec["runs"].values():
         assert run["steps"] == 3 and run["curves"]["validation"]["step"][-1] == 3

@@ -51,7 +51,8 @@ class TrainConfig:
             (5: ISBI 2012 slices 25–29 held out, 0–24 trained on).
         augment: ``"paper"`` (flips and 90° rotations, the elastic deformation of
             §3.1 and gray-value changes: :func:`unet_tutorial.augment.paper_augmentation`),
-            ``"flips"`` (flips and 90° rotations only) or ``"none"``. Shifts come
+            ``"elastic"`` (the same without the gray-value changes), ``"flips"``
+            (flips and 90° rotations only) or ``"none"``. Shifts come
             from the random tile positions in every case.
 
     Loss (§3, Eqs. 1–2):
@@ -248,7 +249,7 @@ FIELDS: dict[str, Rule] = {
     "tile_size": Rule(_INT, *_AT_LEAST_1),  # and a valid size of the network (checked after the table)
     "batch_size": Rule(_INT, *_AT_LEAST_1),
     "holdout": Rule(_INT, *_AT_LEAST_0),
-    "augment": Rule(_STR, *_choice("paper", "flips", "none")),
+    "augment": Rule(_STR, *_choice("paper", "elastic", "flips", "none")),
     "border_weights": Rule(_BOOL, lambda v: True, ""),
     "w0": Rule(_FLOAT, _finite(0.0), "must be a finite number >= 0"),
     "sigma": Rule(_FLOAT, _finite(0.0, open_lo=True), "must be a finite number > 0 (pixels)"),

@@ -303,18 +303,15 @@ def paper_augmentation(
 
     Random flips and 90° rotations (exact, the 8 symmetries of the square), the
     elastic deformation (``grid × grid`` control points, ``sigma`` px), then small
-    gray-value changes (brightness, contrast and gamma, each ``± gray_value``).
+    gray-value changes (brightness, contrast and gamma, each ``± gray_value``;
+    ``gray_value=0`` leaves them out: flips, rotations and the deformation only).
     Shifts come from the random tile position in
     :class:`unet_tutorial.data.TileDataset`.
     """
-    return Compose(
-        [
-            RandomFlip(),
-            RandomRot90(),
-            ElasticDeform(grid=grid, sigma=sigma),
-            GrayValue(gray_value, gray_value, gray_value),
-        ]
-    )
+    steps: list[Transform] = [RandomFlip(), RandomRot90(), ElasticDeform(grid=grid, sigma=sigma)]
+    if gray_value:
+        steps.append(GrayValue(gray_value, gray_value, gray_value))
+    return Compose(steps)
 
 
 def flips_augmentation() -> Compose:

@@ -165,6 +165,8 @@ def _augmentation(config: TrainConfig):
 
     if config.augment == "paper":
         return augment.paper_augmentation()
+    if config.augment == "elastic":  # §3.1's deformation without the gray-value changes
+        return augment.paper_augmentation(gray_value=0.0)
     return augment.flips_augmentation()
 
 

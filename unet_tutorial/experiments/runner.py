@@ -154,9 +154,17 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
     if resume and record_path.is_file():
         record = json.loads(record_path.read_text())
     split_fn, eval_fn = DATA[exp.data]
-    data = split_fn(exp.train_ids, exp.held_out)
-    if smoke:
-        data = _crop_for_smoke(data)
+    splits: dict[tuple[int, ...], Any] = {}
+
+    def split_of(arm) -> Any:
+        """The split of ``arm``'s training images (loaded once per distinct set)."""
+        ids = exp.arm_train_ids(arm)
+        if ids not in splits:
+            splits[ids] = split_fn(ids, exp.held_out)
+            if smoke:
+                splits[ids] = _crop_for_smoke(splits[ids])
+        return splits[ids]
+
     tta = not smoke
     first_cfg = exp.train_config(exp.arms[0], exp.seeds[0], smoke=smoke)
     device = select_device(first_cfg.device)
@@ -166,7 +174,7 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
         "name": exp.name, "summary": exp.summary, "notes": exp.notes, "smoke": smoke,
         "command": command or " ".join(["python -m unet_tutorial", *sys.argv[1:]]),
         "git": _git_commit(), "machine": machine_info(device),
-        "data": exp.data, "split": {"train": list(exp.train_ids), "held_out": list(exp.held_out)},
+        "data": exp.data, "split": exp.split_record(),
         "seeds": list(exp.seeds), "arms": [a.name for a in exp.arms],
         "evaluation": {"protocol": {"isbi2012": "isbi2012-table1"}.get(exp.data, f"{exp.data}-seg"), "tta": tta},
         "configs": {a.name: exp.train_config(a, exp.seeds[0], smoke=smoke).to_dict() for a in exp.arms},
@@ -179,6 +187,7 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
         if resume and record["runs"].get(key, {}).get("done"):
             continue
         cfg = exp.train_config(arm, seed, smoke=smoke)
+        data = split_of(arm)
         run_dir = work / f"{arm.name}-seed{seed}"
         validate = lambda m: eval_fn(m, data.val_images, eval_labels(data), tta=tta, device=device)  # noqa: E731
         cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -266,7 +275,8 @@ def check_experiment(name: str, results: str | os.PathLike[str] | None = None, *
         return []
     model = load_result_model(name, results)
     split_fn, eval_fn = DATA[rec["data"]]
-    data = split_fn(rec["split"]["train"], rec["split"]["held_out"])
+    train_ids = rec["split"].get("train_by_arm", {}).get(rec["model"]["arm"], rec["split"]["train"])
+    data = split_fn(train_ids, rec["split"]["held_out"])
     if rec.get("smoke"):
         data = _crop_for_smoke(data)
     got = eval_fn(model, data.val_images, eval_labels(data), tta=rec["evaluation"]["tta"], device="cpu")
