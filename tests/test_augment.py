@@ -359,6 +359,22 @@ def test_paper_augmentation(em):
     assert ww is None and x.shape[-2:] == y.shape
 
 
+def test_the_elastic_choice_is_the_deformation_without_gray_values(em):
+    """augment="elastic" (isbi2012-few-images): flips, rotations and §3.1's deformation, nothing else."""
+    from unet_tutorial.config import TrainConfig
+    from unet_tutorial.data.training import _augmentation
+
+    kinds = {name: [type(t).__name__ for t in _augmentation(TrainConfig(augment=name)).transforms]
+             for name in ("paper", "elastic", "flips")}
+    assert kinds == {"paper": ["RandomFlip", "RandomRot90", "ElasticDeform", "GrayValue"],
+                     "elastic": ["RandomFlip", "RandomRot90", "ElasticDeform"],
+                     "flips": ["RandomFlip", "RandomRot90"]}
+    img, lab, w = _sample(em)
+    x, y, _ = _augmentation(TrainConfig(augment="elastic"))(img, lab, w, np.random.default_rng(1))
+    # no gray-value change: every output value is an interpolation of the input's range
+    assert img.min() - 1e-6 <= x.min() and x.max() <= img.max() + 1e-6 and not np.array_equal(x, img)
+
+
 def test_transform_errors(em):
     img, lab, w = _sample(em)
     with pytest.raises(ValueError, match="weight shape"):

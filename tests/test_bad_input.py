@@ -41,6 +41,7 @@ Skipped public names (they take no array argument, or are classes/constants):
   that need not exist: it is not created there); ``fetch_isbi2012`` (downloads);
   ``make_tile_dataset`` (a TrainData, validated when it is built). The loaders
   ``load_isbi2012``, ``dsb2018_ids``, ``load_dsb2018``, ``load_ctc`` take a path:
+  ``dsb2018_split`` takes ids (tested in test_data.py);
   ``test_missing_data_folder_is_rejected``.
 
 Corruptions legitimately accepted, hence not tested for that argument (see the
@@ -299,6 +300,11 @@ CASES: list[Case] = [
          MASK_KINDS, role="mask"),
     Case("metrics.touching_merges[instances]", metrics.touching_merges, _k(pred=PRED, instances=INSTANCES),
          "instances", INSTANCE_KINDS, role="instances"),
+    Case("metrics.touching_merges[pred-labelled]", metrics.touching_merges,
+         _k(pred=INSTANCES, instances=INSTANCES, labelled=True), "pred", INSTANCE_KINDS, role="instances"),
+    *(Case(f"data.{f.__name__}[image]", f, _k(image=np.stack([IMAGE] * 3)), "image", IMAGE_KINDS,
+           bad_ndims=(0, 2, 4))
+      for f in (data.dsb2018_modality, data.dsb2018_gray)),
     Case("metrics.mismatch_rgb[background]", metrics.mismatch_rgb, _k(result=WARP, background=IMAGE),
          "background", IMAGE_KINDS),
     *(Case(f"metrics.{f.__name__}[{arg}]", f, _k(pred=INSTANCES, truth=np.roll(INSTANCES, 1, axis=0)), arg,
@@ -504,6 +510,7 @@ def test_every_public_array_function_is_in_the_table() -> None:
                     "InstanceMatch"},
         "data": {"DATA_ENV_VAR", "data_dir", "ISBI2012_COMMIT", "ISBI2012_BASE_URL", "ISBI2012_SHA256",
                  "fetch_isbi2012", "load_isbi2012", "DSB2018_REPOSITORY", "DSB2018_COMMIT", "dsb2018_ids",
+                 "DSB2018_PARTS", "dsb2018_split",  # ids (strings): tests/test_data.py
                  "load_dsb2018", "CTC_WEBSITE", "CTC_TABLE2_DATASETS", "CTC_PERCENTILES", "load_ctc",
                  "TrainData", "make_tile_dataset",
                  # folders and downloads: paths, not arrays (tests/test_folder.py, tests/test_ctc.py)

@@ -349,7 +349,11 @@ from unet_tutorial.data import (  # noqa: E402
     ISBI2012_BASE_URL,
     ISBI2012_COMMIT,
     ISBI2012_SHA256,
+    DSB2018_PARTS,
+    dsb2018_gray,
     dsb2018_ids,
+    dsb2018_modality,
+    dsb2018_split,
     fetch_isbi2012,
     load_dsb2018,
     load_isbi2012,
@@ -678,3 +682,51 @@ def test_overlay_and_color_instances():
     np.testing.assert_allclose(blended[inst > 0], 0.5 * col[inst > 0])
     with pytest.raises(ValueError, match="integer"):
         color_instances(inst.astype(float))
+
+
+def test_dsb_split_depends_on_each_id_alone():
+    ids = [hashlib.sha256(str(k).encode()).hexdigest() for k in range(2000)]
+    parts = dsb2018_split(ids)
+    assert list(parts) == list(DSB2018_PARTS)
+    assert sorted(i for p in parts.values() for i in p) == sorted(ids)  # a partition
+    for name, (lo, hi) in DSB2018_PARTS.items():  # each part gets about its share
+        assert abs(len(parts[name]) / len(ids) - (hi - lo)) < 0.03, name
+    # a subset of the ids (a copy with fewer images) puts every id in the same part
+    sub = dsb2018_split(ids[::7])
+    where = {i: n for n, p in parts.items() for i in p}
+    assert all(where[i] == n for n, p in sub.items() for i in p)
+    # a hand-computed case: the first 8 bytes of sha256("a") as a fraction of 2**64
+    u = int(hashlib.sha256(b"a").hexdigest()[:16], 16) / 2**64
+    assert [n for n, p in dsb2018_split(["a"]).items() if p] == [
+        n for n, (lo, hi) in DSB2018_PARTS.items() if lo <= u < hi]
+
+
+def test_dsb_split_rejects_bad_ids():
+    with pytest.raises(ValueError, match="repeat.*x"):
+        dsb2018_split(["x", "y", "x"])
+    with pytest.raises(ValueError, match="non-empty strings"):
+        dsb2018_split(["x", ""])
+    with pytest.raises(ValueError, match="non-empty strings"):
+        dsb2018_split([3])
+
+
+def test_dsb_modality_and_gray(tmp_path):
+    ids = _write_dsb(tmp_path, 2)
+    colour = load_dsb2018(tmp_path, gray=False)
+    gray = load_dsb2018(tmp_path)
+    for (c, _), (g, _) in zip(colour, gray):
+        assert np.array_equal(dsb2018_gray(c), g)  # exactly the loader's conversion
+        assert dsb2018_modality(c) == "colour"
+    dark = np.full((3, 8, 8), 0.1, np.float32)
+    dark[:, 2:4, 2:4] = 0.9
+    assert dsb2018_modality(dark) == "fluorescence"
+    assert dsb2018_modality(1 - dark) == "bright field"
+    with pytest.raises(ValueError, match=r"image.*\(3, H, W\)"):
+        dsb2018_modality(np.zeros((4, 8, 8)))
+
+
+@needs_real_dsb
+def test_dsb_gray_equals_the_loader_on_real_images():
+    ids = dsb2018_ids(REAL)[:12]
+    for (c, _), (g, _) in zip(load_dsb2018(REAL, ids=ids, gray=False), load_dsb2018(REAL, ids=ids)):
+        assert np.array_equal(dsb2018_gray(c), g)

@@ -226,3 +226,65 @@ def test_predict_command_writes_instances(tmp_path):
     assert np.array_equal(labels, predict_instances(net, image, min_size=2))
     assert main(["predict", "--weights", str(tmp_path / "m.pt"), "--out", str(tmp_path / "o2"),
                  "--instances", "--min-size", "-3", str(tmp_path / "cells.tif")]) == 2
+
+
+# --------------------------------------------------------------------------
+# The nuclei protocol of dsb2018-border-weights: scores, threshold choice, Otsu baseline
+# --------------------------------------------------------------------------
+
+
+def touching_squares(n: int = 3) -> np.ndarray:
+    """``n`` pairs of 8 x 8 squares, the two of each pair sharing an edge."""
+    truth = np.zeros((12, 24 * n), np.int32)
+    for k in range(n):
+        truth[2:10, 24 * k + 2:24 * k + 10] = 2 * k + 1
+        truth[2:10, 24 * k + 10:24 * k + 18] = 2 * k + 2
+    return truth
+
+
+def test_nuclei_metrics_count_merges_misses_and_pool_f1():
+    from unet_tutorial.experiments.evaluation import nuclei_metrics
+
+    truth = touching_squares(2)
+    perfect = nuclei_metrics([truth], [truth])
+    assert perfect == {"dsb": 1.0, "f1": 1.0, "merged": 0.0, "missed": 0.0, "iou": 1.0, "pairs": 2.0,
+                       "nuclei": 4.0}
+    pred = truth.copy()
+    pred[pred == 2] = 1  # the first pair merged into one object ...
+    pred[pred == 4] = 0  # ... and one nucleus of the second pair missed
+    got = nuclei_metrics([pred, truth], [truth, truth])
+    assert got["merged"] == 1 / 4 and got["missed"] == 1 / 8 and got["pairs"] == 4
+    # image 1: 1 TP (object 3), FP 1 (the merge: IoU 0.5, not above), FN 3; image 2 perfect
+    assert got["f1"] == pytest.approx(2 * 5 / (2 * 5 + 1 + 3))
+    assert got["dsb"] == pytest.approx((dsb_score(pred, truth) + 1.0) / 2)
+    with pytest.raises(ValueError, match="as many"):
+        nuclei_metrics([pred], [])
+
+
+def test_the_threshold_is_chosen_by_the_objects_it_gives():
+    """The contact column at p = 0.55 merges the pairs at 0.5 and separates them at 0.6."""
+    from unet_tutorial.experiments.evaluation import choose_threshold
+
+    truth = touching_squares(3)
+    prob = np.where(truth > 0, 0.8, 0.05).astype(np.float32)
+    prob[:, [9, 10, 33, 34, 57, 58]] = np.where(truth[:, [9, 10, 33, 34, 57, 58]] > 0, 0.55, 0.05)
+    assert choose_threshold([prob], [truth], (0.5, 0.6)) == 0.6
+    assert choose_threshold([prob], [truth], (0.3, 0.5)) == 0.5  # a tie: the one nearest 0.5
+    with pytest.raises(ValueError, match="thresholds is empty"):
+        choose_threshold([prob], [truth], ())
+
+
+@pytest.mark.parametrize("bright", [True, False])
+def test_otsu_baseline_finds_bright_and_dark_nuclei(bright):
+    from unet_tutorial.baseline import otsu_instances
+
+    truth = touching_squares(2)
+    truth[truth % 2 == 0] = 0  # apart: one square of each pair
+    rng = np.random.default_rng(0)
+    image = np.where(truth > 0, 0.8, 0.2) + rng.normal(0, 0.02, truth.shape)
+    got = otsu_instances(image if bright else 1 - image, min_size=4)
+    assert match_instances(got, truth, 0.9).tp == 2 and got.max() == 2
+    merged = otsu_instances(np.where(touching_squares(1) > 0, 0.8, 0.2))
+    assert merged.max() == 1  # touching nuclei stay one object: nothing separates them
+    with pytest.raises(ValueError, match="constant"):
+        otsu_instances(np.ones((8, 8)))

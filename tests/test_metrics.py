@@ -816,6 +816,17 @@ def test_touching_merges_union_merges_and_gap_separates():
     assert len(set(separated.component[1:].tolist())) == 3 and separated.component[1:].min() > 0
 
 
+def test_touching_merges_of_a_label_image_keeps_touching_objects_apart():
+    """predict_instances gives touching objects back their border: as labels they stay two objects."""
+    inst = two_touching_squares()
+    labelled = M.touching_merges(inst, inst, labelled=True)
+    assert labelled.n_pairs == 1 and labelled.n_merged == 0  # the same pixels as a mask merge (above)
+    one = np.where(inst > 0, 7, 0).astype(np.int32)  # both squares under one predicted id
+    assert M.touching_merges(one, inst, labelled=True).n_merged == 1
+    with pytest.raises(ValueError, match="pred.*boolean"):
+        M.touching_merges(inst > 0, inst, labelled=True)
+
+
 def test_touching_merges_connectivity():
     inst = two_touching_squares()
     pred = inst > 0

@@ -9,6 +9,11 @@ checksums of its files are known, so it is never downloaded.
 
 - :func:`dsb2018_ids`: the image ids found in the data directory.
 - :func:`load_dsb2018`: images and instance labels built from the masks.
+- :func:`dsb2018_split`: the course's split of any set of ids into training,
+  validation and held-out parts, by a hash of each id (so it does not depend on
+  which or how many images a copy holds).
+- :func:`dsb2018_modality`: fluorescence, bright field or colour (tissue), from the image;
+  :func:`dsb2018_gray`: its gray version, exactly as ``load_dsb2018(gray=True)`` gives it.
 
 If you use this data set, cite: J. C. Caicedo et al., "Nucleus segmentation across
 imaging experiments: the 2018 Data Science Bowl", Nature Methods 16, 1247-1253
@@ -17,14 +22,17 @@ imaging experiments: the 2018 Data Science Bowl", Nature Methods 16, 1247-1253
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
 from ._store import DATA_ENV_VAR, _read_png, _to_unit_float, data_dir
 
-__all__ = ["DSB2018_REPOSITORY", "DSB2018_COMMIT", "dsb2018_ids", "load_dsb2018"]
+__all__ = ["DSB2018_REPOSITORY", "DSB2018_COMMIT", "DSB2018_PARTS", "dsb2018_ids", "load_dsb2018",
+           "dsb2018_split", "dsb2018_modality", "dsb2018_gray"]
 
 
 #: The public repository with the community-fixed DSB 2018 stage-1 training set
@@ -73,17 +81,16 @@ def dsb2018_ids(root: str | os.PathLike[str] | None = None) -> list[str]:
 
 def _dsb_image(path: Path, gray: bool) -> np.ndarray:
     """One DSB image as float32 in [0, 1]: ``(H, W)`` if ``gray`` else ``(3, H, W)``."""
-    from skimage.color import gray2rgb, rgb2gray
+    from skimage.color import gray2rgb
 
     raw = _read_png(path)
     image = _to_unit_float(raw, str(path))
     if image.ndim == 3:
         if image.shape[-1] not in (3, 4):
             raise ValueError(f"{path}: expected gray, RGB or RGBA, got shape {raw.shape}")
-        image = image[..., :3]  # the alpha channel is constant 255: drop it
-        if gray:
-            return rgb2gray(image).astype(np.float32)
-        return np.ascontiguousarray(np.moveaxis(image, -1, 0))
+        # the alpha channel is constant 255: drop it
+        colour = np.ascontiguousarray(np.moveaxis(image[..., :3], -1, 0))
+        return dsb2018_gray(colour) if gray else colour
     if gray:
         return image
     return np.ascontiguousarray(np.moveaxis(gray2rgb(image), -1, 0))
@@ -164,3 +171,94 @@ def load_dsb2018(
     # PNG decoding (mostly the ~26,000 masks) dominates and releases the GIL: threads help
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
         return list(tqdm(pool.map(load_one, wanted), total=len(wanted), desc="DSB 2018", unit="image"))
+
+
+#: The parts of :func:`dsb2018_split` and the fraction of the hash range [0, 1) each gets.
+DSB2018_PARTS: dict[str, tuple[float, float]] = {"held_out": (0.0, 0.2), "validation": (0.2, 0.3),
+                                                  "train": (0.3, 1.0)}
+
+
+def _id_fraction(image_id: str) -> float:
+    """A number in [0, 1) fixed by the id: the first 8 bytes of its sha256, as a fraction."""
+    return int.from_bytes(hashlib.sha256(image_id.encode()).digest()[:8], "big") / 2.0**64
+
+
+def dsb2018_split(ids: Iterable[str]) -> dict[str, list[str]]:
+    """Split DSB 2018 image ids into ``"train"`` (~70 %), ``"validation"`` (~10 %) and ``"held_out"`` (~20 %).
+
+    Each id goes to a part by the sha256 of the id alone (:data:`DSB2018_PARTS`), so an
+    image is in the same part in every copy of the data set, however many images the copy
+    holds (this one 600, the source repository 664), and the parts mix all sizes and
+    modalities in about their overall proportions.
+
+    Args:
+        ids: image ids (the folder names of ``stage1_train/``).
+
+    Returns:
+        ``{"train": [...], "validation": [...], "held_out": [...]}``, each sorted.
+
+    Raises:
+        ValueError: an id that is not a non-empty string, or a repeated id.
+
+    Examples:
+        >>> list(dsb2018_split([]))
+        ['held_out', 'validation', 'train']
+    """
+    ids = list(ids)
+    bad = [i for i in ids if not isinstance(i, str) or not i]
+    if bad:
+        raise ValueError(f"DSB 2018 ids must be non-empty strings, got {bad[:3]!r}")
+    if len(set(ids)) != len(ids):
+        raise ValueError("DSB 2018 ids repeat: " + ", ".join(sorted({i for i in ids if ids.count(i) > 1})[:3]))
+    parts: dict[str, list[str]] = {name: [] for name in DSB2018_PARTS}
+    for image_id in sorted(ids):
+        u = _id_fraction(image_id)
+        parts[next(n for n, (lo, hi) in DSB2018_PARTS.items() if lo <= u < hi)].append(image_id)
+    return parts
+
+
+def dsb2018_modality(image: np.ndarray) -> str:
+    """The kind of microscopy of a DSB 2018 image: ``"fluorescence"``, ``"bright field"`` or ``"colour"``.
+
+    ``"colour"`` (stained tissue, H&E-like): the channels differ; a gray image is
+    ``"fluorescence"`` (bright nuclei on a dark background) when its median is below
+    0.5, else ``"bright field"`` (dark nuclei on a bright background).
+
+    Args:
+        image: the colour image as :func:`load_dsb2018` returns it with ``gray=False``:
+            float ``(3, H, W)`` in [0, 1].
+
+    Raises:
+        ValueError: an image that is not ``(3, H, W)``, empty, or not finite.
+    """
+    image = _check_colour(image)
+    if np.ptp(image, axis=0).max() > 0:
+        return "colour"
+    return "fluorescence" if float(np.median(image[0])) < 0.5 else "bright field"
+
+
+def _check_colour(image: np.ndarray) -> np.ndarray:
+    from .._checks import check_image
+
+    image = check_image(image, "image", ndims=(3,))
+    if image.shape[0] != 3:
+        raise ValueError(f"image must be a colour image of shape (3, H, W), got shape {image.shape}")
+    return image
+
+
+def dsb2018_gray(image: np.ndarray) -> np.ndarray:
+    """The gray version of a colour DSB image, equal to what ``load_dsb2018(gray=True)`` returns.
+
+    The luminance :func:`skimage.color.rgb2gray` of the RGB channels, for gray images
+    (equal channels) too, as the loader computes it from the RGBA files.
+
+    Args:
+        image: float ``(3, H, W)`` in [0, 1] (``load_dsb2018(gray=False)``).
+
+    Returns:
+        float32 ``(H, W)``.
+    """
+    from skimage.color import rgb2gray
+
+    image = _check_colour(image)
+    return rgb2gray(np.ascontiguousarray(np.moveaxis(image, 0, -1))).astype(np.float32)

@@ -1,15 +1,28 @@
-"""How an experiment's data is split and its models evaluated (the Table 1 protocol for ISBI 2012)."""
+"""How an experiment's data is split and its models evaluated.
+
+One :class:`DataProtocol` per data set: the split (a
+:class:`~unet_tutorial.data.TrainData`), the evaluation of a model on it, and
+optionally a classical baseline scored the same way.
+
+- ISBI 2012: Table 1's protocol (TTA, the 10-threshold sweep, leaderboard conventions);
+- PhC-U373: Table 2's SEG of the separated objects against the gold truth;
+- DSB 2018: object-level scores of :func:`~unet_tutorial.inference.predict_instances`
+  at the threshold chosen on a validation part, and the Otsu baseline.
+"""
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+import functools
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 
 from ..model import UNet
 
-__all__ = ["evaluate_isbi2012", "evaluate_ctc", "DATA", "eval_labels"]
+__all__ = ["evaluate_isbi2012", "evaluate_ctc", "evaluate_dsb2018", "nuclei_metrics", "choose_threshold", "DataProtocol", "DATA",
+           "DSB_THRESHOLD_SWEEP"]
 
 # --------------------------------------------------------------------------
 # Data and evaluation
@@ -107,22 +120,189 @@ def evaluate_ctc(model: UNet, images: Sequence[np.ndarray], instances: Sequence[
     return out
 
 
-#: data set name → (split loader, evaluation), so that later data sets plug in. A split may
-#: carry ``val_instances`` (instance labels of the held-out images): the evaluation gets
-#: those instead of the binary ``val_labels``.
-DATA: dict[str, tuple[Callable, Callable]] = {
-    "isbi2012": (_isbi_split, evaluate_isbi2012),
-    "ctc-u373": (_ctc_u373_split, evaluate_ctc),
+#: Foreground thresholds tried on the validation part of DSB 2018 (each arm keeps its best).
+DSB_THRESHOLD_SWEEP = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+@functools.lru_cache(maxsize=1)
+def _dsb2018_parts(names: tuple[str, ...]) -> tuple[dict[str, list], dict[str, dict]]:
+    """Gray images and instance labels of the parts ``names`` of :func:`~unet_tutorial.data.dsb2018_split`,
+    and each part's ids, sizes, modalities and nucleus count (read once per process: the
+    experiments and their smoke tests share them; nothing modifies the arrays)."""
+    from collections import Counter
+
+    from ..data import dsb2018_gray, dsb2018_ids, dsb2018_modality, dsb2018_split, load_dsb2018
+
+    parts = dsb2018_split(dsb2018_ids())
+    bad = [n for n in names if n not in parts]
+    if bad or len(set(names)) != len(names):
+        raise ValueError(f"DSB 2018 split: parts {list(names)} must be distinct names of {list(parts)}")
+    loaded, detail = {}, {}
+    for name in names:
+        colour = load_dsb2018(ids=parts[name], gray=False)
+        loaded[name] = [(dsb2018_gray(im), inst) for im, inst in colour]
+        detail[name] = {
+            "ids": parts[name],
+            "sizes": dict(Counter(f"{im.shape[1]}x{im.shape[2]}" for im, _ in colour).most_common()),
+            "modalities": dict(Counter(dsb2018_modality(im) for im, _ in colour).most_common()),
+            "nuclei": int(sum(int(inst.max()) for _, inst in colour)),
+        }
+    return loaded, detail
+
+
+def _dsb2018_split(train_parts: Sequence[str], held_out: Sequence[str]):
+    """DSB 2018 split by :func:`~unet_tutorial.data.dsb2018_split` (parts named by ``train_parts``, ``held_out``).
+
+    Gray images as :func:`~unet_tutorial.data.load_dsb2018` gives them; training
+    targets are the masks with separation borders (Fig. 3c). The held-out images keep
+    their instance labels (``val_instances``); the ``"validation"`` part (never
+    trained on here) is ``threshold_images``/``threshold_instances``, on which each
+    model's threshold is chosen. ``split_detail`` lists every part's ids and its
+    counts per image size and modality.
+    """
+    from ..data import TrainData
+    from ..weights import separation_mask
+
+    loaded, detail = _dsb2018_parts((*train_parts, *held_out, "validation"))
+    train = [pair for n in train_parts for pair in loaded[n]]
+    test = [pair for n in held_out for pair in loaded[n]]
+    data = TrainData([im for im, _ in train], [separation_mask(i) for _, i in train],
+                     [im for im, _ in test], [separation_mask(i) for _, i in test], name="dsb2018")
+    data.val_instances = [i for _, i in test]
+    data.threshold_images = [im for im, _ in loaded["validation"]]
+    data.threshold_instances = [i for _, i in loaded["validation"]]
+    data.split_detail = detail
+    return data
+
+
+def nuclei_metrics(preds: Sequence[np.ndarray], truths: Sequence[np.ndarray]) -> dict[str, float]:
+    """Object-level scores of instance predictions against instance labels (DSB 2018 conventions).
+
+    Args:
+        preds, truths: int ``(H, W)`` label images (0 = background), pairwise the same shape.
+
+    Returns:
+        ``dsb`` (:func:`~unet_tutorial.metrics.dsb_score`, mean over images), ``f1``
+        (F1 at IoU 0.5 of the counts pooled over images), ``merged`` (fraction of the
+        touching true pairs merged into one predicted object, pooled;
+        :func:`~unet_tutorial.metrics.touching_merges`), ``missed`` (fraction of the
+        true nuclei without any predicted pixel, pooled), ``iou`` (foreground IoU, mean
+        over images), and the counts ``pairs``, ``nuclei``.
+    """
+    from ..metrics import dsb_score, iou, match_instances, touching_merges
+
+    if len(preds) != len(truths) or not preds:
+        raise ValueError(f"need as many predictions as labels (>= 1), got {len(preds)} and {len(truths)}")
+    dsb, ious, tp, fp, fn, pairs, merged, nuclei, missed = [], [], 0, 0, 0, 0, 0, 0, 0
+    for pred, truth in zip(preds, truths):
+        dsb.append(dsb_score(pred, truth))
+        ious.append(iou(pred > 0, truth > 0))
+        m = match_instances(pred, truth, 0.5)
+        tp, fp, fn = tp + m.tp, fp + m.fp, fn + m.fn
+        t = touching_merges(pred, truth, labelled=True)
+        pairs, merged = pairs + t.n_pairs, merged + t.n_merged
+        present = np.unique(truth[truth > 0])
+        nuclei, missed = nuclei + present.size, missed + int(np.count_nonzero(t.component[present] == 0))
+    return {"dsb": float(np.mean(dsb)), "f1": 2 * tp / max(2 * tp + fp + fn, 1),
+            "merged": merged / max(pairs, 1), "missed": missed / max(nuclei, 1), "iou": float(np.mean(ious)),
+            "pairs": float(pairs), "nuclei": float(nuclei)}
+
+
+def choose_threshold(probs: Sequence[np.ndarray], instances: Sequence[np.ndarray],
+                     thresholds: Sequence[float] = DSB_THRESHOLD_SWEEP) -> float:
+    """The foreground threshold with the best mean DSB score of the objects it gives.
+
+    Args:
+        probs: foreground probabilities ``(H, W)`` in [0, 1] of validation images.
+        instances: their true instance labels ``(H, W)``.
+        thresholds: the candidates; ties go to the one nearest 0.5, then the lower.
+
+    Returns:
+        The chosen threshold (objects by
+        :func:`~unet_tutorial.inference.instances_from_probability`).
+    """
+    from ..inference import instances_from_probability
+
+    if not len(thresholds):
+        raise ValueError("thresholds is empty: give at least one candidate")
+    scores = {float(t): nuclei_metrics([instances_from_probability(p, t) for p in probs], instances)["dsb"]
+              for t in thresholds}
+    return max(scores, key=lambda t: (scores[t], -abs(t - 0.5), -t))
+
+
+def evaluate_dsb2018(model: UNet, images: Sequence[np.ndarray], instances: Sequence[np.ndarray], *,
+                     tta: bool = False, device: str | torch.device | None = None,
+                     threshold_images: Sequence[np.ndarray] | None = None,
+                     threshold_instances: Sequence[np.ndarray] | None = None,
+                     thresholds: Sequence[float] = DSB_THRESHOLD_SWEEP) -> dict[str, float]:
+    """Nuclei scores of :func:`~unet_tutorial.inference.predict_instances` at a threshold chosen beforehand.
+
+    The threshold is the one of ``thresholds`` with the best mean DSB score on
+    ``threshold_images`` (a validation part, not the evaluated images), else the
+    model's own (``model.threshold``) or 0.5; the evaluated images are then scored
+    by :func:`nuclei_metrics` at it, so that a model cannot look better by smaller
+    masks chosen on the test images.
+
+    Returns:
+        :func:`nuclei_metrics`' scores and ``threshold``.
+    """
+    from ..inference import instances_from_probability, predict_tiled
+
+    def probs(ims: Sequence[np.ndarray]) -> list[np.ndarray]:
+        return [predict_tiled(model, im, tta=tta, device=device)[1] for im in ims]
+
+    if threshold_images:
+        threshold = choose_threshold(probs(threshold_images), threshold_instances, thresholds)
+    else:
+        threshold = getattr(model, "threshold", None)
+        threshold = 0.5 if threshold is None else float(threshold)
+    preds = [instances_from_probability(p, threshold) for p in probs(images)]
+    return {**nuclei_metrics(preds, instances), "threshold": float(threshold)}
+
+
+def _otsu_baseline(data) -> dict[str, float]:
+    """:func:`unet_tutorial.baseline.otsu_instances` on the held-out images, scored like the models."""
+    from ..baseline import otsu_instances
+
+    return nuclei_metrics([otsu_instances(im) for im in data.val_images], data.val_instances)
+
+
+@dataclass(frozen=True)
+class DataProtocol:
+    """A data set's split, evaluation and (optional) classical baseline, for the experiments.
+
+    Attributes:
+        split: ``(train_ids, held_out) → TrainData`` (ids: slice/frame numbers, or
+            part names for DSB 2018).
+        evaluate: ``(model, data, *, tta, device) → metrics`` on the held-out images of ``data``.
+        protocol: the name of the evaluation protocol (for the record).
+        baseline: ``data → metrics`` of a method without training, scored the same way.
+    """
+
+    split: Callable[..., Any]
+    evaluate: Callable[..., dict[str, float]]
+    protocol: str
+    baseline: Callable[[Any], dict[str, float]] | None = None
+
+
+DATA: dict[str, DataProtocol] = {
+    "isbi2012": DataProtocol(
+        _isbi_split, lambda m, d, **kw: evaluate_isbi2012(m, d.val_images, d.val_labels, **kw),
+        "isbi2012-table1"),
+    "ctc-u373": DataProtocol(
+        _ctc_u373_split, lambda m, d, **kw: evaluate_ctc(m, d.val_images, d.val_instances, **kw),
+        "ctc-u373-seg"),
+    "dsb2018": DataProtocol(
+        _dsb2018_split,
+        lambda m, d, **kw: evaluate_dsb2018(m, d.val_images, d.val_instances, threshold_images=d.threshold_images,
+                                            threshold_instances=d.threshold_instances, **kw),
+        "dsb2018-instances", _otsu_baseline),
 }
 
 
-def eval_labels(data):
-    """What the evaluation of a split compares with: instance labels where the split has them."""
-    return getattr(data, "val_instances", None) or data.val_labels
-
-
 def _crop_for_smoke(data):
-    """A tiny version of the split for the smoke test: a 96 px window of one held-out image, on a cell."""
+    """A tiny version of the split for the smoke test: its first 4 training images, and a 96 px window
+    of one held-out image, on a cell."""
     from ..data import TrainData
 
     lab = np.asarray(data.val_labels[0])
@@ -130,9 +310,13 @@ def _crop_for_smoke(data):
     y0 = int(min(max(ys[0] - 48, 0), max(lab.shape[0] - 96, 0))) if ys.size else 0
     x0 = int(min(max(xs[0] - 48, 0), max(lab.shape[1] - 96, 0))) if xs.size else 0
     win = (slice(y0, y0 + 96), slice(x0, x0 + 96))
-    small = TrainData(data.images, data.labels, [data.val_images[0][win]], [lab[win]], name=data.name)
+    small = TrainData(data.images[:4], data.labels[:4], [data.val_images[0][win]], [lab[win]], name=data.name)
     if getattr(data, "val_instances", None):
         small.val_instances = [data.val_instances[0][win]]
+    if getattr(data, "split_detail", None):
+        small.split_detail = data.split_detail
+    if getattr(data, "threshold_images", None):  # the same crop stands in for the validation part
+        small.threshold_images, small.threshold_instances = small.val_images, small.val_instances
     return small
 
 

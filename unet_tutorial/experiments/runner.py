@@ -18,7 +18,7 @@ import torch
 from .._checks import select_device
 from ..checkpoint import load_model, model_config, save_model, write_atomic
 from ..model import UNet
-from .evaluation import DATA, _crop_for_smoke, eval_labels
+from .evaluation import DATA, _crop_for_smoke
 from .registry import EXPERIMENTS, _experiment
 
 __all__ = ["TOLERANCE", "RESULTS_ENV_VAR", "results_dir", "machine_info", "run_experiment", "load_record",
@@ -153,14 +153,14 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
     record: dict[str, Any] = {}
     if resume and record_path.is_file():
         record = json.loads(record_path.read_text())
-    split_fn, eval_fn = DATA[exp.data]
+    proto = DATA[exp.data]
     splits: dict[tuple[int, ...], Any] = {}
 
     def split_of(arm) -> Any:
         """The split of ``arm``'s training images (loaded once per distinct set)."""
         ids = exp.arm_train_ids(arm)
         if ids not in splits:
-            splits[ids] = split_fn(ids, exp.held_out)
+            splits[ids] = proto.split(ids, exp.held_out)
             if smoke:
                 splits[ids] = _crop_for_smoke(splits[ids])
         return splits[ids]
@@ -176,12 +176,18 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
         "git": _git_commit(), "machine": machine_info(device),
         "data": exp.data, "split": exp.split_record(),
         "seeds": list(exp.seeds), "arms": [a.name for a in exp.arms],
-        "evaluation": {"protocol": {"isbi2012": "isbi2012-table1"}.get(exp.data, f"{exp.data}-seg"), "tta": tta},
+        "evaluation": {"protocol": proto.protocol, "tta": tta},
         "configs": {a.name: exp.train_config(a, exp.seeds[0], smoke=smoke).to_dict() for a in exp.arms},
     })
     record.setdefault("runs", {})
     record.setdefault("metrics", {})
     record["status"] = "partial"
+    first = split_of(exp.arms[0])
+    if getattr(first, "split_detail", None):
+        record["split"]["detail"] = first.split_detail
+    if proto.baseline is not None and "baseline" not in record:  # a method without training, scored alike
+        record["baseline"] = {"method": proto.baseline.__doc__.strip().splitlines()[0], "metrics": proto.baseline(first)}
+        record["metrics"].update({f"baseline/{k}": v for k, v in record["baseline"]["metrics"].items()})
     for arm, seed in exp.runs():
         key = exp.run_key(arm, seed) or "main"
         if resume and record["runs"].get(key, {}).get("done"):
@@ -189,12 +195,12 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
         cfg = exp.train_config(arm, seed, smoke=smoke)
         data = split_of(arm)
         run_dir = work / f"{arm.name}-seed{seed}"
-        validate = lambda m: eval_fn(m, data.val_images, eval_labels(data), tta=tta, device=device)  # noqa: E731
+        validate = lambda m: proto.evaluate(m, data, tta=tta, device=device)  # noqa: E731
         cpu0, wall0 = time.process_time(), time.perf_counter()
         model, history = train(cfg, data=data, out_dir=run_dir, resume=resume, progress=progress,
                                evaluate_fn=validate)
         shipped = _half_copy(model)
-        metrics = eval_fn(shipped, data.val_images, eval_labels(data), tta=tta, device=device)
+        metrics = proto.evaluate(shipped, data, tta=tta, device=device)
         prefix = f"{exp.run_key(arm, seed)}/" if exp.run_key(arm, seed) else ""
         record["metrics"].update({prefix + k: v for k, v in metrics.items()})
         record["runs"][key] = {
@@ -205,8 +211,9 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
             "metrics": metrics, "curves": _curves(history),
         }
         if exp.keep == arm.name and seed == exp.seeds[0]:
+            extra = {"threshold": metrics["threshold"]} if "threshold" in metrics else {}
             save_model(shipped.half(), folder / "model.pt", config=cfg.to_dict(), experiment=exp.name,
-                       metrics=metrics)
+                       metrics=metrics, **extra)
             record["model"] = {"file": "model.pt", "arm": arm.name, "seed": seed, "metrics": metrics,
                                "dtype": "float16", "parameters": shipped.count_parameters()}
         elif exp.keep is None:
@@ -274,12 +281,12 @@ def check_experiment(name: str, results: str | os.PathLike[str] | None = None, *
     if not rec.get("model"):
         return []
     model = load_result_model(name, results)
-    split_fn, eval_fn = DATA[rec["data"]]
+    proto = DATA[rec["data"]]
     train_ids = rec["split"].get("train_by_arm", {}).get(rec["model"]["arm"], rec["split"]["train"])
-    data = split_fn(train_ids, rec["split"]["held_out"])
+    data = proto.split(train_ids, rec["split"]["held_out"])
     if rec.get("smoke"):
         data = _crop_for_smoke(data)
-    got = eval_fn(model, data.val_images, eval_labels(data), tta=rec["evaluation"]["tta"], device="cpu")
+    got = proto.evaluate(model, data, tta=rec["evaluation"]["tta"], device="cpu")
     problems = []
     for metric, want in rec["model"]["metrics"].items():
         if metric not in got:

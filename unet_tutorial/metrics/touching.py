@@ -61,7 +61,8 @@ class TouchingMerges:
         return int(np.count_nonzero(self.merged))
 
 
-def touching_merges(pred: np.ndarray, instances: np.ndarray, connectivity: int = 4) -> TouchingMerges:
+def touching_merges(pred: np.ndarray, instances: np.ndarray, connectivity: int = 4, *,
+                    labelled: bool = False) -> TouchingMerges:
     """For each pair of touching ground-truth objects: does the prediction merge them?
 
     Label the connected components of the predicted mask (4-connected by
@@ -74,11 +75,15 @@ def touching_merges(pred: np.ndarray, instances: np.ndarray, connectivity: int =
     Parameters
     ----------
     pred : ndarray of bool or {0, 1}, shape (H, W)
-        Predicted foreground (1 = object).
+        Predicted foreground (1 = object); with ``labelled``, predicted object
+        ids (int, 0 = background) used as they are, e.g. from
+        :func:`unet_tutorial.inference.predict_instances`, whose objects may touch.
     instances : ndarray of int, shape (H, W)
         Ground-truth instance ids, 0 = background.
     connectivity : {4, 8}, optional
-        The connectivity of the predicted components.
+        The connectivity of the predicted components (ignored with ``labelled``).
+    labelled : bool, optional
+        ``pred`` is a label image: its objects are the components.
 
     Returns
     -------
@@ -88,7 +93,8 @@ def touching_merges(pred: np.ndarray, instances: np.ndarray, connectivity: int =
     Raises
     ------
     ValueError
-        A non-binary ``pred``, invalid ``instances`` (not 2-D integers >= 0),
+        A non-binary ``pred`` (without ``labelled``), invalid ``pred`` labels
+        (with it), invalid ``instances`` (not 2-D integers >= 0),
         different shapes, or a connectivity other than 4, 8.
 
     References
@@ -96,14 +102,18 @@ def touching_merges(pred: np.ndarray, instances: np.ndarray, connectivity: int =
     .. [1] O. Ronneberger, P. Fischer, T. Brox, "U-Net: Convolutional networks
            for biomedical image segmentation", MICCAI 2015 (§3, Eq. 2, Fig. 3).
     """
-    p = check_binary(pred, "pred", hint=_MASK_HINT)
+    p = check_instances(pred, "pred") if labelled else check_binary(pred, "pred", hint=_MASK_HINT)
     inst = check_instances(instances, "instances").astype(np.int64)
     if inst.shape != p.shape:
         raise ValueError(f"pred and instances must have the same shape, got {p.shape} and {inst.shape}")
     if connectivity not in (4, 8):
         raise ValueError(f"connectivity must be 4 or 8, got {connectivity!r}")
     pairs = touching_pairs(inst)  # the same definition of "touching" as Fig. 3c
-    comp, n_comp = ndi.label(p, structure=_C4 if connectivity == 4 else _C8)
+    if labelled:
+        comp = p.astype(np.int64)
+        n_comp = int(comp.max())
+    else:
+        comp, n_comp = ndi.label(p, structure=_C4 if connectivity == 4 else _C8)
     n_ids = int(inst.max()) + 1
     both = (inst > 0) & (comp > 0)
     # Sparse overlap counts (object id, component) through unique pair keys.
