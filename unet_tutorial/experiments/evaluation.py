@@ -72,23 +72,25 @@ def evaluate_isbi2012(model: UNet, images: Sequence[np.ndarray], labels: Sequenc
     return out
 
 
-def _ctc_u373_split(train_ids: Sequence[int], held_out: Sequence[int]):
-    """PhC-U373 sequence 02 split by time: silver-truth labels of ``train_ids``, gold truth of ``held_out``.
+def _ctc_split(train_ids: Sequence[int], held_out: Sequence[int], *, dataset: str, sequence: str,
+               held_out_truth: str):
+    """A cell tracking sequence split by time: silver-truth labels of ``train_ids``, ``held_out_truth`` of ``held_out``.
 
     The training targets are the silver masks with separation borders (Fig. 3c);
-    the held-out frames keep their gold instance labels in ``val_instances`` for SEG.
+    the held-out frames keep their instance labels (gold or silver truth) in
+    ``val_instances`` for SEG, and their numbers in ``val_frames``.
     """
     from ..data import TrainData, load_ctc
     from ..weights import separation_mask
 
     if set(train_ids) & set(held_out):
-        raise ValueError("PhC-U373 split: train and held-out frames overlap")
-    train = load_ctc("PhC-C2DH-U373", "02", truth="silver", frames=list(train_ids))
-    gold = load_ctc("PhC-C2DH-U373", "02", truth="gold", frames=list(held_out))
-    data = TrainData(list(train.images), [separation_mask(i) for i in train.instances], list(gold.images),
-                     [separation_mask(i) for i in gold.instances], name="PhC-C2DH-U373/02")
-    data.val_instances = list(gold.instances)
-    data.val_frames = list(gold.frames)
+        raise ValueError(f"{dataset} split: train and held-out frames overlap")
+    train = load_ctc(dataset, sequence, truth="silver", frames=list(train_ids))
+    test = load_ctc(dataset, sequence, truth=held_out_truth, frames=list(held_out))
+    data = TrainData(list(train.images), [separation_mask(i) for i in train.instances], list(test.images),
+                     [separation_mask(i) for i in test.instances], name=f"{dataset}/{sequence}")
+    data.val_instances = list(test.instances)
+    data.val_frames = list(test.frames)
     return data
 
 
@@ -289,9 +291,14 @@ DATA: dict[str, DataProtocol] = {
     "isbi2012": DataProtocol(
         _isbi_split, lambda m, d, **kw: evaluate_isbi2012(m, d.val_images, d.val_labels, **kw),
         "isbi2012-table1"),
+    # PhC-U373 sequence 02: scored against the gold truth of the held-out frames
     "ctc-u373": DataProtocol(
-        _ctc_u373_split, lambda m, d, **kw: evaluate_ctc(m, d.val_images, d.val_instances, **kw),
-        "ctc-u373-seg"),
+        functools.partial(_ctc_split, dataset="PhC-C2DH-U373", sequence="02", held_out_truth="gold"),
+        lambda m, d, **kw: evaluate_ctc(m, d.val_images, d.val_instances, **kw), "ctc-u373-seg"),
+    # DIC-HeLa: no public gold truth, so scored against the silver truth (the record says so)
+    "ctc-hela": DataProtocol(
+        functools.partial(_ctc_split, dataset="DIC-C2DH-HeLa", sequence="01", held_out_truth="silver"),
+        lambda m, d, **kw: evaluate_ctc(m, d.val_images, d.val_instances, **kw), "ctc-hela-seg-silver"),
     "dsb2018": DataProtocol(
         _dsb2018_split,
         lambda m, d, **kw: evaluate_dsb2018(m, d.val_images, d.val_instances, threshold_images=d.threshold_images,
