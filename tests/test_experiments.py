@@ -33,7 +33,12 @@ def test_every_experiment_runs_records_and_checks(smoke_records, name):
     rec = E.load_record(name, smoke_records)
     assert RECORD_KEYS <= set(rec) and rec["status"] == "complete" and rec["smoke"]
     exp = E.EXPERIMENTS[name]
-    assert rec["split"] == exp.split_record()
+    assert {k: v for k, v in rec["split"].items() if k != "detail"} == exp.split_record()
+    if exp.data == "dsb2018":  # the split of the DSB images by id, listed with sizes and modalities
+        detail = rec["split"]["detail"]
+        assert set(detail) == {"train", "validation", "held_out"} and rec["baseline"]["metrics"]["dsb"] >= 0
+        ids = [set(part["ids"]) for part in detail.values()]
+        assert not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
     assert len(rec["runs"]) == len(exp.arms) * len(exp.seeds)
     for run in rec["runs"].values():
         assert run["steps"] == 3 and run["curves"]["validation"]["step"][-1] == 3
@@ -42,7 +47,10 @@ def test_every_experiment_runs_records_and_checks(smoke_records, name):
     assert rec["git"]["commit"] is None or len(rec["git"]["commit"]) == 40
     if exp.keep:
         assert (smoke_records / name / "model.pt").is_file() and rec["model"]["dtype"] == "float16"
-        assert E.load_result_model(name, smoke_records).base_channels == rec["configs"][exp.keep]["base_channels"]
+        kept = E.load_result_model(name, smoke_records)
+        assert kept.base_channels == rec["configs"][exp.keep]["base_channels"]
+        if "threshold" in rec["model"]["metrics"]:  # chosen on the validation part, saved for predict
+            assert kept.threshold == rec["model"]["metrics"]["threshold"]
     else:
         assert rec["model"] is None and exp.why_no_model
     assert E.check_experiment(name, smoke_records) == []

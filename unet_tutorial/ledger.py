@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Claim", "CLAIMS", "PAPER_TABLE1", "record", "claims_of"]
+__all__ = ["Claim", "CLAIMS", "PAPER_TABLE1", "PAPER_TABLE2", "record", "claims_of"]
 
 
 @dataclass(frozen=True)
@@ -43,12 +43,19 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("isbi_train_size", "Training images of the EM segmentation challenge", "30 images, 512×512", "§4", "02_data_and_augmentation"),
     Claim("w0_sigma", "Weight-map parameters w0 and σ; the weight in a narrow gap between two cells", "w0 = 10, σ ≈ 5 px", "§3, Eq. 2, Fig. 3", "03_weight_maps"),
     Claim("momentum", "SGD with a high momentum, single-image batches", "momentum 0.99, batch 1", "§3", "04_training"),
+    Claim("few_images", "Elastic deformation lets the network learn from very few annotated images",
+          "'very few annotated images'", "abstract, §3.1", "04_training"),
     Claim("seamless", "Overlap-tile prediction is seamless (tiled = one pass over the whole mirrored image)", "seamless (Fig. 2)", "§1, §2, Fig. 2", "05_overlap_tile_inference"),
     Claim("sliding_window", "Much faster than per-pixel sliding-window classification (Ciresan et al.)", "sliding window is 'quite slow'", "§1", "05_overlap_tile_inference"),
     Claim("table1_warping", "ISBI 2012 warping error of the u-net", "0.000353 (secret test set)", "§4, Table 1", "06_evaluation"),
     Claim("table1_rand", "ISBI 2012 Rand error of the u-net", "0.0382 (secret test set)", "§4, Table 1", "06_evaluation"),
     Claim("table1_pixel", "ISBI 2012 pixel error of the u-net", "0.0611 (secret test set)", "§4, Table 1", "06_evaluation"),
-    Claim("table2_iou", "Mean IoU on light-microscopy cells (PhC-U373 / DIC-HeLa)", "0.9203 / 0.7756", "§4, Table 2", "06_evaluation"),
+    Claim("touching_separation", "The weighted loss (Eq. 2) separates touching cells of the same class",
+          "separation borders learned", "§3, Eq. 2, Fig. 3", "06_evaluation"),
+    Claim("table2_u373", "Mean IoU (SEG) on PhC-U373", "0.9203 (secret test sequences)", "§4, Table 2",
+          "07_light_microscopy"),
+    Claim("table2_hela", "Mean IoU (SEG) on DIC-HeLa", "0.7756 (secret test sequences)", "§4, Table 2",
+          "07_light_microscopy"),
 )
 
 #: Table 1 of the paper (ISBI 2012 leaderboard of 6 March 2015, the challenge's secret
@@ -61,6 +68,16 @@ PAPER_TABLE1: dict[str, tuple[float, float, float]] = {
     "IDSIA (Ciresan et al.)": (0.000420, 0.0504, 0.0613),
     "DIVE": (0.000430, 0.0545, 0.0582),
     "IDSIA-SCI": (0.000653, 0.0189, 0.1027),
+}
+
+#: Table 2 of the paper (ISBI cell tracking challenge 2015, the challenge's secret test
+#: sequences): group → (PhC-U373, DIC-HeLa) mean IoU (the challenge's SEG); ``None``: no entry.
+PAPER_TABLE2: dict[str, tuple[float | None, float | None]] = {
+    "IMCB-SG (2014)": (0.2669, 0.2935),
+    "KTH-SE (2014)": (0.7953, 0.4607),
+    "HOUS-US (2014)": (0.5323, None),
+    "second-best 2015": (0.83, 0.46),
+    "u-net (2015)": (0.9203, 0.7756),
 }
 
 _BY_KEY = {c.key: c for c in CLAIMS}

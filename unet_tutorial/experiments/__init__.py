@@ -34,6 +34,7 @@ from __future__ import annotations
 from .cli import add_experiment_command
 from .evaluation import evaluate_isbi2012
 from .registry import EXPERIMENTS, Arm, Experiment
+from .summary import arm_summary, summary_rows
 from .runner import (
     TOLERANCE,
     check_experiment,
@@ -57,4 +58,6 @@ __all__ = [
     "load_result_model",
     "machine_info",
     "add_experiment_command",
+    "arm_summary",
+    "summary_rows",
 ]

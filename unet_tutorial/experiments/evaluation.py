@@ -279,12 +279,14 @@ class DataProtocol:
         evaluate: ``(model, data, *, tta, device) → metrics`` on the held-out images of ``data``.
         protocol: the name of the evaluation protocol (for the record).
         baseline: ``data → metrics`` of a method without training, scored the same way.
+        baseline_name: what that method is, in a few words (for tables).
     """
 
     split: Callable[..., Any]
     evaluate: Callable[..., dict[str, float]]
     protocol: str
     baseline: Callable[[Any], dict[str, float]] | None = None
+    baseline_name: str = ""
 
 
 DATA: dict[str, DataProtocol] = {
@@ -303,7 +305,7 @@ DATA: dict[str, DataProtocol] = {
         _dsb2018_split,
         lambda m, d, **kw: evaluate_dsb2018(m, d.val_images, d.val_instances, threshold_images=d.threshold_images,
                                             threshold_instances=d.threshold_instances, **kw),
-        "dsb2018-instances", _otsu_baseline),
+        "dsb2018-instances", _otsu_baseline, "Otsu threshold + connected components (otsu_instances)"),
 }
 
 

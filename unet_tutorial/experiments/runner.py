@@ -186,7 +186,7 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
     if getattr(first, "split_detail", None):
         record["split"]["detail"] = first.split_detail
     if proto.baseline is not None and "baseline" not in record:  # a method without training, scored alike
-        record["baseline"] = {"method": proto.baseline.__doc__.strip().splitlines()[0], "metrics": proto.baseline(first)}
+        record["baseline"] = {"method": proto.baseline_name, "metrics": proto.baseline(first)}
         record["metrics"].update({f"baseline/{k}": v for k, v in record["baseline"]["metrics"].items()})
     for arm, seed in exp.runs():
         key = exp.run_key(arm, seed) or "main"

@@ -9,12 +9,15 @@ new) matplotlib ``Axes`` and never call ``plt.show()``.
 - :mod:`.architecture`: Fig. 1 from a trace of the network (§2).
 - :mod:`.tiles`: Fig. 2, the overlap-tile strategy (§2).
 - :mod:`.training`: loss and validation curves, predictions beside the truth (§3).
+- :mod:`.experiments`: recorded experiments: error against the number of training images (§3.1), arms side by side.
 """
 
 from __future__ import annotations
 
 from .architecture import draw_architecture
-from .images import color_instances, grid_image, overlay, plot_displacement, plot_weight_figure, show_images
+from .experiments import plot_arms, plot_few_images
+from .images import (color_instances, grid_image, outline_overlay, overlay, plot_displacement, plot_weight_figure,
+                     show_images)
 from .metrics import plot_mistakes
 from .tiles import draw_tile_plan
 from .training import plot_history, plot_predictions
@@ -22,6 +25,7 @@ from .training import plot_history, plot_predictions
 __all__ = [
     "overlay",
     "color_instances",
+    "outline_overlay",
     "grid_image",
     "plot_displacement",
     "show_images",
@@ -31,4 +35,6 @@ __all__ = [
     "draw_tile_plan",
     "plot_history",
     "plot_predictions",
+    "plot_few_images",
+    "plot_arms",
 ]

@@ -14,6 +14,7 @@ __all__ = [
     "overlay",
     "color_instances",
     "grid_image",
+    "outline_overlay",
     "plot_displacement",
     "show_images",
     "plot_weight_figure",
@@ -89,6 +90,29 @@ def color_instances(
     base = np.repeat(np.clip(np.asarray(image, dtype=float), 0, 1)[..., None], 3, axis=-1)
     fg = (instances > 0)[..., None]
     return np.where(fg, (1 - alpha) * base + alpha * rgb, base)
+
+
+def outline_overlay(image: np.ndarray, pred: np.ndarray, truth: np.ndarray,
+                    outline: tuple[float, float, float] = (1.0, 1.0, 0.0)) -> np.ndarray:
+    """Fig. 4 of the paper: predicted objects in colours over the image, the true objects' outlines on top.
+
+    Args:
+        image: gray image ``(H, W)`` in ``[0, 1]``.
+        pred: predicted instance labels ``(H, W)`` (0 = background), coloured by :func:`color_instances`.
+        truth: true instance labels ``(H, W)``; the inner boundary of every object is drawn in ``outline``.
+
+    Returns:
+        float RGB image ``(H, W, 3)`` in ``[0, 1]``.
+    """
+    from skimage.segmentation import find_boundaries
+
+    truth = np.asarray(truth)
+    if truth.shape != np.shape(pred) or truth.shape != np.shape(image):
+        raise ValueError(f"image, pred and truth must have one shape, got {np.shape(image)}, {np.shape(pred)}, "
+                         f"{truth.shape}")
+    rgb = color_instances(pred, image, alpha=0.45)
+    rgb[find_boundaries(truth, mode="inner") & (truth > 0)] = outline
+    return rgb
 
 
 def grid_image(shape: tuple[int, int], spacing: int = 32, width: int = 2) -> np.ndarray:
