@@ -122,3 +122,24 @@ def test_the_committed_records_are_complete_and_small():
         if rec.get("model"):
             assert (path.parent / rec["model"]["file"]).is_file()
     assert total <= 40e6
+
+
+@pytest.mark.slow
+def test_rescore_updates_record_and_model_and_keeps_the_history(smoke_records, tmp_path):
+    import shutil
+
+    shutil.copytree(smoke_records / "ctc2015-hela", tmp_path / "ctc2015-hela")
+    before = E.load_record("ctc2015-hela", tmp_path)
+    before["metrics"]["seg"] += 0.5  # as if scored under another protocol
+    (tmp_path / "ctc2015-hela" / "record.json").write_text(json.dumps(before))
+    assert E.check_experiment("ctc2015-hela", tmp_path)  # the check sees the difference ...
+    rec = E.rescore_experiment("ctc2015-hela", reason="a validation part chooses the threshold", results=tmp_path)
+    assert E.check_experiment("ctc2015-hela", tmp_path) == []  # ... which the rescore removes
+    assert rec["rescored"][-1]["previous_metrics"]["seg"] == before["metrics"]["seg"]
+    assert rec["rescored"][-1]["reason"].startswith("a validation part")
+    assert E.load_result_model("ctc2015-hela", tmp_path).threshold == rec["metrics"]["threshold"]
+    with pytest.raises(ValueError, match="one run"):
+        shutil.copytree(smoke_records / "isbi2012-pilot", tmp_path / "isbi2012-pilot")
+        E.rescore_experiment("isbi2012-pilot", reason="x", results=tmp_path)
+    with pytest.raises(ValueError, match="reason"):
+        E.rescore_experiment("ctc2015-hela", reason=" ", results=tmp_path)

@@ -41,6 +41,7 @@ from .runner import (
     load_record,
     load_result_model,
     machine_info,
+    rescore_experiment,
     results_dir,
     run_experiment,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "results_dir",
     "evaluate_isbi2012",
     "run_experiment",
+    "rescore_experiment",
     "check_experiment",
     "load_record",
     "load_result_model",

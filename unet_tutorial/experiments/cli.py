@@ -1,4 +1,4 @@
-"""``python -m unet_tutorial experiment list|run|check``."""
+"""``python -m unet_tutorial experiment list|run|check|rescore``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .registry import EXPERIMENTS
-from .runner import check_experiment, load_record, results_dir, run_experiment
+from .runner import check_experiment, load_record, rescore_experiment, results_dir, run_experiment
 
 __all__ = ["add_experiment_command", "run_experiment_command"]
 
@@ -17,7 +17,7 @@ __all__ = ["add_experiment_command", "run_experiment_command"]
 
 
 def add_experiment_command(subparsers) -> None:
-    """Register ``experiment list|run|check`` on the ``python -m unet_tutorial`` parser."""
+    """Register ``experiment list|run|check|rescore`` on the ``python -m unet_tutorial`` parser."""
     p = subparsers.add_parser("experiment", help="list, run or check the recorded experiments (results/)",
                               description="Recorded experiments: long, reproducible runs whose records "
                               "and weights are committed in results/.")
@@ -33,6 +33,10 @@ def add_experiment_command(subparsers) -> None:
     c = sub.add_parser("check", help="re-evaluate committed models against their records")
     c.add_argument("names", nargs="*", help="experiments (default: every recorded one)")
     c.add_argument("--results", type=Path)
+    s = sub.add_parser("rescore", help="score a one-run experiment's kept model again under the current protocol")
+    s.add_argument("name")
+    s.add_argument("--reason", required=True, help="why (kept in the record)")
+    s.add_argument("--results", type=Path)
     p.set_defaults(func=run_experiment_command)
 
 
@@ -51,6 +55,11 @@ def run_experiment_command(args) -> int:
                                  smoke=args.smoke, progress=not args.no_progress)
             print(f"wrote {(args.results or results_dir()) / args.name / 'record.json'}: "
                   + ", ".join(f"{k} {v:.4g}" for k, v in rec["metrics"].items() if not k.endswith("threshold")))
+            return 0
+        if args.action == "rescore":
+            rec = rescore_experiment(args.name, reason=args.reason, results=args.results)
+            print(f"rescored {args.name}: " + ", ".join(f"{k} {v:.4g}" for k, v in rec["metrics"].items()
+                                                       if "_frame" not in k and "_image" not in k))
             return 0
         root = args.results or results_dir()
         names = args.names or sorted(p.parent.name for p in root.glob("*/record.json"))

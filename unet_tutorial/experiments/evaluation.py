@@ -21,7 +21,7 @@ import torch
 
 from ..model import UNet
 
-__all__ = ["evaluate_isbi2012", "evaluate_ctc", "evaluate_dsb2018", "nuclei_metrics", "choose_threshold", "DataProtocol", "DATA",
+__all__ = ["evaluate_isbi2012", "evaluate_ctc", "evaluate_dsb2018", "nuclei_metrics", "choose_threshold", "THRESHOLD_SCORES", "DataProtocol", "DATA",
            "DSB_THRESHOLD_SWEEP"]
 
 # --------------------------------------------------------------------------
@@ -29,8 +29,13 @@ __all__ = ["evaluate_isbi2012", "evaluate_ctc", "evaluate_dsb2018", "nuclei_metr
 # --------------------------------------------------------------------------
 
 
-def _isbi_split(train_ids: Sequence[int], held_out: Sequence[int]):
-    """:class:`~unet_tutorial.train.TrainData` of ISBI 2012 slices ``train_ids`` and ``held_out``."""
+def _isbi_split(train_ids: Sequence[int], held_out: Sequence[int], validation: Sequence[int] = ()):
+    """:class:`~unet_tutorial.train.TrainData` of ISBI 2012 slices ``train_ids`` and ``held_out``.
+
+    No ``validation``: the Table 1 protocol picks each metric's best of 10 thresholds.
+    """
+    if validation:
+        raise ValueError("the ISBI 2012 protocol has no validation part: it sweeps the challenge's thresholds")
     from ..data import load_isbi2012
     from ..data import TrainData
 
@@ -72,46 +77,59 @@ def evaluate_isbi2012(model: UNet, images: Sequence[np.ndarray], labels: Sequenc
     return out
 
 
-def _ctc_split(train_ids: Sequence[int], held_out: Sequence[int], *, dataset: str, sequence: str,
-               held_out_truth: str):
+def _ctc_split(train_ids: Sequence[int], held_out: Sequence[int], validation: Sequence[int] = (), *,
+               dataset: str, sequence: str, held_out_truth: str):
     """A cell tracking sequence split by time: silver-truth labels of ``train_ids``, ``held_out_truth`` of ``held_out``.
 
     The training targets are the silver masks with separation borders (Fig. 3c);
     the held-out frames keep their instance labels (gold or silver truth) in
-    ``val_instances`` for SEG, and their numbers in ``val_frames``.
+    ``val_instances`` for SEG, and their numbers in ``val_frames``; the silver truth
+    of the ``validation`` frames (which must not be held out) is
+    ``threshold_images``/``threshold_instances``.
     """
     from ..data import TrainData, load_ctc
     from ..weights import separation_mask
 
-    if set(train_ids) & set(held_out):
-        raise ValueError(f"{dataset} split: train and held-out frames overlap")
+    if set(train_ids) & set(held_out) or set(validation) & set(held_out):
+        raise ValueError(f"{dataset} split: training or validation frames are also held out")
     train = load_ctc(dataset, sequence, truth="silver", frames=list(train_ids))
     test = load_ctc(dataset, sequence, truth=held_out_truth, frames=list(held_out))
     data = TrainData(list(train.images), [separation_mask(i) for i in train.instances], list(test.images),
                      [separation_mask(i) for i in test.instances], name=f"{dataset}/{sequence}")
     data.val_instances = list(test.instances)
     data.val_frames = list(test.frames)
+    if validation:
+        val = load_ctc(dataset, sequence, truth="silver", frames=list(validation))
+        data.threshold_images, data.threshold_instances = list(val.images), list(val.instances)
     return data
 
 
 def evaluate_ctc(model: UNet, images: Sequence[np.ndarray], instances: Sequence[np.ndarray], *,
                  tta: bool = True, device: str | torch.device | None = None,
-                 frames: Sequence[int] | None = None) -> dict[str, float]:
+                 frames: Sequence[int] | None = None,
+                 threshold_images: Sequence[np.ndarray] | None = None,
+                 threshold_instances: Sequence[np.ndarray] | None = None,
+                 thresholds: Sequence[float] | None = None) -> dict[str, float]:
     """Table 2's measure on held-out frames: SEG of the separated objects, and the foreground IoU.
 
-    Objects come from :func:`unet_tutorial.inference.predict_instances` (threshold 0.5,
-    the default speck size, TTA over the 8 flips/rotations when ``tta``). ``seg`` pools
+    Objects come from :func:`unet_tutorial.inference.instances_from_probability` of the
+    overlap-tile probability (the default speck size, TTA over the 8 flips/rotations when
+    ``tta``) at the threshold with the best SEG on ``threshold_images`` (validation
+    frames, :func:`choose_threshold`; recorded as ``threshold``), else at the model's
+    own threshold or 0.5. ``seg`` pools
     the per-object scores of all frames, as the challenge does; ``iou`` is the mean over
     frames of the foreground IoU (predicted objects vs labelled cells: unlabelled cells of
     a partial annotation count against it); ``seg_frameNNN``/``iou_frameNNN`` per frame.
     """
-    from ..inference import predict_instances
+    from ..inference import instances_from_probability
     from ..metrics import iou, seg_score
 
+    threshold = _threshold_for(model, threshold_images, threshold_instances, "seg", tta=tta, device=device,
+                               thresholds=thresholds)
     out: dict[str, float] = {}
     per_object, ious = [], []
-    for k, (im, truth) in enumerate(zip(images, instances)):
-        pred = predict_instances(model, im, tta=tta, device=device)
+    for k, (prob, truth) in enumerate(zip(_probabilities(model, images, tta=tta, device=device), instances)):
+        pred = instances_from_probability(prob, threshold)
         scores = seg_score(pred, truth, per_object=True)
         per_object.append(scores)
         ious.append(iou(pred > 0, np.asarray(truth) > 0))
@@ -119,10 +137,12 @@ def evaluate_ctc(model: UNet, images: Sequence[np.ndarray], instances: Sequence[
         out[f"seg_{tag}"], out[f"iou_{tag}"] = float(scores.mean()), float(ious[-1])
     out["seg"] = float(np.concatenate(per_object).mean())
     out["iou"] = float(np.mean(ious))
+    if threshold_images:
+        out["threshold"] = float(threshold)
     return out
 
 
-#: Foreground thresholds tried on the validation part of DSB 2018 (each arm keeps its best).
+#: Foreground thresholds tried on a validation part (DSB 2018, the cell tracking data): each run keeps its best.
 DSB_THRESHOLD_SWEEP = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
@@ -152,27 +172,27 @@ def _dsb2018_parts(names: tuple[str, ...]) -> tuple[dict[str, list], dict[str, d
     return loaded, detail
 
 
-def _dsb2018_split(train_parts: Sequence[str], held_out: Sequence[str]):
+def _dsb2018_split(train_parts: Sequence[str], held_out: Sequence[str], validation: Sequence[str] = ("validation",)):
     """DSB 2018 split by :func:`~unet_tutorial.data.dsb2018_split` (parts named by ``train_parts``, ``held_out``).
 
     Gray images as :func:`~unet_tutorial.data.load_dsb2018` gives them; training
     targets are the masks with separation borders (Fig. 3c). The held-out images keep
     their instance labels (``val_instances``); the ``"validation"`` part (never
     trained on here) is ``threshold_images``/``threshold_instances``, on which each
-    model's threshold is chosen. ``split_detail`` lists every part's ids and its
-    counts per image size and modality.
+    model's threshold is chosen (the parts named by ``validation``). ``split_detail``
+    lists every part's ids and its counts per image size and modality.
     """
     from ..data import TrainData
     from ..weights import separation_mask
 
-    loaded, detail = _dsb2018_parts((*train_parts, *held_out, "validation"))
+    loaded, detail = _dsb2018_parts((*train_parts, *held_out, *validation))
     train = [pair for n in train_parts for pair in loaded[n]]
     test = [pair for n in held_out for pair in loaded[n]]
     data = TrainData([im for im, _ in train], [separation_mask(i) for _, i in train],
                      [im for im, _ in test], [separation_mask(i) for _, i in test], name="dsb2018")
     data.val_instances = [i for _, i in test]
-    data.threshold_images = [im for im, _ in loaded["validation"]]
-    data.threshold_instances = [i for _, i in loaded["validation"]]
+    data.threshold_images = [im for n in validation for im, _ in loaded[n]]
+    data.threshold_instances = [i for n in validation for _, i in loaded[n]]
     data.split_detail = detail
     return data
 
@@ -210,14 +230,30 @@ def nuclei_metrics(preds: Sequence[np.ndarray], truths: Sequence[np.ndarray]) ->
             "pairs": float(pairs), "nuclei": float(nuclei)}
 
 
+def _pooled_seg(preds: Sequence[np.ndarray], truths: Sequence[np.ndarray]) -> float:
+    """SEG pooled over the objects of several frames, as the challenge averages it."""
+    from ..metrics import seg_score
+
+    return float(np.concatenate([seg_score(p, t, per_object=True) for p, t in zip(preds, truths)]).mean())
+
+
+#: What :func:`choose_threshold` maximises: the mean DSB score over images, or SEG pooled over objects.
+THRESHOLD_SCORES: dict[str, Callable[[Sequence[np.ndarray], Sequence[np.ndarray]], float]] = {
+    "dsb": lambda preds, truths: nuclei_metrics(preds, truths)["dsb"],
+    "seg": _pooled_seg,
+}
+
+
 def choose_threshold(probs: Sequence[np.ndarray], instances: Sequence[np.ndarray],
-                     thresholds: Sequence[float] = DSB_THRESHOLD_SWEEP) -> float:
-    """The foreground threshold with the best mean DSB score of the objects it gives.
+                     thresholds: Sequence[float] = DSB_THRESHOLD_SWEEP, *, score: str = "dsb") -> float:
+    """The foreground threshold whose objects score best on validation images.
 
     Args:
         probs: foreground probabilities ``(H, W)`` in [0, 1] of validation images.
         instances: their true instance labels ``(H, W)``.
         thresholds: the candidates; ties go to the one nearest 0.5, then the lower.
+        score: ``"dsb"`` (mean DSB score, DSB 2018) or ``"seg"`` (SEG pooled over the
+            objects, the cell tracking challenge), see :data:`THRESHOLD_SCORES`.
 
     Returns:
         The chosen threshold (objects by
@@ -227,9 +263,29 @@ def choose_threshold(probs: Sequence[np.ndarray], instances: Sequence[np.ndarray
 
     if not len(thresholds):
         raise ValueError("thresholds is empty: give at least one candidate")
-    scores = {float(t): nuclei_metrics([instances_from_probability(p, t) for p in probs], instances)["dsb"]
-              for t in thresholds}
+    if score not in THRESHOLD_SCORES:
+        raise ValueError(f"score must be one of {sorted(THRESHOLD_SCORES)}, got {score!r}")
+    fn = THRESHOLD_SCORES[score]
+    scores = {float(t): fn([instances_from_probability(p, t) for p in probs], instances) for t in thresholds}
     return max(scores, key=lambda t: (scores[t], -abs(t - 0.5), -t))
+
+
+def _probabilities(model: UNet, images: Sequence[np.ndarray], *, tta: bool,
+                   device: str | torch.device | None) -> list[np.ndarray]:
+    """Overlap-tile foreground probabilities ``(H, W)`` of ``images``."""
+    from ..inference import predict_tiled
+
+    return [predict_tiled(model, im, tta=tta, device=device)[1] for im in images]
+
+
+def _threshold_for(model: UNet, images, instances, score: str, *, tta: bool, device,
+                   thresholds: Sequence[float] | None = None) -> float:
+    """The threshold chosen on validation ``images`` (if any), else the model's own, else 0.5."""
+    if images:
+        probs = _probabilities(model, images, tta=tta, device=device)
+        return choose_threshold(probs, instances, thresholds or DSB_THRESHOLD_SWEEP, score=score)
+    own = getattr(model, "threshold", None)
+    return 0.5 if own is None else float(own)
 
 
 def evaluate_dsb2018(model: UNet, images: Sequence[np.ndarray], instances: Sequence[np.ndarray], *,
@@ -248,17 +304,11 @@ def evaluate_dsb2018(model: UNet, images: Sequence[np.ndarray], instances: Seque
     Returns:
         :func:`nuclei_metrics`' scores and ``threshold``.
     """
-    from ..inference import instances_from_probability, predict_tiled
+    from ..inference import instances_from_probability
 
-    def probs(ims: Sequence[np.ndarray]) -> list[np.ndarray]:
-        return [predict_tiled(model, im, tta=tta, device=device)[1] for im in ims]
-
-    if threshold_images:
-        threshold = choose_threshold(probs(threshold_images), threshold_instances, thresholds)
-    else:
-        threshold = getattr(model, "threshold", None)
-        threshold = 0.5 if threshold is None else float(threshold)
-    preds = [instances_from_probability(p, threshold) for p in probs(images)]
+    threshold = _threshold_for(model, threshold_images, threshold_instances, "dsb", tta=tta, device=device,
+                               thresholds=thresholds)
+    preds = [instances_from_probability(p, threshold) for p in _probabilities(model, images, tta=tta, device=device)]
     return {**nuclei_metrics(preds, instances), "threshold": float(threshold)}
 
 
@@ -274,8 +324,8 @@ class DataProtocol:
     """A data set's split, evaluation and (optional) classical baseline, for the experiments.
 
     Attributes:
-        split: ``(train_ids, held_out) → TrainData`` (ids: slice/frame numbers, or
-            part names for DSB 2018).
+        split: ``(train_ids, held_out, validation) → TrainData`` (ids: slice/frame numbers,
+            or part names for DSB 2018); validation images become ``threshold_images``.
         evaluate: ``(model, data, *, tta, device) → metrics`` on the held-out images of ``data``.
         protocol: the name of the evaluation protocol (for the record).
         baseline: ``data → metrics`` of a method without training, scored the same way.
@@ -289,6 +339,12 @@ class DataProtocol:
     baseline_name: str = ""
 
 
+def _validation(data) -> dict[str, Any]:
+    """The validation images of a split, as the evaluations take them (none: a fixed threshold)."""
+    return {"threshold_images": getattr(data, "threshold_images", None),
+            "threshold_instances": getattr(data, "threshold_instances", None)}
+
+
 DATA: dict[str, DataProtocol] = {
     "isbi2012": DataProtocol(
         _isbi_split, lambda m, d, **kw: evaluate_isbi2012(m, d.val_images, d.val_labels, **kw),
@@ -296,15 +352,15 @@ DATA: dict[str, DataProtocol] = {
     # PhC-U373 sequence 02: scored against the gold truth of the held-out frames
     "ctc-u373": DataProtocol(
         functools.partial(_ctc_split, dataset="PhC-C2DH-U373", sequence="02", held_out_truth="gold"),
-        lambda m, d, **kw: evaluate_ctc(m, d.val_images, d.val_instances, **kw), "ctc-u373-seg"),
+        lambda m, d, **kw: evaluate_ctc(m, d.val_images, d.val_instances, **_validation(d), **kw), "ctc-u373-seg"),
     # DIC-HeLa: no public gold truth, so scored against the silver truth (the record says so)
     "ctc-hela": DataProtocol(
         functools.partial(_ctc_split, dataset="DIC-C2DH-HeLa", sequence="01", held_out_truth="silver"),
-        lambda m, d, **kw: evaluate_ctc(m, d.val_images, d.val_instances, **kw), "ctc-hela-seg-silver"),
+        lambda m, d, **kw: evaluate_ctc(m, d.val_images, d.val_instances, **_validation(d), **kw),
+        "ctc-hela-seg-silver"),
     "dsb2018": DataProtocol(
         _dsb2018_split,
-        lambda m, d, **kw: evaluate_dsb2018(m, d.val_images, d.val_instances, threshold_images=d.threshold_images,
-                                            threshold_instances=d.threshold_instances, **kw),
+        lambda m, d, **kw: evaluate_dsb2018(m, d.val_images, d.val_instances, **_validation(d), **kw),
         "dsb2018-instances", _otsu_baseline, "Otsu threshold + connected components (otsu_instances)"),
 }
 

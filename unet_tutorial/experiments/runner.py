@@ -22,7 +22,7 @@ from .evaluation import DATA, _crop_for_smoke
 from .registry import EXPERIMENTS, _experiment
 
 __all__ = ["TOLERANCE", "RESULTS_ENV_VAR", "results_dir", "machine_info", "run_experiment", "load_record",
-           "load_result_model", "check_experiment"]
+           "load_result_model", "check_experiment", "rescore_experiment"]
 
 TOLERANCE = 1e-3
 
@@ -160,7 +160,7 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
         """The split of ``arm``'s training images (loaded once per distinct set)."""
         ids = exp.arm_train_ids(arm)
         if ids not in splits:
-            splits[ids] = proto.split(ids, exp.held_out)
+            splits[ids] = proto.split(ids, exp.held_out, exp.validation)
             if smoke:
                 splits[ids] = _crop_for_smoke(splits[ids])
         return splits[ids]
@@ -283,7 +283,7 @@ def check_experiment(name: str, results: str | os.PathLike[str] | None = None, *
     model = load_result_model(name, results)
     proto = DATA[rec["data"]]
     train_ids = rec["split"].get("train_by_arm", {}).get(rec["model"]["arm"], rec["split"]["train"])
-    data = proto.split(train_ids, rec["split"]["held_out"])
+    data = proto.split(train_ids, rec["split"]["held_out"], rec["split"].get("validation", ()))
     if rec.get("smoke"):
         data = _crop_for_smoke(data)
     got = proto.evaluate(model, data, tta=rec["evaluation"]["tta"], device="cpu")
@@ -297,3 +297,51 @@ def check_experiment(name: str, results: str | os.PathLike[str] | None = None, *
     return problems
 
 
+
+
+def rescore_experiment(name: str, *, reason: str, results: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Score the kept model of a one-run experiment again, under the current protocol and split.
+
+    For a protocol change that needs no training (e.g. a validation part on which the
+    threshold is now chosen): the kept ``model.pt`` *is* the evaluated model (float16
+    weights), so re-evaluating it gives the numbers the run would have recorded. The
+    record keeps its curves (measured under the old protocol) and gets a ``rescored``
+    entry: when, why, the commit, and the previous metrics; ``model.pt`` gets the new
+    metrics (and threshold) around the same weights.
+
+    Args:
+        name: a recorded experiment with one run and a kept model.
+        reason: why it is rescored (kept in the record).
+        results: folder of the records (default :func:`results_dir`).
+
+    Raises:
+        ValueError: not one complete run with a kept model, an empty ``reason``, or a
+            changed training or held-out set (that needs a new run).
+    """
+    exp = _experiment(name)
+    rec = load_record(name, results)
+    if rec.get("status") != "complete" or not rec.get("model") or len(rec.get("runs", {})) != 1:
+        raise ValueError(f"{name}: only a complete record of one run with a kept model can be rescored")
+    if not reason.strip():
+        raise ValueError("reason must say why the record is rescored")
+    split = exp.split_record()
+    if (split["train"], split["held_out"]) != (rec["split"]["train"], rec["split"]["held_out"]):
+        raise ValueError(f"{name}: the training or held-out images changed since the run: run it again")
+    proto = DATA[rec["data"]]
+    data = proto.split(split["train"], split["held_out"], split.get("validation", ()))
+    if rec.get("smoke"):
+        data = _crop_for_smoke(data)
+    model = load_result_model(name, results)
+    model.threshold = None  # chosen anew on the validation part, if the protocol has one
+    metrics = proto.evaluate(model, data, tta=rec["evaluation"]["tta"], device="cpu")
+    (key, run), = rec["runs"].items()
+    rec.setdefault("rescored", []).append({
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "reason": reason, "git": _git_commit(),
+        "previous_split": rec["split"], "previous_metrics": rec["metrics"]})
+    rec["split"], rec["metrics"], run["metrics"], rec["model"]["metrics"] = split, metrics, metrics, metrics
+    folder = (Path(results) if results is not None else results_dir()) / name
+    extra = {"threshold": metrics["threshold"]} if "threshold" in metrics else {}
+    save_model(model.half(), folder / "model.pt", config=rec["configs"][run["arm"]], experiment=name,
+               metrics=metrics, **extra)
+    _write_json(folder / "record.json", rec)
+    return rec
