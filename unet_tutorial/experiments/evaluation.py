@@ -230,6 +230,12 @@ def nuclei_metrics(preds: Sequence[np.ndarray], truths: Sequence[np.ndarray]) ->
             "pairs": float(pairs), "nuclei": float(nuclei)}
 
 
+def _dsb(pred: np.ndarray, truth: np.ndarray) -> float:
+    from ..metrics import dsb_score
+
+    return dsb_score(pred, truth)
+
+
 def _pooled_seg(preds: Sequence[np.ndarray], truths: Sequence[np.ndarray]) -> float:
     """SEG pooled over the objects of several frames, as the challenge averages it."""
     from ..metrics import seg_score
@@ -239,7 +245,7 @@ def _pooled_seg(preds: Sequence[np.ndarray], truths: Sequence[np.ndarray]) -> fl
 
 #: What :func:`choose_threshold` maximises: the mean DSB score over images, or SEG pooled over objects.
 THRESHOLD_SCORES: dict[str, Callable[[Sequence[np.ndarray], Sequence[np.ndarray]], float]] = {
-    "dsb": lambda preds, truths: nuclei_metrics(preds, truths)["dsb"],
+    "dsb": lambda preds, truths: float(np.mean([_dsb(p, t) for p, t in zip(preds, truths)])),
     "seg": _pooled_seg,
 }
 

@@ -123,9 +123,9 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
     """Run every arm and seed of experiment ``name`` and write its record (and kept model).
 
     Each run trains with :func:`unet_tutorial.train.train` into
-    ``WORK/NAME/ARM-seedS/`` (checkpoints every validation), validates with the
-    experiment's evaluation, and is evaluated at the end on float16-rounded
-    weights (exactly the shipped ``model.pt``). The record is rewritten after
+    ``WORK/NAME/ARM-seedS/`` (checkpoints every validation) and validates with the
+    experiment's evaluation, always on the float16-rounded weights (exactly what
+    ``model.pt`` ships); the last validation, at the final step, is the run's result. The record is rewritten after
     every run (``"status": "partial"`` until the last), so a kill loses at most
     the run in progress, and ``resume=True`` skips finished runs and continues
     the unfinished one from its checkpoint.
@@ -195,12 +195,14 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
         cfg = exp.train_config(arm, seed, smoke=smoke)
         data = split_of(arm)
         run_dir = work / f"{arm.name}-seed{seed}"
-        validate = lambda m: proto.evaluate(m, data, tta=tta, device=device)  # noqa: E731
+        # Every validation scores the float16-rounded weights, exactly what model.pt ships, so the
+        # final one (train always validates at the end) is the run's result: no second evaluation.
+        validate = lambda m: proto.evaluate(_half_copy(m), data, tta=tta, device=device)  # noqa: E731
         cpu0, wall0 = time.process_time(), time.perf_counter()
         model, history = train(cfg, data=data, out_dir=run_dir, resume=resume, progress=progress,
                                evaluate_fn=validate)
         shipped = _half_copy(model)
-        metrics = proto.evaluate(shipped, data, tta=tta, device=device)
+        metrics = {k: float(v[-1]) for k, v in history.val.items()}
         prefix = f"{exp.run_key(arm, seed)}/" if exp.run_key(arm, seed) else ""
         record["metrics"].update({prefix + k: v for k, v in metrics.items()})
         record["runs"][key] = {
