@@ -272,6 +272,10 @@ def test_the_threshold_is_chosen_by_the_objects_it_gives():
     assert choose_threshold([prob], [truth], (0.3, 0.5)) == 0.5  # a tie: the one nearest 0.5
     with pytest.raises(ValueError, match="thresholds is empty"):
         choose_threshold([prob], [truth], ())
+    # SEG (the cell tracking protocol) prefers the separated objects too: a merged pair scores 0.5 each
+    assert choose_threshold([prob], [truth], (0.5, 0.6), score="seg") == 0.6
+    with pytest.raises(ValueError, match="score must be one of"):
+        choose_threshold([prob], [truth], (0.5,), score="iou")
 
 
 @pytest.mark.parametrize("bright", [True, False])

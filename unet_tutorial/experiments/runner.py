@@ -154,7 +154,7 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
     if resume and record_path.is_file():
         record = json.loads(record_path.read_text())
     proto = DATA[exp.data]
-    splits: dict[tuple[int, ...], Any] = {}
+    splits: dict[tuple[int | str, ...], Any] = {}
 
     def split_of(arm) -> Any:
         """The split of ``arm``'s training images (loaded once per distinct set)."""
