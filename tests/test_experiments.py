@@ -131,6 +131,7 @@ def test_rescore_updates_record_and_model_and_keeps_the_history(smoke_records, t
     shutil.copytree(smoke_records / "ctc2015-hela", tmp_path / "ctc2015-hela")
     before = E.load_record("ctc2015-hela", tmp_path)
     before["metrics"]["seg"] += 0.5  # as if scored under another protocol
+    before["model"]["metrics"]["seg"] += 0.5
     (tmp_path / "ctc2015-hela" / "record.json").write_text(json.dumps(before))
     assert E.check_experiment("ctc2015-hela", tmp_path)  # the check sees the difference ...
     rec = E.rescore_experiment("ctc2015-hela", reason="a validation part chooses the threshold", results=tmp_path)
