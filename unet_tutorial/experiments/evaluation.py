@@ -230,10 +230,11 @@ def nuclei_metrics(preds: Sequence[np.ndarray], truths: Sequence[np.ndarray]) ->
             "pairs": float(pairs), "nuclei": float(nuclei)}
 
 
-def _dsb(pred: np.ndarray, truth: np.ndarray) -> float:
+def _mean_dsb(preds: Sequence[np.ndarray], truths: Sequence[np.ndarray]) -> float:
+    """The DSB score averaged over images, as the competition averages it."""
     from ..metrics import dsb_score
 
-    return dsb_score(pred, truth)
+    return float(np.mean([dsb_score(p, t) for p, t in zip(preds, truths)]))
 
 
 def _pooled_seg(preds: Sequence[np.ndarray], truths: Sequence[np.ndarray]) -> float:
@@ -245,7 +246,7 @@ def _pooled_seg(preds: Sequence[np.ndarray], truths: Sequence[np.ndarray]) -> fl
 
 #: What :func:`choose_threshold` maximises: the mean DSB score over images, or SEG pooled over objects.
 THRESHOLD_SCORES: dict[str, Callable[[Sequence[np.ndarray], Sequence[np.ndarray]], float]] = {
-    "dsb": lambda preds, truths: float(np.mean([_dsb(p, t) for p, t in zip(preds, truths)])),
+    "dsb": _mean_dsb,
     "seg": _pooled_seg,
 }
 
