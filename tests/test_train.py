@@ -536,3 +536,19 @@ def test_config_rejects_bad_values_where_they_are_written():
     assert tiny_config(sigma=100.0).sigma == 100.0  # large sigma is fine (weights.py handles it)
     with pytest.raises(dataclasses.FrozenInstanceError):
         tiny_config().sigma = 3.0
+
+
+def test_normalize_is_learned_on_normalised_images_and_saved_with_the_model(tiny_data, tmp_path):
+    """``normalize="percentile"``: the same images scaled by 0.1 train the same network."""
+    faint = D.TrainData([0.1 * im for im in tiny_data.images], tiny_data.labels,
+                        [0.1 * im for im in tiny_data.val_images], tiny_data.val_labels)
+    cfg = tiny_config(steps=4, normalize="percentile", augment="none")
+    a, ha = T.train(cfg, data=tiny_data, out_dir=tmp_path / "a", progress=False)
+    b, hb = T.train(cfg, data=faint, progress=False)
+    assert ha.loss == pytest.approx(hb.loss, rel=1e-4)  # the network saw the same inputs
+    assert ha.val["iou"] == pytest.approx(hb.val["iou"], abs=1e-6)  # prediction normalises too
+    assert a.normalize == "percentile" and load_model(tmp_path / "a" / "model.pt").normalize == "percentile"
+    plain = T.train(tiny_config(steps=4, augment="none"), data=faint, progress=False)[1].loss
+    assert plain != pytest.approx(hb.loss, rel=1e-3)
+    with pytest.raises(ValueError, match="normalize"):
+        tiny_config(normalize="zscore")

@@ -174,7 +174,8 @@ def load_model(path: str | os.PathLike[str], map_location: str | torch.device = 
 
     The weights are loaded into a float32 network whatever the file's dtype. A file
     saved with ``threshold=`` (the foreground threshold chosen for the model) sets
-    ``model.threshold``; otherwise it is ``None``.
+    ``model.threshold``; otherwise it is ``None``. ``model.normalize`` is the file's
+    ``normalize`` (the input normalisation of training), ``"none"`` if it has none.
 
     Raises:
         FileNotFoundError: if ``path`` does not exist.
@@ -187,6 +188,8 @@ def load_model(path: str | os.PathLike[str], map_location: str | torch.device = 
     model.load_state_dict(blob["state_dict"])  # copies (and casts) into the float32 parameters
     # The foreground threshold chosen for this model, if its file has one (predict_instances uses it).
     model.threshold = float(blob["threshold"]) if blob.get("threshold") is not None else None
+    # The input normalisation it was trained with (predict_tiled applies it); older files have none.
+    model.normalize = str(blob.get("normalize") or "none")
     return model.to(map_location)
 
 

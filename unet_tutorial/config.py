@@ -54,6 +54,9 @@ class TrainConfig:
             ``"elastic"`` (the same without the gray-value changes), ``"flips"``
             (flips and 90° rotations only) or ``"none"``. Shifts come
             from the random tile positions in every case.
+        normalize: input normalisation of every image, in training and (saved with
+            the model) at prediction: ``"none"`` or ``"percentile"`` (each image's
+            1st/99.8th percentiles to 0/1; :func:`unet_tutorial.normalize.normalize_image`).
 
     Loss (§3, Eqs. 1–2):
         border_weights: weight pixels by Eq. 2 (class balance + separation
@@ -106,6 +109,7 @@ class TrainConfig:
     batch_size: int = 1
     holdout: int = 5
     augment: str = "paper"
+    normalize: str = "none"
     # loss
     border_weights: bool = True
     w0: float = 10.0
@@ -250,6 +254,7 @@ FIELDS: dict[str, Rule] = {
     "batch_size": Rule(_INT, *_AT_LEAST_1),
     "holdout": Rule(_INT, *_AT_LEAST_0),
     "augment": Rule(_STR, *_choice("paper", "elastic", "flips", "none")),
+    "normalize": Rule(_STR, *_choice("none", "percentile")),
     "border_weights": Rule(_BOOL, lambda v: True, ""),
     "w0": Rule(_FLOAT, _finite(0.0), "must be a finite number >= 0"),
     "sigma": Rule(_FLOAT, _finite(0.0, open_lo=True), "must be a finite number > 0 (pixels)"),

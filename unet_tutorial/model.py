@@ -25,6 +25,8 @@ border (context) of ``(s − output) / 2`` pixels per side: 92 for depth 4.
 
 from __future__ import annotations
 
+import functools
+
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -130,6 +132,7 @@ def is_valid_input_size(input_size: int, depth: int = 4, padding: Padding = "val
     return padding == "valid" or chain[-1] == input_size
 
 
+@functools.lru_cache(maxsize=None)  # pure; tiling asks it thousands of times per image
 def _valid_start(depth: int, padding: Padding) -> tuple[int, int]:
     """Smallest valid input size and the period ``2**depth`` of valid sizes."""
     period = 2**depth

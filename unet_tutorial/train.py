@@ -57,29 +57,16 @@ from .checkpoint import (
     set_rng_state,
 )
 from .config import TrainConfig, get_config, parse_override
-from .data.training import _batches, _NumberedSamples, _step_seed, make_tile_dataset, prepare_data, sample_numbers
+from .data.training import (_batches, _normalized, _NumberedSamples, _step_seed, make_tile_dataset, prepare_data,
+                            sample_numbers)
 from .history import History, TrainingDiverged
 from .losses import weighted_cross_entropy
 from .model import UNet
 
 __all__ = [
-    "History",
-    "TrainingDiverged",
-    "resolve_precision",
-    "build_model",
-    "make_optimizer",
-    "make_scheduler",
-    "lr_factor",
-    "train_step",
-    "sample_numbers",
-    "predict_probabilities",
-    "evaluate",
-    "train",
-    "PRETRAINED",
-    "load_or_train",
-    "add_train_command",
-    "run_train_command",
-    "main",
+    "History", "TrainingDiverged", "resolve_precision", "build_model", "make_optimizer", "make_scheduler",
+    "lr_factor", "train_step", "sample_numbers", "predict_probabilities", "evaluate", "train", "PRETRAINED",
+    "load_or_train", "add_train_command", "run_train_command", "main"
 ]
 
 
@@ -352,7 +339,7 @@ def train(
     # fp16 needs loss scaling (its exponent range is narrow); bf16 and fp32 do not
     scaler = torch.amp.GradScaler(dev.type, enabled=(amp_dtype == torch.float16 and dev.type == "cuda"))
     memory_format = torch.channels_last if (config.channels_last and dev.type == "cuda") else torch.contiguous_format
-    train_data = prepare_data(data, config.holdout)
+    train_data = _normalized(prepare_data(data, config.holdout), config.normalize)
 
     threads_before = torch.get_num_threads()
     own_group = False
@@ -361,6 +348,7 @@ def train(
             torch.set_num_threads(config.num_threads)
         rank, world, own_group = _distributed(dev)
         model = build_model(config)
+        model.normalize = config.normalize  # saved with it; predict_tiled applies it to every image
         if init is not None:
             model.load_state_dict(init.state_dict())
         model.to(dev, memory_format=memory_format)
@@ -477,7 +465,7 @@ def _loop(net, model, optimizer, scheduler, scaler, samples, data, config, histo
         validate(step)
     checkpoint(step)
     if main_proc and out is not None:
-        extra = {"config": config.to_dict(), "step": step}
+        extra = {"config": config.to_dict(), "step": step, "normalize": config.normalize}
         if history.val_step:
             extra["val"] = {k: v[-1] for k, v in history.val.items()}
         save_model(model, out / "model.pt", **extra)

@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from ._ctc_pinned import _TRUTH_SUFFIX, _describe_pinned, _pinned_contents, fetch_ctc
+from ..normalize import NORMALIZE_PERCENTILES, normalize_image
 from ._store import DATA_ENV_VAR, _to_unit_float, data_dir
 
 __all__ = ["CTC_WEBSITE", "CTC_TABLE2_DATASETS", "CTC_PERCENTILES", "CTCSequence", "fetch_ctc", "load_ctc"]
@@ -63,7 +64,7 @@ _CTC_FRAME = re.compile(r"^t(\d{3,4})\.tiff?$")
 _CTC_MASK = re.compile(r"^man_seg(\d{3,4})\.tiff?$")
 
 #: Percentiles mapped to 0 and 1 by the ``"percentile"`` normalisation of :func:`load_ctc`.
-CTC_PERCENTILES = (1.0, 99.8)
+CTC_PERCENTILES = NORMALIZE_PERCENTILES
 
 
 # --------------------------------------------------------------------------------------
@@ -232,10 +233,7 @@ def _ctc_normalize(raw: np.ndarray, mode: str, what: str) -> np.ndarray:
         mode = "dtype" if raw.dtype == np.uint8 else "percentile"
     if mode == "dtype":
         return _to_unit_float(raw, what)
-    lo, hi = np.percentile(raw, CTC_PERCENTILES)
-    if hi <= lo:  # a constant frame: nothing to stretch
-        return np.zeros(raw.shape, np.float32)
-    return np.clip((raw.astype(np.float32) - np.float32(lo)) / np.float32(hi - lo), 0.0, 1.0)
+    return normalize_image(raw, "percentile", CTC_PERCENTILES)  # a constant frame becomes zeros
 
 
 def _ctc_instances(raw: np.ndarray, what: str, shape: tuple[int, ...]) -> np.ndarray:

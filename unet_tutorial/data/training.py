@@ -10,6 +10,7 @@ of random, augmented tiles a configuration trains on.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -20,6 +21,7 @@ import numpy as np
 import torch
 
 from .._checks import check_binary, check_image
+from ..normalize import normalize_image
 from .tiles import TileDataset
 
 if TYPE_CHECKING:
@@ -120,6 +122,19 @@ def prepare_data(data: Any, holdout: int = 5, *, synthetic_count: int = 10, synt
         f'data must be "isbi2012", "synthetic", a folder, an (images, labels) pair or a TrainData, '
         f'got {type(data).__name__}'
     )
+
+
+def _normalized(data: TrainData, mode: str) -> TrainData:
+    """``data`` with its *training* images normalised (:func:`~unet_tutorial.normalize.normalize_image`).
+
+    The held-out images stay raw: every prediction normalises its input itself
+    (``model.normalize``), exactly as it will for a reader's image.
+    """
+    if mode == "none":
+        return data
+    out = copy.copy(data)  # keeps the attributes an experiment adds (instances, validation images)
+    out.images = [normalize_image(im, mode) for im in data.images]
+    return out
 
 
 def weight_maps(labels: Sequence[np.ndarray], config: TrainConfig) -> list[np.ndarray] | None:

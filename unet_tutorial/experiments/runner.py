@@ -114,6 +114,7 @@ def _half_copy(model: UNet) -> UNet:
     """The model with float16-rounded weights (what ``model.pt`` holds), back in float32."""
     out = UNet(**model_config(model))
     out.load_state_dict({k: v.detach().cpu().half().float() for k, v in model.state_dict().items()})
+    out.normalize = getattr(model, "normalize", "none")
     return out.eval()
 
 
@@ -215,6 +216,7 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
         if exp.keep == arm.name and seed == exp.seeds[0]:
             extra = {"threshold": metrics["threshold"]} if "threshold" in metrics else {}
             save_model(shipped.half(), folder / "model.pt", config=cfg.to_dict(), experiment=exp.name,
+                       normalize=cfg.normalize,
                        metrics=metrics, **extra)
             record["model"] = {"file": "model.pt", "arm": arm.name, "seed": seed, "metrics": metrics,
                                "dtype": "float16", "parameters": shipped.count_parameters()}
@@ -344,6 +346,6 @@ def rescore_experiment(name: str, *, reason: str, results: str | os.PathLike[str
     folder = (Path(results) if results is not None else results_dir()) / name
     extra = {"threshold": metrics["threshold"]} if "threshold" in metrics else {}
     save_model(model.half(), folder / "model.pt", config=rec["configs"][run["arm"]], experiment=name,
-               metrics=metrics, **extra)
+               metrics=metrics, normalize=model.normalize, **extra)
     _write_json(folder / "record.json", rec)
     return rec

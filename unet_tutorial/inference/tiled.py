@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from .._checks import as_unit_float, check_planes, model_device, select_device
+from ..normalize import model_normalization, normalize_image
 from .tiling import TilePlan, _geometry, choose_tile_size, memory_budget, mirror_pad, plan_tiles, tile_memory_bytes
 
 __all__ = ["DIHEDRAL", "dihedral", "dihedral_inverse", "predict_tiled", "segment", "forward_probabilities"]
@@ -204,6 +205,7 @@ def predict_tiled(
     amp: bool = False,
     channels_last: bool | None = None,
     stitch_device: str | torch.device | None = "cpu",
+    normalize: str | None = None,
 ) -> np.ndarray:
     """Class probabilities of every pixel of an image of any size (overlap-tile strategy, Fig. 2).
 
@@ -242,6 +244,9 @@ def predict_tiled(
             the test-time-augmentation sum are kept (default the CPU): only the
             batches of tiles use the compute device's memory, so an image of any
             size fits on a GPU whatever the tile size. ``None`` = the compute device.
+        normalize: the input normalisation (:func:`unet_tutorial.normalize.normalize_image`,
+            after the integer scaling); ``None`` = the one the model was trained with
+            (``model.normalize``, saved in its file; ``"none"`` if it has none).
 
     Returns:
         float32 numpy array ``(K, H, W)``: the softmax over the ``K`` classes
@@ -256,6 +261,9 @@ def predict_tiled(
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     _geometry(model)
     x = _as_image(image, getattr(model, "in_channels", None))
+    mode = model_normalization(model) if normalize is None else normalize
+    if mode != "none":  # the intensity scale the model was trained on (e.g. nuclei: percentiles)
+        x = torch.from_numpy(normalize_image(x.cpu().numpy(), mode)).to(x.device)
     if batch_size is not None and (not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1):
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     if not isinstance(tta, bool):
