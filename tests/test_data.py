@@ -625,10 +625,10 @@ def test_dsb_many_images_thread_pool(tmp_path):
 
 
 def test_dsb_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match="git clone") as err:
+    with pytest.raises(FileNotFoundError, match="fetch_dsb2018") as err:
         dsb2018_ids(tmp_path)
     assert "30354551efef351c1241da7c6d48cf938d76f02a" in str(err.value)
-    with pytest.raises(FileNotFoundError, match="git clone"):
+    with pytest.raises(FileNotFoundError, match="fetch_dsb2018"):
         load_dsb2018(tmp_path)
     ids = _write_dsb(tmp_path, 1)
     with pytest.raises(FileNotFoundError, match="nope"):

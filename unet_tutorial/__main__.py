@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from .doctor import add_doctor_command
 from .experiments import add_experiment_command
+from .export import add_export_command
 from .predict import add_predict_command
 from .train import add_train_command
 
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_command(subparsers)
     add_experiment_command(subparsers)
     add_doctor_command(subparsers)
+    add_export_command(subparsers)
     return parser
 
 

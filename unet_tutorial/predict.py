@@ -136,6 +136,9 @@ def add_predict_command(subparsers: argparse._SubParsersAction) -> argparse.Argu
     p.add_argument("--min-size", type=int, default=None,
                    help="with --instances: remove objects smaller than this many pixels (default 16)")
     p.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: cuda if available)")
+    p.add_argument("--backend", choices=("torch", "onnxruntime"), default="torch",
+                   help="torch (a model file) or onnxruntime (an .onnx file of: python -m unet_tutorial export "
+                   "--format onnx); the tiling is the same")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run_predict)
     return p
@@ -162,10 +165,17 @@ def _predict_files(args: argparse.Namespace) -> None:
         raise ValueError(f"--min-size must be >= 0, got {args.min_size}")
     device = select_device(args.device)
     weights = resolve_weights(args.weights)
-    try:
-        model = load_model(weights, map_location=device)
-    except Exception as err:  # torch/our loader raise several types for a wrong file
-        raise ValueError(f"cannot load weights {weights}: {_one_line(err)}") from None
+    if args.backend == "onnxruntime":
+        from .inference.onnx_backend import OnnxUNet
+
+        if device.type != "cpu":
+            raise ValueError(f"--backend onnxruntime runs on the CPU here, got --device {args.device}")
+        model = OnnxUNet(weights)  # ValueError for a file that is not an export of this package
+    else:
+        try:
+            model = load_model(weights, map_location=device)
+        except Exception as err:  # torch/our loader raise several types for a wrong file
+            raise ValueError(f"cannot load weights {weights}: {_one_line(err)}") from None
     if args.tile_size is not None:
         plan_tiles(model, 1, 1, args.tile_size)  # ValueError naming valid sizes, before any output
     threshold = next(t for t in (args.threshold, model.threshold, 0.5) if t is not None)

