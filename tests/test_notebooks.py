@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import re
+import sys
 from pathlib import Path
 
 import nbformat
@@ -63,9 +64,35 @@ def test_starts_with_a_title_and_the_colab_setup_cell(path):
     tool = load_tool("colab_setup")
     first_code = code_cells(nb)[0]
     assert "colab-setup" in first_code.metadata.get("tags", []), "the first code cell is the Colab set-up"
-    assert first_code.source == tool.setup_source(tool.repository_url()), (
-        "the set-up cell does not carry _config.yml's repository URL: run `make colab-setup`"
+    assert first_code.source == tool.setup_source(tool.repository_url(), tool.downloads_for(nb)), (
+        "the set-up cell does not carry _config.yml's repository URL or the chapter's downloads: "
+        "run `make colab-setup`"
     )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_colab_setup_cell_downloads_what_the_chapter_reads(path, monkeypatch):
+    """Run the set-up cell as on Colab (``%pip`` left out, the network mocked): it calls only
+    downloads the package implements, one for every data set the chapter's code reads."""
+    import types
+
+    import unet_tutorial.data as data
+
+    nb = nbformat.read(path, as_version=4)
+    setup = code_cells(nb)[0].source
+    calls = []
+    for name in ("fetch_isbi2012", "fetch_dsb2018", "fetch_ctc"):
+        assert callable(getattr(data, name))
+        monkeypatch.setattr(data, name, lambda *a, _n=name, **k: calls.append((_n, a)))
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    # %pip is IPython syntax: a no-op in its place
+    exec("\n".join(line.split("%")[0] + "pass" if line.strip().startswith("%pip") else line
+                   for line in setup.splitlines()), {})
+    code = "\n".join(c.source for c in code_cells(nb)[1:])
+    wanted = {("fetch_isbi2012", ()) if "load_isbi2012" in code else None,
+              ("fetch_dsb2018", ()) if ("load_dsb2018" in code or "dsb2018_ids" in code) else None,
+              *{("fetch_ctc", (d,)) for d in ("PhC-C2DH-U373", "DIC-C2DH-HeLa") if d in code}} - {None}
+    assert set(calls) == wanted and len(calls) == len(wanted)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

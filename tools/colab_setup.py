@@ -1,9 +1,9 @@
-"""Put the Colab set-up cell at the top of every chapter, with the repository URL of _config.yml.
+"""Put the Colab set-up cell at the top of every chapter: the repository URL of _config.yml, the data it reads.
 
 The repository URL is set in one place, ``repository.url`` in ``_config.yml``; the book's
 launch buttons read it from there, and this script copies it into the first code cell of
 each notebook (the cell that, on Colab only, installs the package from the repository).
-Run it after changing the URL: ``make colab-setup``. ``tests/test_notebooks.py`` checks that
+Run it after changing the URL or what a chapter reads: ``make colab-setup``. ``tests/test_notebooks.py`` checks that
 every notebook carries the current cell.
 """
 
@@ -25,27 +25,44 @@ def repository_url() -> str:
     return config["repository"]["url"].rstrip("/")
 
 
-def setup_source(url: str) -> str:
-    """Source of the set-up cell for a repository at ``url``."""
-    return (
-        "# Set-up. On Colab only: install the course package from the repository and download\n"
-        "# the ISBI 2012 data (checksummed) into the cache; choose a GPU runtime to train faster\n"
-        "# (Runtime > Change runtime type). The DSB 2018 nuclei have no checksummed download:\n"
-        "# see the README. Elsewhere this cell does nothing: run `make lab` in a clone instead.\n"
-        "import sys\n"
-        "\n"
-        'if "google.colab" in sys.modules:\n'
-        f'    %pip install -q "unet-tutorial @ git+{url}"\n'
-        "    from unet_tutorial.data import fetch_isbi2012\n"
-        "\n"
-        "    fetch_isbi2012()\n"
-    )
+#: What a chapter's code calls -> the download (in ``unet_tutorial.data``) that provides it.
+DOWNLOADS: dict[str, tuple[str, ...]] = {
+    "fetch_isbi2012()": ("load_isbi2012",),
+    "fetch_dsb2018()": ("load_dsb2018", "dsb2018_ids"),
+    'fetch_ctc("PhC-C2DH-U373")': ("PhC-C2DH-U373",),
+    'fetch_ctc("DIC-C2DH-HeLa")': ("DIC-C2DH-HeLa",),
+}
+
+
+def downloads_for(nb) -> list[str]:
+    """The downloads a notebook needs: those whose loaders (or data set names) its code cells use."""
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code" and TAG not in c.metadata.get("tags", []))
+    return [call for call, needles in DOWNLOADS.items() if any(n in code for n in needles)]
+
+
+def setup_source(url: str, downloads: list[str]) -> str:
+    """Source of the set-up cell for a repository at ``url`` that makes ``downloads``."""
+    names = sorted({d.split("(")[0] for d in downloads})
+    lines = [
+        "# Set-up. On Colab only: install the course package from the repository and download",
+        "# the data this chapter reads (every file checked against its sha256) into the cache;",
+        "# choose a GPU runtime to train faster (Runtime > Change runtime type).",
+        "# Elsewhere this cell does nothing: run `make lab` in a clone instead.",
+        "import sys",
+        "",
+        'if "google.colab" in sys.modules:',
+        f'    %pip install -q "unet-tutorial @ git+{url}"',
+    ]
+    if downloads:
+        lines += [f"    from unet_tutorial.data import {', '.join(names)}", ""]
+        lines += [f"    {d}" for d in downloads]
+    return "\n".join(lines) + "\n"
 
 
 def apply(path: Path, url: str) -> bool:
     """Insert or update the set-up cell of one notebook; return whether it changed."""
     nb = nbformat.read(path, as_version=4)
-    source = setup_source(url)
+    source = setup_source(url, downloads_for(nb))
     cells = [c for c in nb.cells if TAG in c.get("metadata", {}).get("tags", [])]
     if cells:
         if cells[0].source == source:
