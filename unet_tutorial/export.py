@@ -197,55 +197,56 @@ def export_bioimageio(model: UNet, path: str | os.PathLike[str], *, name: str, d
     net = _check_unet(model)
     first, step = valid_size_rule(net)
     mode = model_normalization(net)
-    work = Path(tempfile.mkdtemp(prefix="unet_bioimageio_"))
-    onnx_path = export_onnx(net, work / "weights.onnx")
-    raw = _test_tile(net, test_image)
-    from .inference.onnx_backend import OnnxUNet
+    with tempfile.TemporaryDirectory(prefix="unet_bioimageio_") as tmp:  # the zip keeps what it needs
+        work = Path(tmp)
+        onnx_path = export_onnx(net, work / "weights.onnx")
+        raw = _test_tile(net, test_image)
+        from .inference.onnx_backend import OnnxUNet
 
-    normed = normalize_image(raw, mode) if mode != "none" else raw
-    prob = OnnxUNet(onnx_path).session.run(None, {"image": normed.astype(np.float32)})[0]
-    np.save(work / "test_input.npy", raw.astype(np.float32))
-    np.save(work / "test_output.npy", prob.astype(np.float32))
-    threshold = getattr(net, "threshold", None)
-    source = ("a *synthetic* image (discs on a dark background), not real data" if test_image is None
-              else "a tile cut from a real image of the training domain")
-    (work / "README.md").write_text(_documentation(net, name, description, training_data, first, step,
-                                                   mode, threshold, source))
+        normed = normalize_image(raw, mode) if mode != "none" else raw
+        prob = OnnxUNet(onnx_path).session.run(None, {"image": normed.astype(np.float32)})[0]
+        np.save(work / "test_input.npy", raw.astype(np.float32))
+        np.save(work / "test_output.npy", prob.astype(np.float32))
+        threshold = getattr(net, "threshold", None)
+        source = ("a *synthetic* image (discs on a dark background), not real data" if test_image is None
+                  else "a tile cut from a real image of the training domain")
+        (work / "README.md").write_text(_documentation(net, name, description, training_data, first, step,
+                                                       mode, threshold, source))
 
-    inp, out = TensorId("image"), TensorId("probabilities")
-    spatial = [SpaceInputAxis(id=AxisId(a), size=ParameterizedSize(min=first, step=step)) for a in ("y", "x")]
-    pre = []
-    if mode == "percentile":  # the normalisation of training, per image and channel-joint
-        lo, hi = NORMALIZE_PERCENTILES
-        pre = [ScaleRangeDescr(kwargs=ScaleRangeKwargs(axes=[AxisId("channel"), AxisId("y"), AxisId("x")],
-                                                       min_percentile=lo, max_percentile=hi)),
-               ClipDescr(kwargs=ClipKwargs(min=0.0, max=1.0))]
-    classes = ["background", "foreground"] + [f"class {k}" for k in range(2, net.num_classes)]
-    descr = ModelDescr(
-        name=name,
-        description=description,
-        authors=[Author(name=a) for a in authors],
-        cite=[CiteEntry(text="Ronneberger, Fischer, Brox. U-Net: Convolutional Networks for Biomedical Image "
-                        "Segmentation. MICCAI 2015", doi=Doi(_PAPER_DOI))],
-        license=LicenseId(_COURSE_LICENSE),
-        documentation=FileDescr(source=work / "README.md"),
-        tags=["unet", "segmentation", "2d", "instance-segmentation" if threshold is not None else "semantic"],
-        inputs=[InputTensorDescr(
-            id=inp, description="gray image" if net.in_channels == 1 else f"{net.in_channels}-channel image",
-            axes=[BatchAxis(), ChannelAxis(channel_names=[Identifier(f"c{c}") for c in range(net.in_channels)]),
-                  *spatial],
-            test_tensor=FileDescr(source=work / "test_input.npy"), preprocessing=pre)],
-        outputs=[OutputTensorDescr(
-            id=out, description="class probabilities (softmax), channel 1 = foreground",
-            axes=[BatchAxis(), ChannelAxis(channel_names=[Identifier(c.replace(" ", "_")) for c in classes]),
-                  *[SpaceOutputAxis(id=AxisId(a), size=SizeReference(tensor_id=inp, axis_id=AxisId(a),
-                                                                     offset=-2 * net.border)) for a in ("y", "x")]],
-            test_tensor=FileDescr(source=work / "test_output.npy"))],
-        weights=WeightsDescr(onnx=OnnxWeightsDescr(source=onnx_path, opset_version=ONNX_OPSET)),
-    )
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_bioimageio_package(descr, output_path=path)
+        inp, out = TensorId("image"), TensorId("probabilities")
+        spatial = [SpaceInputAxis(id=AxisId(a), size=ParameterizedSize(min=first, step=step)) for a in ("y", "x")]
+        pre = []
+        if mode == "percentile":  # the normalisation of training, per image and channel-joint
+            lo, hi = NORMALIZE_PERCENTILES
+            pre = [ScaleRangeDescr(kwargs=ScaleRangeKwargs(axes=[AxisId("channel"), AxisId("y"), AxisId("x")],
+                                                           min_percentile=lo, max_percentile=hi)),
+                   ClipDescr(kwargs=ClipKwargs(min=0.0, max=1.0))]
+        classes = ["background", "foreground"] + [f"class {k}" for k in range(2, net.num_classes)]
+        descr = ModelDescr(
+            name=name,
+            description=description,
+            authors=[Author(name=a) for a in authors],
+            cite=[CiteEntry(text="Ronneberger, Fischer, Brox. U-Net: Convolutional Networks for Biomedical Image "
+                            "Segmentation. MICCAI 2015", doi=Doi(_PAPER_DOI))],
+            license=LicenseId(_COURSE_LICENSE),
+            documentation=FileDescr(source=work / "README.md"),
+            tags=["unet", "segmentation", "2d", "instance-segmentation" if threshold is not None else "semantic"],
+            inputs=[InputTensorDescr(
+                id=inp, description="gray image" if net.in_channels == 1 else f"{net.in_channels}-channel image",
+                axes=[BatchAxis(), ChannelAxis(channel_names=[Identifier(f"c{c}") for c in range(net.in_channels)]),
+                      *spatial],
+                test_tensor=FileDescr(source=work / "test_input.npy"), preprocessing=pre)],
+            outputs=[OutputTensorDescr(
+                id=out, description="class probabilities (softmax), channel 1 = foreground",
+                axes=[BatchAxis(), ChannelAxis(channel_names=[Identifier(c.replace(" ", "_")) for c in classes]),
+                      *[SpaceOutputAxis(id=AxisId(a), size=SizeReference(tensor_id=inp, axis_id=AxisId(a),
+                                                                         offset=-2 * net.border)) for a in ("y", "x")]],
+                test_tensor=FileDescr(source=work / "test_output.npy"))],
+            weights=WeightsDescr(onnx=OnnxWeightsDescr(source=onnx_path, opset_version=ONNX_OPSET)),
+        )
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_bioimageio_package(descr, output_path=path)
     return path
 
 
