@@ -514,7 +514,9 @@ def test_every_public_array_function_is_in_the_table() -> None:
                  "load_dsb2018", "CTC_WEBSITE", "CTC_TABLE2_DATASETS", "CTC_PERCENTILES", "load_ctc",
                  "TrainData", "make_tile_dataset",
                  # folders and downloads: paths, not arrays (tests/test_folder.py, tests/test_ctc.py)
-                 "CTCSequence", "fetch_ctc", "FolderSample", "load_folder", "folder_train_data"},
+                 "CTCSequence", "fetch_ctc", "FolderSample", "load_folder", "folder_train_data",
+                 # the verified DSB 2018 download: files, not arrays (tests/test_dsb_download.py)
+                 "DSB2018_ARCHIVE_URL", "DSB2018_MANIFEST_SHA256", "fetch_dsb2018", "verify_dsb2018"},
     }
     mods = {"model": model, "augment": augment, "weights": weights, "inference": inference,
             "metrics": metrics, "data": data}

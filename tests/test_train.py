@@ -552,3 +552,26 @@ def test_normalize_is_learned_on_normalised_images_and_saved_with_the_model(tiny
     assert plain != pytest.approx(hb.loss, rel=1e-3)
     with pytest.raises(ValueError, match="normalize"):
         tiny_config(normalize="zscore")
+
+
+def test_evaluate_pools_images_of_different_sizes():
+    """A folder of your own holds images of several sizes: validation pools their counts."""
+    from unet_tutorial.metrics import pixel_error, threshold_sweep
+
+    torch.manual_seed(0)
+    net = UNet(base_channels=2, depth=2, dropout=0.0).eval()
+    ims = [synthetic_em((64, 64), n_cells=5, seed=1), synthetic_em((48, 80), n_cells=5, seed=2)]
+    images, labels = [p[0] for p in ims], [p[1] for p in ims]
+    out = T.evaluate(net, images, labels)
+    probs = T.predict_probabilities(net, images)
+    assert isinstance(probs, list) and [p.shape for p in probs] == [(64, 64), (48, 80)]
+    wrong = sum(pixel_error(p > 0.5, lab == 1) * p.size for p, lab in zip(probs, labels))
+    assert out["pixel_error"] == pytest.approx(wrong / sum(p.size for p in probs))
+    same = threshold_sweep([probs[0]], [labels[0] == 1], thresholds=[0.5], metrics=("pixel", "rand"), progress=False)
+    stacked = threshold_sweep(probs[0][None], (labels[0] == 1)[None], thresholds=[0.5], metrics=("pixel", "rand"),
+                              progress=False)
+    assert same.best == stacked.best
+    with pytest.raises(ValueError, match=r"truth\[1\] must have the shape of prob\[1\]"):
+        threshold_sweep(probs, [labels[0] == 1, labels[0] == 1], progress=False)
+    with pytest.raises(ValueError, match="a list prob needs a list truth"):
+        threshold_sweep(probs, labels[0], progress=False)

@@ -317,7 +317,7 @@ def run_export_command(args: argparse.Namespace) -> int:
         if args.format == "onnx":
             print(f"wrote {export_onnx(model, args.out)}")
             return 0
-        stem = Path(str(args.weights)).stem
+        stem = weights.parent.name if weights.stem == "model" else weights.stem  # results/NAME/model.pt
         out = export_bioimageio(model, args.out, name=args.name or f"unet-tutorial {stem}",
                                 description=args.description or f"U-Net segmentation ({stem}), from the "
                                 "course U-Net, from the paper.")

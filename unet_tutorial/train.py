@@ -143,15 +143,17 @@ def predict_probabilities(
     tta: bool = False,
     device: str | torch.device | None = None,
     tile_size: int | None = None,
-) -> np.ndarray:
+) -> np.ndarray | list[np.ndarray]:
     """Cell probabilities ``p_1(x)`` of whole images, float32 ``(N, H, W)`` (overlap-tile, Fig. 2).
 
     Uses :func:`unet_tutorial.inference.predict_tiled` on each image; ``tta``
     averages the 8 flips/rotations (§4: "averaged over 7 rotated versions").
+    Images of different sizes (a folder of your own) give a list of ``(H_i, W_i)`` maps.
     """
     from .inference import predict_tiled
 
-    return np.stack([predict_tiled(model, im, tile_size=tile_size, tta=tta, device=device)[1] for im in images])
+    probs = [predict_tiled(model, im, tile_size=tile_size, tta=tta, device=device)[1] for im in images]
+    return np.stack(probs) if len({p.shape for p in probs}) == 1 else probs
 
 
 def evaluate(
@@ -184,7 +186,8 @@ def evaluate(
     if len(images) == 0 or len(images) != len(labels):
         raise ValueError(f"evaluate() needs as many labels as images (>= 1), got {len(images)} and {len(labels)}")
     prob = predict_probabilities(model, images, tta=tta, device=device, tile_size=tile_size)
-    truth = np.stack([np.asarray(lab) == 1 for lab in labels])
+    truth = [np.asarray(lab) == 1 for lab in labels]
+    truth = np.stack(truth) if isinstance(prob, np.ndarray) else truth
     at = threshold_sweep(prob, truth, thresholds=[threshold], metrics=("pixel", "rand"), progress=False)
     out = {
         "pixel_error": float(at.best["pixel"]),

@@ -133,13 +133,14 @@ def threshold_sweep(
     For a stack ``(N, H, W)`` the counts (mismatching pixels, true/false
     positives, Rand pair sums, warping mismatches) are summed over the images
     before the error is formed, as the Java code scores a stack; for the
-    pixel and warping errors this equals the mean over images.
+    pixel and warping errors this equals the pixel-weighted mean over images.
+    Images of different sizes are given as lists (pooled the same way).
 
     Parameters
     ----------
-    prob : ndarray of float, shape (H, W) or (N, H, W)
+    prob : ndarray of float, shape (H, W) or (N, H, W), or a list of (H_i, W_i)
         Cell probability in ``[0, 1]`` (1 = cell).
-    truth : ndarray of bool or {0, 1}, same shape as ``prob``
+    truth : ndarray of bool or {0, 1}, same shape as ``prob`` (a list: pairwise)
         Ground truth mask(s) (1 = cell).
     thresholds : iterable of float, optional
         Thresholds in ``[0, 1]``; default :data:`CHALLENGE_THRESHOLDS`
@@ -169,15 +170,26 @@ def threshold_sweep(
     unknown = [m for m in metrics if m not in SWEEP_METRICS]
     if not metrics or unknown:
         raise ValueError(f"metrics must be a non-empty subset of {SWEEP_METRICS}, got {metrics}")
-    q = check_probability(prob, "prob", ndims=(2, 3))
-    t_arr = check_binary(truth, "truth", ndims=(2, 3), hint=_MASK_HINT)
-    if t_arr.shape != q.shape:
-        raise ValueError(f"truth must have the shape of prob {q.shape}, got {t_arr.shape}")
-    if q.ndim == 2:
-        q, t_arr = q[None], t_arr[None]
-    truths = list(t_arr)
+    if isinstance(prob, (list, tuple)):  # images of different sizes
+        if not isinstance(truth, (list, tuple)) or len(truth) != len(prob) or not prob:
+            raise ValueError(f"a list prob needs a list truth of the same length (>= 1), got {len(prob)} "
+                             f"probability maps and {len(truth) if isinstance(truth, (list, tuple)) else 'an array'}")
+        q = [check_probability(p, f"prob[{i}]", ndims=(2,)) for i, p in enumerate(prob)]
+        truths = [check_binary(t, f"truth[{i}]", ndims=(2,), hint=_MASK_HINT) for i, t in enumerate(truth)]
+        bad = [i for i, (p, t) in enumerate(zip(q, truths)) if p.shape != t.shape]
+        if bad:
+            raise ValueError(f"truth[{bad[0]}] must have the shape of prob[{bad[0]}] {q[bad[0]].shape}, "
+                             f"got {truths[bad[0]].shape}")
+    else:
+        q = check_probability(prob, "prob", ndims=(2, 3))
+        t_arr = check_binary(truth, "truth", ndims=(2, 3), hint=_MASK_HINT)
+        if t_arr.shape != q.shape:
+            raise ValueError(f"truth must have the shape of prob {q.shape}, got {t_arr.shape}")
+        if q.ndim == 2:
+            q, t_arr = q[None], t_arr[None]
+        truths = list(t_arr)
     th = _check_thresholds(thresholds)
-    n_pixels = q.size
+    n_pixels = sum(qi.size for qi in q)
 
     values = {m: np.zeros(th.size) for m in metrics}
     need_warp = any(m.startswith("warping") for m in metrics)
