@@ -58,7 +58,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from unet_tutorial.experiments.runner import _matmul_gflops
-from unet_tutorial.inference import CiresanN4, choose_tile_size, classify_pixels, plan_tiles, predict_tiled
+from unet_tutorial.baseline import CiresanN4, classify_pixels
+from unet_tutorial.inference import choose_tile_size, plan_tiles, predict_tiled
 from unet_tutorial.model import UNet
 
 GOAL_MONAI = 1.5  # (a) / (b'): equal architecture
