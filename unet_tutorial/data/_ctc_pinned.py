@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import hashlib
 import io
 import os
 from functools import cache
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import quote
 
-from ._store import _retrieve_verified, data_dir
+from ._store import _retrieve_verified, _sha256, data_dir
 
 __all__ = ["fetch_ctc"]
 
@@ -119,14 +118,6 @@ def _describe_pinned(contents: dict[str, set[str]]) -> str:
         f"sequence {seq} with {' and '.join(t for t in _TRUTH_SUFFIX if t in kinds) or 'no'} truth"
         for seq, kinds in sorted(contents.items())
     )
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fetch_ctc(

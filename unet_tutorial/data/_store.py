@@ -14,6 +14,7 @@ No data set is defined here; see the other modules of the package.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -96,6 +97,15 @@ def _read_stack(files: list[Path]) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 # Checksummed downloads
 # --------------------------------------------------------------------------------------
+
+
+def _sha256(path: Path) -> str:
+    """The sha256 of a file, hex (read in 1 MiB blocks)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _retrieve_verified(

@@ -33,7 +33,7 @@ from typing import Iterable
 
 import numpy as np
 
-from ._store import DATA_ENV_VAR, _read_png, _to_unit_float, data_dir
+from ._store import DATA_ENV_VAR, _read_png, _sha256, _to_unit_float, data_dir
 
 __all__ = ["DSB2018_REPOSITORY", "DSB2018_COMMIT", "DSB2018_ARCHIVE_URL", "DSB2018_MANIFEST_SHA256",
            "DSB2018_PARTS", "dsb2018_ids", "load_dsb2018", "fetch_dsb2018", "verify_dsb2018", "dsb2018_split",
@@ -192,14 +192,6 @@ def _manifest() -> dict[str, str]:
     if hashlib.sha256(text).hexdigest() != DSB2018_MANIFEST_SHA256:
         raise ValueError(f"{_MANIFEST_FILE} is damaged: its sha256 is not DSB2018_MANIFEST_SHA256 (reinstall)")
     return {path: digest for digest, path in (line.split("  ", 1) for line in text.decode().splitlines())}
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def verify_dsb2018(folder: str | os.PathLike[str], *, complete: bool = True, progress: bool = False) -> int:
