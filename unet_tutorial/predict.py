@@ -168,7 +168,7 @@ def _predict_files(args: argparse.Namespace) -> None:
     if args.backend == "onnxruntime":
         from .inference.onnx_backend import OnnxUNet
 
-        if device.type != "cpu":
+        if args.device is not None and device.type != "cpu":  # the default device (a GPU if any) is not asked for
             raise ValueError(f"--backend onnxruntime runs on the CPU here, got --device {args.device}")
         model = OnnxUNet(weights)  # ValueError for a file that is not an export of this package
     else:
