@@ -59,7 +59,8 @@ bench: $(STAMP)
 colab-setup: $(STAMP)
 	$(BIN)/python tools/colab_setup.py
 
-## After changing unet_tutorial/ledger.py: regenerate the claims ledger page book/claims.md.
+## After changing unet_tutorial/ledger.py, measures.py or a record in results/: regenerate the claims
+## ledger page book/claims.md from the measures (fails, naming the claim, when a verdict drifts).
 claims: $(STAMP)
 	$(BIN)/python tools/make_claims.py
 

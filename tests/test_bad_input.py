@@ -507,7 +507,7 @@ def test_every_public_array_function_is_in_the_table() -> None:
         "metrics": {"PixelScores", "RandScores", "MismatchType", "WarpingResult", "SweepResult",
                     "TouchingMerges", "CHALLENGE_THRESHOLDS", "CHALLENGE_RADIUS", "SWEEP_METRICS",
                     "MISMATCH_COLORS", "simple_point_table", "summary_table", "DSB_THRESHOLDS",
-                    "InstanceMatch"},
+                    "InstanceMatch", "COURSE_METRICS"},
         "data": {"DATA_ENV_VAR", "data_dir", "ISBI2012_COMMIT", "ISBI2012_BASE_URL", "ISBI2012_SHA256",
                  "fetch_isbi2012", "load_isbi2012", "DSB2018_REPOSITORY", "DSB2018_COMMIT", "dsb2018_ids",
                  "DSB2018_PARTS", "dsb2018_split",  # ids (strings): tests/test_data.py

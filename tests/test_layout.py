@@ -10,7 +10,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "unet_tutorial"
 NUMERICAL = ["model", "augment", "weights", "losses", "inference", "metrics", "data", "config", "checkpoint",
-             "train", "history", "experiments", "baseline", "predict", "_checks"]
+             "train", "history", "experiments", "baseline", "predict", "_checks", "exercises"]
 
 
 @pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))

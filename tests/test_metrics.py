@@ -989,3 +989,18 @@ def test_summary_table_layout_and_values():
         M.summary_table({"a": {"pixel": 0.1}, "b": {"rand": 0.2}})
     with pytest.raises(ValueError, match="at least one"):
         M.summary_table({})
+
+
+def test_summary_table_selects_the_course_metrics():
+    truth = np.ones((20, 20), dtype=bool)
+    truth[:, 9:11] = False
+    shift = np.ones_like(truth)
+    shift[:, 10:12] = False
+    text = M.summary_table({"shift": M.error_summary(shift, truth)}, metrics=M.COURSE_METRICS)
+    rows = [line.strip("|").split("|")[0].strip() for line in text.splitlines()[2:]]
+    assert rows == list(M.COURSE_METRICS)
+    assert "pixel" not in rows and "skimage_rand" not in rows  # the comparison conventions
+    with pytest.raises(ValueError, match="lacks"):
+        M.summary_table({"a": {"pixel": 0.1}, "b": {"pixel": 0.2}}, metrics=["rand"])
+    with pytest.raises(ValueError, match="'a' lacks"):
+        M.summary_table({"a": {"pixel": 0.1}}, metrics=["pixel", "rand"])

@@ -565,8 +565,13 @@ def test_evaluate_pools_images_of_different_sizes():
     out = T.evaluate(net, images, labels)
     probs = T.predict_probabilities(net, images)
     assert isinstance(probs, list) and [p.shape for p in probs] == [(64, 64), (48, 80)]
+    # the course's pixel error: 1 - F of the cell pixels, counts pooled over the images
+    tp = sum(np.count_nonzero((p > 0.5) & (lab == 1)) for p, lab in zip(probs, labels))
+    fp = sum(np.count_nonzero((p > 0.5) & (lab != 1)) for p, lab in zip(probs, labels))
+    fn = sum(np.count_nonzero((p <= 0.5) & (lab == 1)) for p, lab in zip(probs, labels))
+    assert out["pixel_error"] == pytest.approx(1 - 2 * tp / (2 * tp + fp + fn))
     wrong = sum(pixel_error(p > 0.5, lab == 1) * p.size for p, lab in zip(probs, labels))
-    assert out["pixel_error"] == pytest.approx(wrong / sum(p.size for p in probs))
+    assert out["pixel_error"] != pytest.approx(wrong / sum(p.size for p in probs))  # not 1 - accuracy
     same = threshold_sweep([probs[0]], [labels[0] == 1], thresholds=[0.5], metrics=("pixel", "rand"), progress=False)
     stacked = threshold_sweep(probs[0][None], (labels[0] == 1)[None], thresholds=[0.5], metrics=("pixel", "rand"),
                               progress=False)

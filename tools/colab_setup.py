@@ -51,7 +51,7 @@ def setup_source(url: str, downloads: list[str]) -> str:
         "import sys",
         "",
         'if "google.colab" in sys.modules:',
-        f'    %pip install -q "unet-tutorial @ git+{url}"',
+        f'    %pip install -q "git+{url}"',
     ]
     if downloads:
         lines += [f"    from unet_tutorial.data import {', '.join(names)}", ""]

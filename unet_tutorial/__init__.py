@@ -15,8 +15,11 @@
 - :mod:`unet_tutorial.baseline`: the per-pixel sliding-window classifier the paper replaces (§1).
 - :mod:`unet_tutorial.metrics`: the ISBI 2012 pixel, Rand and warping errors, the IoU (§4).
 - :mod:`unet_tutorial.experiments`: recorded experiments, whose records and weights are in ``results/``.
+- :mod:`unet_tutorial.exercises`: the chapters' exercises: the package's code, shown, and
+  checkers that compare the reader's version with it.
 - :mod:`unet_tutorial.plotting`: all figure code.
-- :mod:`unet_tutorial.ledger`: the paper's checkable claims.
+- :mod:`unet_tutorial.ledger`: the paper's checkable claims, their rules and verdicts;
+  :mod:`unet_tutorial.measures`: what the course measures for each.
 
 The one device policy of the package (CUDA, then Apple MPS, then the CPU) is
 :func:`select_device`.

@@ -1,7 +1,7 @@
 """The trained network outside Python: ONNX, and bioimage.io model packages for Fiji, ilastik, napari, QuPath.
 
 - :func:`export_onnx`: the network followed by the softmax of Eq. 1, with any batch
-  size and every **valid** tile size ``min + k·step`` (``k ≥ 0``; 124 + 16k for the
+  size and every **valid** tile size ``min + k·step`` (``k ≥ 0``; 188 + 16k for the
   course's depth-4 network, from the size arithmetic of §2); the U-Net configuration,
   the input normalisation and the threshold go into the file's metadata, so
   :class:`~unet_tutorial.inference.onnx_backend.OnnxUNet` can tile it like the

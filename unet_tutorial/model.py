@@ -18,8 +18,9 @@ the bottleneck gives ``b = s_depth − 4`` and each of the ``depth`` expanding
 steps doubles and then removes 4: ``u → 2u − 4``. For depth 4 this gives
 572 → 570 → 568 | 284 → 282 → 280 | 140 → 138 → 136 | 68 → 66 → 64 |
 32 → 30 → 28 and back up 56 → 52 | 104 → 100 | 200 → 196 | 392 → 388.
-The valid sizes are ``s = 2**depth · k + c`` (for depth 4: ``16k + 124``, so
-that every pooling sees an even size), and the network consumes a constant
+The valid sizes are ``s = 2**depth · k + 4 · (2**depth − 1)`` (for depth 4:
+``16k + 60`` with ``k ≥ 8``, i.e. 188, 204, …, 572, …, so that every pooling sees an
+even size and the expanding path is not empty), and the network consumes a constant
 border (context) of ``(s − output) / 2`` pixels per side: 92 for depth 4.
 """
 
@@ -151,7 +152,7 @@ def valid_input_sizes(
 ) -> list[int]:
     """All valid input sizes in ``[start, stop]`` (pixels), ascending.
 
-    For depth 4 and valid padding these are ``16k + 124``: 140, 156, …, 572, ….
+    For depth 4 and valid padding these are ``16k + 60`` (``k ≥ 8``): 188, 204, …, 572, ….
     """
     _check_arch(depth, padding)
     first, period = _valid_start(depth, padding)
@@ -270,7 +271,9 @@ def border(depth: int = 4, padding: Padding = "valid") -> int:
 class DoubleConv(nn.Sequential):
     """Two 3×3 convolutions, each followed by a ReLU (one level of Fig. 1)."""
 
-    def __init__(self, in_channels: int, out_channels: int, padding: Padding = "valid") -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, padding: Padding = "valid"
+    ) -> None:
         pad = 0 if padding == "valid" else 1
         super().__init__(
             nn.Conv2d(in_channels, out_channels, 3, padding=pad),
@@ -281,41 +284,54 @@ class DoubleConv(nn.Sequential):
 
 
 class Down(nn.Sequential):
-    """2×2 max-pooling with stride 2, then a :class:`DoubleConv` that doubles channels."""
+    """2×2 max-pooling (stride 2), then a :class:`DoubleConv` doubling the channels."""
 
-    def __init__(self, in_channels: int, out_channels: int, padding: Padding = "valid") -> None:
-        super().__init__(nn.MaxPool2d(2, stride=2), DoubleConv(in_channels, out_channels, padding))
+    def __init__(
+        self, in_channels: int, out_channels: int, padding: Padding = "valid"
+    ) -> None:
+        super().__init__(
+            nn.MaxPool2d(2, stride=2), DoubleConv(in_channels, out_channels, padding)
+        )
 
 
 def center_crop(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Crop the central ``height × width`` window of an ``(N, C, H, W)`` tensor (any ``(…, H, W)``).
+    """Crop the central ``height × width`` window of an ``(N, C, H, W)`` tensor.
+
+    Any ``(…, H, W)`` works: labels ``(N, H, W)`` are cropped the same way.
 
     Raises:
         ValueError: ``x`` not a tensor with at least 2 dimensions, empty, or a
             ``height``/``width`` that is not an int in ``[1, H]``/``[1, W]``.
     """
-    if not torch.compiler.is_compiling():  # sizes are symbolic when exported (ONNX): nothing to check
+    # (sizes are symbolic when exported to ONNX: nothing to check then)
+    if not torch.compiler.is_compiling():
         check_planes(x, "x")
-        for name, v, n in (("height", height, x.shape[-2]), ("width", width, x.shape[-1])):
+        sizes = (("height", height, x.shape[-2]), ("width", width, x.shape[-1]))
+        for name, v, n in sizes:
             if check_int(v, name, minimum=1) > n:
-                raise ValueError(f"{name} must be at most {n} pixels (the tensor's size), got {v}")
+                raise ValueError(
+                    f"{name} must be at most {n} pixels (the tensor's size), got {v}"
+                )
     top = (x.shape[-2] - height) // 2
     left = (x.shape[-1] - width) // 2
     return x[..., top : top + height, left : left + width]
 
 
 class Up(nn.Module):
-    """2×2 up-convolution halving the channels, concatenation with the cropped skip, DoubleConv."""
+    """2×2 up-convolution halving the channels, concatenation with the cropped skip,
+    then a :class:`DoubleConv`."""
 
-    def __init__(self, in_channels: int, out_channels: int, padding: Padding = "valid") -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, padding: Padding = "valid"
+    ) -> None:
         super().__init__()
         self.up = nn.ConvTranspose2d(in_channels, in_channels // 2, 2, stride=2)
         self.conv = DoubleConv(in_channels // 2 + out_channels, out_channels, padding)
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
         x = self.up(x)
-        # The skip map is larger: the unpadded convolutions lost border pixels
-        # after it was taken, so only its centre lines up with x (grey arrows of Fig. 1).
+        # The skip map is larger: the unpadded convolutions lost border pixels after
+        # it was taken, so only its centre lines up with x (grey arrows of Fig. 1).
         skip = center_crop(skip, x.shape[-2], x.shape[-1])
         return self.conv(torch.cat([skip, x], dim=1))
 
@@ -482,14 +498,16 @@ class UNet(nn.Module):
                 raise ValueError(f"input {axis}: {err}") from None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits ``(N, num_classes, H', W')`` for an input ``(N, in_channels, H, W)``."""
-        if not torch.compiler.is_compiling():  # an export traces symbolic sizes (its input rule checks them)
+        """Logits ``(N, num_classes, H', W')`` for an input ``(N, in_ch., H, W)``."""
+        # (an ONNX export traces symbolic sizes: its own input rule checks them)
+        if not torch.compiler.is_compiling():
             self.check_input(x)
         skips = []
         x = self.inc(x)
         for i, down in enumerate(self.downs):
             if i == self.depth - 1:
-                x = self.dropout(x)  # end of the contracting path: last level before the bottleneck
+                # the end of the contracting path: the last level before the bottleneck
+                x = self.dropout(x)
             skips.append(x)
             x = down(x)
         x = self.dropout(x)  # ... and the bottleneck

@@ -155,7 +155,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def _predict_files(args: argparse.Namespace) -> None:
-    from tqdm.auto import tqdm
+    from ._progress import progress_bar
 
     from .checkpoint import load_model
 
@@ -198,7 +198,7 @@ def _predict_files(args: argparse.Namespace) -> None:
     import skimage.io
     import tifffile
 
-    for path in tqdm(dict.fromkeys(paths), desc="images", unit="image", disable=args.quiet):
+    for path in progress_bar(dict.fromkeys(paths), desc="images", unit="image", disable=args.quiet):
         prob = predict_tiled(model, read_image(path, model.in_channels), tile_size=args.tile_size, tta=args.tta)[1]
         mask = np.where(prob > threshold, 255, 0).astype(np.uint8)
         write_atomic(out / f"{path.stem}_prob.tif", lambda f: tifffile.imwrite(f, prob.astype(np.float32)))

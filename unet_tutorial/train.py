@@ -174,12 +174,14 @@ def evaluate(
     Counts are pooled over the images (:func:`unet_tutorial.metrics.threshold_sweep`).
 
     Returns:
-        ``pixel_error`` (fraction of wrong pixels), ``rand_error`` (the ISBI
+        ``pixel_error`` (the leaderboard's convention, as everywhere in the
+        course: ``1 −`` the F-score of the cell pixels), ``rand_error`` (the ISBI
         foreground-restricted Rand error) and ``iou`` (Jaccard index of the
         cells, class 1, mean over images) at ``threshold``. With ``sweep``
         also ``pixel_error_best``/``rand_error_best``: the best over the
-        challenge's 10 thresholds 0.0, 0.1, …, 0.9, and the thresholds reaching
-        them (``pixel_threshold``, ``rand_threshold``).
+        challenge's 10 thresholds 0.0, 0.1, …, 0.9 (so ``pixel_error_best`` is
+        ``1 −`` the maximal F-score, Table 1's pixel error), and the thresholds
+        reaching them (``pixel_threshold``, ``rand_threshold``).
     """
     from .metrics import iou, threshold_sweep
 
@@ -188,16 +190,18 @@ def evaluate(
     prob = predict_probabilities(model, images, tta=tta, device=device, tile_size=tile_size)
     truth = [np.asarray(lab) == 1 for lab in labels]
     truth = np.stack(truth) if isinstance(prob, np.ndarray) else truth
-    at = threshold_sweep(prob, truth, thresholds=[threshold], metrics=("pixel", "rand"), progress=False)
+    metrics = ("pixel_fscore", "rand")
+    at = threshold_sweep(prob, truth, thresholds=[threshold], metrics=metrics, progress=False)
     out = {
-        "pixel_error": float(at.best["pixel"]),
+        "pixel_error": float(at.best["pixel_fscore"]),
         "rand_error": float(at.best["rand"]),
         "iou": float(np.mean([iou(p > threshold, t) for p, t in zip(prob, truth)])),
     }
     if sweep:
-        sw = threshold_sweep(prob, truth, metrics=("pixel", "rand"), progress=False)
-        out.update(pixel_error_best=float(sw.best["pixel"]), rand_error_best=float(sw.best["rand"]),
-                   pixel_threshold=float(sw.best_threshold["pixel"]), rand_threshold=float(sw.best_threshold["rand"]))
+        sw = threshold_sweep(prob, truth, metrics=metrics, progress=False)
+        out.update(pixel_error_best=float(sw.best["pixel_fscore"]), rand_error_best=float(sw.best["rand"]),
+                   pixel_threshold=float(sw.best_threshold["pixel_fscore"]),
+                   rand_threshold=float(sw.best_threshold["rand"]))
     return out
 
 
@@ -402,7 +406,7 @@ def _time_is_up(mine: bool, world: int, dev: torch.device) -> bool:
 def _loop(net, model, optimizer, scheduler, scaler, samples, data, config, history, *,
           start, dev, amp_dtype, memory_format, rank, world, out, progress, evaluate_fn=None) -> None:
     """The optimisation steps ``start … config.steps − 1`` (see :func:`train`)."""
-    from tqdm.auto import tqdm
+    from ._progress import progress_bar
 
     main_proc = rank == 0
     ckpt_path = out / "checkpoint.pt" if out is not None else None
@@ -433,7 +437,7 @@ def _loop(net, model, optimizer, scheduler, scaler, samples, data, config, histo
                 bar.write(f"step {done}: held-out " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
             model.train()
 
-    bar = tqdm(total=config.steps, initial=start, desc=f"train {config.name}", unit="step",
+    bar = progress_bar(total=config.steps, initial=start, desc=f"train {config.name}", unit="step",
                disable=not (progress and main_proc), dynamic_ncols=True)
     net.train()
     try:

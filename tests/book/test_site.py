@@ -3,7 +3,8 @@
 Run after the book is built (`make test` builds it first; or `make book`). Checks that
 every page of the table of contents loads, that its images are really displayed
 (decoded, non-zero size), that math is typeset, that no internal link or anchor is
-broken, and saves screenshots of the intro and a chapter into
+broken, that no stored progress bar reads 0 %, that code cells fit the column without
+a horizontal scroll bar, and saves screenshots of the intro and a chapter into
 ``_build/screenshots/`` for review.
 """
 
@@ -148,6 +149,53 @@ def test_no_broken_internal_links(browser):
                 if unquote(frag) not in ids_cache[target]:
                     problems.append(f"{doc}: link to missing anchor {href}")
     assert not problems, "\n".join(problems)
+
+
+# The stored text of a tqdm bar: "train cpu:   0%|          | 0/800 [00:00<?, ?step/s]".
+ZERO_BAR = re.compile(r"(?<![\d.])0%\|")
+
+
+def test_no_progress_bar_is_shown_at_0_percent(browser):
+    """A bar stored at 0 % (its text at display time) says the loop never ran; the
+    package's bars (unet_tutorial._progress) store their finished line."""
+    problems: list[str] = []
+    for doc in PAGES:
+        open_page(browser, doc)
+        outputs = browser.execute_script(
+            "return Array.from(document.querySelectorAll('main .cell_output, article .cell_output'))"
+            ".map(o => o.textContent)"
+        )
+        for text in outputs:
+            problems += [f"{doc}: {line.strip()!r}" for line in text.splitlines() if ZERO_BAR.search(line)]
+    assert not problems, "progress bars stored at 0 % (re-execute the notebook):\n" + "\n".join(problems)
+
+
+def test_code_cells_fit_the_column(browser):
+    """At the test's 1280-px window no code cell needs a horizontal scroll bar (the
+    course's code is at most 88 characters a line; _static/custom.css makes them fit)."""
+    problems: list[str] = []
+    for doc in PAGES:
+        open_page(browser, doc)
+        wide = browser.execute_script(
+            """
+            document.querySelectorAll('details').forEach(d => { d.open = true; });  // hidden inputs too
+            const ctx = document.createElement('canvas').getContext('2d');
+            return Array.from(document.querySelectorAll('div.cell_input pre'))
+              .filter(p => p.scrollWidth > p.clientWidth + 1)
+              .map(p => {
+                const style = getComputedStyle(p);
+                ctx.font = style.font;
+                const room = p.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+                const lines = p.textContent.split('\\n');
+                const first = lines.find(l => ctx.measureText(l).width > room)
+                  ?? lines.reduce((a, b) => (b.length > a.length ? b : a), '');
+                return [p.scrollWidth, p.clientWidth, first];
+              });
+            """
+        )
+        problems += [f"{doc}: code {sw} px wide in a {cw}-px block, first line too long "
+                     f"({len(line)} characters): {line.strip()[:100]!r}" for sw, cw, line in wide]
+    assert not problems, "code cells that scroll sideways:\n" + "\n".join(problems)
 
 
 def test_screenshots_for_review(browser):

@@ -83,7 +83,7 @@ def _weighted_sum(weights: torch.Tensor, terms: torch.Tensor) -> torch.Tensor:
 
 
 def _dense_field(control: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Bicubic interpolation ``(N, 2, g, g) -> (N, 2, H, W)``; control points on the corners.
+    """Bicubic interpolation ``(N, 2, g, g) -> (N, 2, H, W)``, control points on corners.
 
     Equal to ``F.interpolate(control, (H, W), mode="bicubic", align_corners=True)``,
     computed separably (along x, then along y: much faster on the CPU).
@@ -93,7 +93,8 @@ def _dense_field(control: torch.Tensor, height: int, width: int) -> torch.Tensor
     g = control.shape[-1]
     wy = _bicubic_matrix(height, g).to(control.device)
     wx = _bicubic_matrix(width, g).to(control.device)
-    along_x = _weighted_sum(wx, control.transpose(-1, -2)).transpose(-1, -2)  # (N, 2, g, W)
+    # along x first: (N, 2, g, g) -> (N, 2, g, W), then along y -> (N, 2, H, W)
+    along_x = _weighted_sum(wx, control.transpose(-1, -2)).transpose(-1, -2)
     return _weighted_sum(wy, along_x)
 
 
@@ -118,7 +119,8 @@ def elastic_displacement(
     """
     _check_grid_sigma(grid, sigma)
     h, w = check_shape(shape, "shape", minimum=2)
-    control = _as_rng(rng).normal(0.0, sigma, size=(1, 2, grid, grid)).astype(np.float32)
+    control = _as_rng(rng).normal(0.0, sigma, size=(1, 2, grid, grid))
+    control = control.astype(np.float32)
     field = _dense_field(torch.from_numpy(control), h, w)[0].numpy()
     return ElasticField(field, control[0])
 

@@ -121,11 +121,11 @@ def _retrieve_verified(
     file when a checksum does not match.
     """
     import pooch
-    from tqdm.auto import tqdm
+    from .._progress import progress_bar
 
     paths = []
     items = list(files.items())
-    iterator = tqdm(items, desc="files", unit="file") if len(items) > 1 else items
+    iterator = progress_bar(items, desc="files", unit="file") if len(items) > 1 else items
     for rel, (url, sha) in iterator:
         target = folder / rel
         try:

@@ -177,11 +177,11 @@ def load_dsb2018(
         return [load_one(i) for i in wanted]
     from concurrent.futures import ThreadPoolExecutor
 
-    from tqdm.auto import tqdm
+    from .._progress import progress_bar
 
     # PNG decoding (mostly the ~26,000 masks) dominates and releases the GIL: threads help
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-        return list(tqdm(pool.map(load_one, wanted), total=len(wanted), desc="DSB 2018", unit="image"))
+        return list(progress_bar(pool.map(load_one, wanted), total=len(wanted), desc="DSB 2018", unit="image"))
 
 
 def _manifest() -> dict[str, str]:
@@ -211,7 +211,7 @@ def verify_dsb2018(folder: str | os.PathLike[str], *, complete: bool = True, pro
         ValueError: files with other bytes, files missing, or PNG files the commit does
             not have; the message counts them and names the first few.
     """
-    from tqdm.auto import tqdm
+    from .._progress import progress_bar
 
     folder = Path(folder)
     expected = _manifest()
@@ -221,7 +221,7 @@ def verify_dsb2018(folder: str | os.PathLike[str], *, complete: bool = True, pro
         expected = {rel: h for rel, h in expected.items() if rel.split("/", 1)[0] in ids}
     missing = sorted(set(expected) - present)
     extra = sorted(present - set(expected))
-    wrong = [rel for rel in tqdm(sorted(set(expected) & present), desc="verify DSB 2018", unit="file",
+    wrong = [rel for rel in progress_bar(sorted(set(expected) & present), desc="verify DSB 2018", unit="file",
                                  disable=not progress) if _sha256(folder / rel) != expected[rel]]
     problems = [(f"{len(wrong)} file(s) with other bytes than at commit {DSB2018_COMMIT[:10]}", wrong),
                 (f"{len(missing)} file(s) missing", missing), (f"{len(extra)} file(s) not in the commit", extra)]

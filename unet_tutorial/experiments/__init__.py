@@ -21,6 +21,10 @@ reproduced (``make test`` checks every record), so the book's numbers cannot
 drift from the weights that ship with it. Chapters read the numbers with
 :func:`load_record` and the models with :func:`load_result_model`.
 
+Timing records (:data:`TIMINGS`, :mod:`.timing`: ``results/speed-512/``) are run and
+checked by the same commands; their check re-times nothing (it checks that the record is
+complete and that its speed ratio satisfies the claims ledger's rule).
+
 Example::
 
     >>> from unet_tutorial.experiments import EXPERIMENTS, load_record
@@ -45,6 +49,7 @@ from .runner import (
     results_dir,
     run_experiment,
 )
+from .timing import MIN_SPEEDUP, TIMINGS, check_timing, record_speed_512
 
 __all__ = [
     "Arm",
@@ -62,4 +67,8 @@ __all__ = [
     "add_experiment_command",
     "arm_summary",
     "summary_rows",
+    "TIMINGS",
+    "MIN_SPEEDUP",
+    "record_speed_512",
+    "check_timing",
 ]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .registry import EXPERIMENTS
 from .runner import check_experiment, load_record, rescore_experiment, results_dir, run_experiment
+from .timing import TIMINGS, record_speed_512
 
 __all__ = ["add_experiment_command", "run_experiment_command"]
 
@@ -23,7 +24,7 @@ def add_experiment_command(subparsers) -> None:
                               "and weights are committed in results/.")
     sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     sub.add_parser("list", help="the registered experiments and whether each is recorded")
-    r = sub.add_parser("run", help="run an experiment and write results/NAME/")
+    r = sub.add_parser("run", help="run an experiment (or record a timing, e.g. speed-512) and write results/NAME/")
     r.add_argument("name")
     r.add_argument("--resume", action="store_true", help="skip finished runs, continue the last from its checkpoint")
     r.add_argument("--results", type=Path, help="records folder (default: results/ of the repository)")
@@ -49,6 +50,16 @@ def run_experiment_command(args) -> int:
                 path = root / name / "record.json"
                 state = json.loads(path.read_text()).get("status", "?") if path.is_file() else "not recorded"
                 print(f"{name:24s} {state:13s} {exp.summary}")
+            for name, summary in sorted(TIMINGS.items()):
+                path = root / name / "record.json"
+                state = json.loads(path.read_text()).get("status", "?") if path.is_file() else "not recorded"
+                print(f"{name:24s} {state:13s} (timing) {summary}")
+            return 0
+        if args.action == "run" and args.name in TIMINGS:  # needs an idle machine: see its record's notes
+            rec = record_speed_512(results=args.results, smoke=args.smoke, progress=not args.no_progress)
+            path = (args.results or results_dir()) / args.name / "record.json"
+            print(f"wrote {path} in {rec['wall_seconds']:.0f} s: "
+                  + ", ".join(f"{k} {v:.4g}" for k, v in rec["metrics"].items()))
             return 0
         if args.action == "run":
             rec = run_experiment(args.name, resume=args.resume, results=args.results, work_dir=args.work_dir,

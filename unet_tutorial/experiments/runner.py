@@ -270,11 +270,17 @@ def check_experiment(name: str, results: str | os.PathLike[str] | None = None, *
     Returns:
         One line per recorded metric that is not reproduced within ``tolerance``
         (absolute), naming it; empty when all hold (or when no model is kept,
-        then only the record's structure is checked).
+        then only the record's structure is checked). A timing record
+        (:data:`~unet_tutorial.experiments.timing.TIMINGS`) is checked by
+        :func:`~unet_tutorial.experiments.timing.check_timing`, without re-timing.
 
     Raises:
         FileNotFoundError: no record; ValueError: a record that is incomplete or malformed.
     """
+    from .timing import TIMINGS, check_timing
+
+    if name in TIMINGS:  # a timing record: checked without re-timing
+        return check_timing(name, results)
     rec = load_record(name, results)
     for key in ("split", "metrics", "configs", "git", "machine", "runs", "status"):
         if key not in rec:

@@ -287,14 +287,14 @@ def predict_tiled(
         most = max(p.num_tiles for p in plans.values())
         batch_size = most if per_tile == 0 else max(1, min(most, memory_budget(dev) // per_tile))
 
-    from tqdm.auto import tqdm
+    from .._progress import progress_bar
 
     total = sum(plans[(width, height) if k % 2 else (height, width)].num_tiles for k, _ in transforms)
     home = dev if stitch_device is None else select_device(stitch_device)
     x = x.to(home)
     if channels_last is None:
         channels_last = dev.type == "cpu"
-    with tqdm(total=total, desc="tiles", unit="tile", disable=not progress, leave=False) as bar:
+    with progress_bar(total=total, desc="tiles", unit="tile", disable=not progress, leave=False) as bar:
         with _TrainingMode(model), _ChannelsLast(model, bool(channels_last)), torch.inference_mode():
             result = None
             for k, flip in transforms:

@@ -46,7 +46,7 @@ from ._graph import _articulation_pixels as _articulation_pixels
 from .instances import DSB_THRESHOLDS, InstanceMatch, dsb_score, instance_f1, match_instances, seg_score
 from .pixel import PixelScores, iou, pixel_error, pixel_scores
 from .rand import RandScores, rand_error, rand_scores, skimage_adapted_rand_error
-from .summary import MISMATCH_COLORS, error_summary, mismatch_rgb, summary_table
+from .summary import COURSE_METRICS, MISMATCH_COLORS, error_summary, mismatch_rgb, summary_table
 from .sweep import (
     CHALLENGE_RADIUS,
     CHALLENGE_THRESHOLDS,
@@ -90,6 +90,7 @@ __all__ = [
     "TouchingMerges",
     "touching_merges",
     # summary
+    "COURSE_METRICS",
     "error_summary",
     "summary_table",
     "MISMATCH_COLORS",

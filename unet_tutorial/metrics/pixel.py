@@ -6,11 +6,13 @@ reference code does (Fiji's ``trainableSegmentation/metrics/PixelError.java``,
 cell pixels = the positive class). The IoU is the measure of the ISBI 2015 cell
 tracking results (paper §4, Table 2).
 
-Two "pixel errors" exist: :func:`pixel_error` is ``1 −`` accuracy
-(``PixelError.getMetricValue``), while the challenge *ranked* by ``1 −`` the
-best F-score of the cell pixels over the thresholds 0.0, 0.1, …, 1.0
-(:attr:`PixelScores.fscore_error`, ``"pixel_fscore"`` in
-:func:`unet_tutorial.metrics.threshold_sweep`).
+The course's *pixel error* is the leaderboard's (the glossary, chapter 6): ``1 −``
+the maximal F-score of the cell pixels over the challenge's 10 thresholds 0.0, 0.1,
+…, 0.9 (:attr:`PixelScores.fscore_error` at one threshold, ``"pixel_fscore"`` in
+:func:`unet_tutorial.metrics.threshold_sweep` for the best over the thresholds).
+:func:`pixel_error` computes the older textbook definition, ``1 −`` accuracy
+(``PixelError.getMetricValue``), which chapter 6 shows once for comparison: it
+gives other numbers and must not be set beside Table 1's.
 
 References
 ----------

@@ -5,8 +5,8 @@ The second of the three errors of the challenge (paper §4, Table 1): the
 reference code computes it (Fiji's
 ``RandError.getForegroundRestrictedRandIndexStatsN2``): ``1 −`` the F-score of
 the Rand precision and recall, cells labelled with 4-connectivity. The
-challenge ranked by ``1 −`` the maximal F-score over the thresholds 0.0, 0.1,
-…, 1.0 (:func:`unet_tutorial.metrics.threshold_sweep`, ``"rand"``).
+challenge reported the best (lowest) value over its 10 thresholds 0.0, 0.1,
+…, 0.9 (:func:`unet_tutorial.metrics.threshold_sweep`, ``"rand"``).
 
 Rand error vs. :func:`skimage.metrics.adapted_rand_error`
 ---------------------------------------------------------

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from scipy import ndimage as ndi
 
@@ -20,7 +22,15 @@ from .rand import rand_error, skimage_adapted_rand_error
 from .sweep import CHALLENGE_RADIUS
 from .warping import MismatchType, WarpingResult, warping_details
 
-__all__ = ["error_summary", "summary_table", "MISMATCH_COLORS", "mismatch_rgb"]
+__all__ = ["COURSE_METRICS", "error_summary", "summary_table", "MISMATCH_COLORS", "mismatch_rgb"]
+
+#: The rows of :func:`error_summary` in the course's conventions (one per metric, the
+#: leaderboard's: pixel error ``1 − F``, the challenge's Rand error, the splits-and-merges
+#: warping error), then the counts of mistakes. The others (``pixel`` = ``1 −``
+#: accuracy, ``skimage_rand``, Jain's ``warping``) are for comparison only (chapter 6).
+COURSE_METRICS: tuple[str, ...] = (
+    "pixel_fscore", "rand", "warping_splits_merges", "splits", "merges", "holes", "objects",
+)
 
 #: RGB colour (in ``[0, 1]``) of each kind of remaining warping mismatch in :func:`mismatch_rgb`.
 MISMATCH_COLORS: dict[MismatchType, tuple[float, float, float]] = {
@@ -86,7 +96,11 @@ def error_summary(pred: np.ndarray, truth: np.ndarray, *, radius: int | None = C
     }
 
 
-def summary_table(columns: dict[str, dict[str, float]], digits: int = 4) -> str:
+def summary_table(
+    columns: dict[str, dict[str, float]],
+    digits: int = 4,
+    metrics: Sequence[str] | None = None,
+) -> str:
     """A markdown table with one row per metric and one column per case.
 
     Parameters
@@ -97,6 +111,9 @@ def summary_table(columns: dict[str, dict[str, float]], digits: int = 4) -> str:
     digits : int, optional
         Decimals of the values; integral values (counts, exact zeros) print as
         integers.
+    metrics : sequence of str, optional
+        Only these rows, in this order (e.g. :data:`COURSE_METRICS`, the course's
+        one convention per metric); default all metrics of the first case.
 
     Returns
     -------
@@ -106,13 +123,14 @@ def summary_table(columns: dict[str, dict[str, float]], digits: int = 4) -> str:
     Raises
     ------
     ValueError
-        No column, or a column without a metric of the first one.
+        No column, or a column without a metric of the first one (or of
+        ``metrics``).
     """
     if not columns:
         raise ValueError("summary_table needs at least one column")
     names = list(columns)
-    rows = list(columns[names[0]])
-    for name in names[1:]:
+    rows = list(columns[names[0]]) if metrics is None else list(metrics)
+    for name in names if metrics is not None else names[1:]:
         missing = [r for r in rows if r not in columns[name]]
         if missing:
             raise ValueError(f"column {name!r} lacks the metric(s) {missing}")

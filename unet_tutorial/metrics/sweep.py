@@ -9,8 +9,8 @@ evaluation metrics – Script", and the challenge's evaluation page).
 What the challenge ranked (and the paper's Table 1 reports)
 ----------------------------------------------------------
 * *pixel error* = ``1 −`` the maximal F-score of the cell pixels over the
-  thresholds 0.0, 0.1, …, 1.0 – not ``1 −`` accuracy. Both are here
-  (``"pixel_fscore"`` and ``"pixel"``).
+  thresholds – not ``1 −`` accuracy. Both are here: ``"pixel_fscore"`` is the
+  course's pixel error, ``"pixel"`` (``1 −`` accuracy) is kept for comparison.
 * *warping error* = "minimum splits and mergers" warping error: only the
   remaining mismatch pixels classified as a split or a merger are counted
   (``WarpingError.getMinimumSplitsAndMergersErrorValue(0.0, 0.9, 0.1, false,
@@ -18,7 +18,11 @@ What the challenge ranked (and the paper's Table 1 reports)
   classic warping error counts every remaining mismatch. Both are here
   (``"warping_splits_merges"`` and ``"warping"``).
 * *Rand error* = ``1 −`` the maximal F-score of the foreground-restricted Rand
-  index over the thresholds 0.0, 0.1, …, 1.0 – the usual definition (``"rand"``).
+  index over the thresholds (``"rand"``).
+* *The thresholds*: the course uses the 10 levels 0.0, 0.1, …, 0.9
+  (:data:`CHALLENGE_THRESHOLDS`) for every metric. The challenge's pixel and Rand
+  loops also ran at 1.0, where ``prob > 1.0`` leaves no cell pixel: a level that is
+  never the best, so the two conventions give the same best values.
 * For a stack the Java code pools the pair / pixel counts of all slices
   before forming precision, recall and F-score (it does not average per-slice
   F-scores); :func:`threshold_sweep` does the same.
@@ -38,9 +42,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from .._checks import check_binary, check_probability
+from .._progress import progress_bar
 from ._common import _MASK_HINT, _f_score
 from .pixel import _pixel_counts
 from .rand import _rand_from_sums, _rand_sums
@@ -194,7 +198,7 @@ def threshold_sweep(
     values = {m: np.zeros(th.size) for m in metrics}
     need_warp = any(m.startswith("warping") for m in metrics)
     steps = th.size * len(truths)
-    bar = tqdm(total=steps, desc="threshold sweep", leave=False) if progress and need_warp else None
+    bar = progress_bar(total=steps, desc="threshold sweep", leave=False) if progress and need_warp else None
     try:
         for k, t in enumerate(th.tolist()):
             acc = dict.fromkeys(("pix", "tp", "fp", "fn", "sa", "sb", "sab", "warp", "sm"), 0)

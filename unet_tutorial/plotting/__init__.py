@@ -10,6 +10,8 @@ new) matplotlib ``Axes`` and never call ``plt.show()``.
 - :mod:`.tiles`: Fig. 2, the overlap-tile strategy (§2).
 - :mod:`.training`: loss and validation curves, predictions beside the truth (§3).
 - :mod:`.experiments`: recorded experiments: error against the number of training images (§3.1), arms side by side.
+- :mod:`.style`: :func:`setup_figures`, the course's figure defaults (size, dpi, text, layout),
+  called once in each chapter's import cell.
 """
 
 from __future__ import annotations
@@ -19,10 +21,14 @@ from .experiments import plot_arms, plot_few_images
 from .images import (color_instances, grid_image, outline_overlay, overlay, plot_displacement, plot_weight_figure,
                      show_images)
 from .metrics import plot_mistakes
+from .style import FIGURE_DEFAULTS, setup_figures, tidy_layout
 from .tiles import draw_tile_plan
 from .training import plot_history, plot_predictions
 
 __all__ = [
+    "setup_figures",
+    "tidy_layout",
+    "FIGURE_DEFAULTS",
     "overlay",
     "color_instances",
     "outline_overlay",

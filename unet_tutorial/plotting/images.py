@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .style import tidy_layout
+
 __all__ = [
     "overlay",
     "color_instances",
@@ -201,7 +203,7 @@ def show_images(
                 ax.set_title(titles[k], fontsize=9)
     if suptitle:
         fig.suptitle(suptitle)
-    fig.tight_layout()
+    tidy_layout(fig)
     return fig
 
 

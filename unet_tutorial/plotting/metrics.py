@@ -13,6 +13,7 @@ import numpy as np
 
 from ..metrics import MISMATCH_COLORS, WarpingResult, mismatch_rgb, warping_details
 from ..metrics._common import _mask_pair
+from .style import tidy_layout
 
 __all__ = ["plot_mistakes"]
 
@@ -93,5 +94,5 @@ def plot_mistakes(
                        fontsize=8, frameon=False)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    tidy_layout(fig)
     return fig

@@ -6,6 +6,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .style import tidy_layout
+
 __all__ = ["plot_history", "plot_predictions"]
 
 
@@ -82,5 +84,5 @@ def plot_predictions(
             ax.set_yticks([])
         if titles is not None:
             axes[i, 0].set_ylabel(titles[i])
-    fig.tight_layout()
+    tidy_layout(fig)
     return fig

@@ -1,0 +1,338 @@
+"""The measures of the claims ledger: each returns what the course measures for one claim.
+
+Every function here takes no argument and returns a :class:`Measured`: the value a
+rule of :mod:`unet_tutorial.ledger` compares (a number, a tuple, a bool) and the text
+the ledger shows, with its provenance where the value comes from a record in
+``results/``. The measures are cheap (seconds all together on 2 cores, apart from
+loading data): size arithmetic, initialisation statistics, default parameters, small
+deterministic computations, and numbers read from committed records. They train
+nothing and time nothing: timings come from records (``results/speed-512``).
+
+Values at the level of float rounding (the tiling checks) are shown as a bound, not as
+digits, so that the claims page is the same on every machine.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Measured", "MEASURES"]
+
+#: The ISBI 2012 slice of the seamless check (a held-out slice of the reference model).
+_SEAMLESS_SLICE = 25
+#: Float rounding of float32 forward passes: below this, "equal".
+FLOAT_NOISE = 1e-4
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A measured value and how the ledger shows it.
+
+    Attributes:
+        value: what the claim's rule compares; ``None`` when the measure found the
+            claim's setting absent (every comparing rule then says "not reproduced").
+        text: the value formatted for the reader, with its provenance where it comes
+            from a record, e.g. ``"0.0471 (isbi2012-reference, held-out slices 25–29, 1 − max F)"``.
+
+    Example:
+        >>> Measured(388, "388×388").text
+        '388×388'
+    """
+
+    value: Any
+    text: str
+
+
+# --------------------------------------------------------------------------
+# Shared inputs (computed once per process)
+# --------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def _paper_net():
+    """The paper's network, ``UNet()``, He-initialised from seed 0 (the global RNG is left untouched)."""
+    import torch
+
+    from .model import UNet
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return UNet().eval()
+
+
+@functools.lru_cache(maxsize=1)
+def _isbi_train():
+    from .data import load_isbi2012
+
+    return load_isbi2012(split="train")
+
+
+@functools.lru_cache(maxsize=None)
+def _record(name: str) -> dict:
+    from .experiments import load_record
+
+    return load_record(name)
+
+
+def _span(ids) -> str:
+    """``"25–29"`` for consecutive numbers, else ``"85, 92, 106, 112"``."""
+    ids = list(ids)
+    if len(ids) > 2 and ids == list(range(ids[0], ids[-1] + 1)):
+        return f"{ids[0]}–{ids[-1]}"
+    return ", ".join(map(str, ids))
+
+
+def _bound(value: float, bound: float = FLOAT_NOISE) -> str:
+    """A float-rounding difference shown as a bound (the same text on every machine)."""
+    return f"< {bound:g}" if value < bound else f"= {value:.1e}"
+
+
+# --------------------------------------------------------------------------
+# Chapter 1: the architecture
+# --------------------------------------------------------------------------
+
+
+def tile_output() -> Measured:
+    n = _paper_net().output_size(572)
+    return Measured(n, f"{n}×{n}")
+
+
+def conv_layers() -> Measured:
+    n = _paper_net().num_conv_layers
+    return Measured(n, str(n))
+
+
+def border() -> Measured:
+    b = _paper_net().border
+    return Measured(b, f"{b} px")
+
+
+def tiling_rule() -> Measured:
+    """Valid sizes of the paper's network, and a crop at a multiple of 16 px against the whole image."""
+    import torch
+
+    from .model import UNet, valid_input_sizes
+
+    sizes = valid_input_sizes(4, "valid", stop=400)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = UNet(base_channels=8, dropout=0.0).eval()
+        image = torch.rand(1, 1, 316, 316)  # 316 and 252 are valid sizes, the offset 32 = 2 · 16
+    crop = image[..., 32:32 + 252, 32:32 + 252]
+    with torch.no_grad():
+        full, part = net(image), net(crop)
+    diff = float((full[..., 32:32 + part.shape[-2], 32:32 + part.shape[-1]] - part).abs().max())
+    step = sizes[1] - sizes[0]
+    return Measured(diff, f"valid sizes {sizes[0]}, {sizes[1]}, {sizes[2]}, … (every {step} px); a crop at a "
+                          f"multiple of {step} px matches the whole image (max |Δ| {_bound(diff)})")
+
+
+def he_init() -> Measured:
+    """Standard deviation of the second 3×3 convolution of level 0 (64 → 64 channels)."""
+    from .model import UNet
+
+    conv = _paper_net().inc[2]
+    n_in = UNet.fan_in(conv)
+    std = float(conv.weight.detach().std())
+    return Measured(std, f"std {std:.4f} for N = {n_in} (UNet(), seed 0)")
+
+
+# --------------------------------------------------------------------------
+# Chapter 2: data and augmentation
+# --------------------------------------------------------------------------
+
+
+def deform_grid() -> Measured:
+    """Spread of the control displacements of the course's default (paper) augmentation."""
+    import numpy as np
+
+    from .augment import ElasticDeform, elastic_displacement, paper_augmentation
+
+    deform = next(t for t in paper_augmentation().transforms if isinstance(t, ElasticDeform))
+    draws = np.stack([elastic_displacement((9, 9), deform.grid, deform.sigma, rng=np.random.default_rng(s)).control
+                      for s in range(1000)])
+    std = float(draws.std())
+    paper_like = deform.grid == 3 and deform.interpolation == "bicubic"
+    return Measured(std if paper_like else None,
+                    f"{deform.grid}×{deform.grid} grid, control std {std:.2f} px over {len(draws)} draws, "
+                    f"{deform.interpolation} field")
+
+
+def isbi_train_size() -> Measured:
+    images, _ = _isbi_train()
+    return Measured(tuple(images.shape), f"{images.shape[0]} images, {images.shape[1]}×{images.shape[2]}")
+
+
+# --------------------------------------------------------------------------
+# Chapter 3: weight maps
+# --------------------------------------------------------------------------
+
+
+def w0_sigma() -> Measured:
+    """The paper configuration's w0 and σ, and the weight they give on a DSB 2018 separation border.
+
+    The image is chapter 3's: of the first 50 DSB 2018 images, the gray one of at most
+    360×360 px with the most touching pairs of nuclei.
+    """
+    import numpy as np
+
+    from .config import get_config
+    from .data import dsb2018_ids, load_dsb2018
+    from .weights import balanced_class_weights, border_weight_map, separation_mask, touching_pairs
+
+    cfg = get_config("paper")
+    first = dsb2018_ids()[:50]
+    candidates = []
+    # in parts of 10: small loads draw no progress bar into the chapter's claims cell
+    loaded = [pair for i in range(0, len(first), 10) for pair in load_dsb2018(ids=first[i:i + 10], gray=False)]
+    for image_id, (rgb, inst) in zip(first, loaded):
+        if np.array_equal(rgb[0], rgb[1]) and np.array_equal(rgb[1], rgb[2]) and inst.size <= 360 * 360:
+            candidates.append((len(touching_pairs(inst)), image_id))
+    (_, instances), = load_dsb2018(ids=[max(candidates)[1]])
+    w_bg, _ = balanced_class_weights(separation_mask(instances))
+    weights = border_weight_map(instances, w0=cfg.w0, sigma=cfg.sigma)
+    return Measured((cfg.w0, cfg.sigma), f"w0 = {cfg.w0:g}, σ = {cfg.sigma:g} px: {weights.max():.2f} on a 2-px "
+                                         f"border between DSB 2018 nuclei (w_c = {w_bg:.2f})")
+
+
+# --------------------------------------------------------------------------
+# Chapter 4: training
+# --------------------------------------------------------------------------
+
+
+def momentum() -> Measured:
+    from .config import get_config
+
+    paper, cpu = get_config("paper"), get_config("cpu")
+    name = {"sgd": "SGD", "adam": "Adam"}
+    pilot = _record("isbi2012-pilot")
+    sgd, adam = pilot["runs"]["b16-t444-sgd/seed0"], pilot["runs"]["b16-t444-adam/seed0"]
+    return Measured(
+        (paper.optimizer, paper.momentum, paper.batch_size),
+        f"paper configuration: {name.get(paper.optimizer, paper.optimizer)}, momentum {paper.momentum:g}, "
+        f"batch {paper.batch_size}; the course trains with {name.get(cpu.optimizer, cpu.optimizer)}, batch "
+        f"{cpu.batch_size}, {cpu.tile_size} px tiles, because at {sgd['steps']} steps (isbi2012-pilot) SGD 0.99 "
+        f"reached held-out Rand error {sgd['metrics']['rand']:.3f} vs. Adam {adam['metrics']['rand']:.3f}")
+
+
+def few_images() -> Measured:
+    """With 2 training slices, does the deformation beat flips by more than the seeds' spread?"""
+    from .experiments import arm_summary
+
+    few = _record("isbi2012-few-images")
+    rand = arm_summary(few, "rand")
+    helps = rand["n2-elastic"]["max"] < rand["n2-flips"]["min"]
+    steps = few["runs"]["n2-flips/seed0"]["steps"]
+    per_size = "; ".join(f"{n} slices {rand[f'n{n}-flips']['mean']:.3f} flips vs "
+                         f"{rand[f'n{n}-elastic']['mean']:.3f} + elastic" for n in (2, 5, 25))
+    return Measured(bool(helps), f"{'confirmed' if helps else 'not confirmed'} at {steps:,} steps "
+                                 f"(isbi2012-few-images, {len(few['seeds'])} seeds): held-out Rand error {per_size}")
+
+
+# --------------------------------------------------------------------------
+# Chapter 5: overlap-tile inference, speed
+# --------------------------------------------------------------------------
+
+
+def seamless() -> Measured:
+    """Tiled prediction (316 px tiles) against one pass over the whole mirrored slice 25."""
+    import numpy as np
+
+    from .experiments import load_result_model
+    from .inference import forward_probabilities, mirror_pad, predict_tiled
+
+    model = load_result_model("isbi2012-reference")
+    image = _isbi_train()[0][_SEAMLESS_SLICE]
+    n = image.shape[0]
+    size, b = model.input_size_for(n), model.border
+    padded = mirror_pad(image, b, size - n - b, b, size - n - b)
+    whole = forward_probabilities(model, padded)[1][:n, :n]
+    tiled = predict_tiled(model, image, tile_size=316)[1]
+    diff = float(np.abs(tiled - whole).max())
+    return Measured(diff, f"max |tiled − whole| {_bound(diff)} (isbi2012-reference, slice {_SEAMLESS_SLICE}, "
+                          f"316 px tiles vs. one {size} px pass)")
+
+
+def _cpu_facts(rec: dict) -> str:
+    m = rec["machine"]
+    return f"{m['cpu']}, {m['threads']} threads, matmul {m['matmul_gflops']:.0f} GFLOP/s"
+
+
+def sliding_window() -> Measured:
+    rec = _record("speed-512")
+    cpu = rec["timings"]["cpu"]
+    ratio = cpu["speedup_vs_per_pixel"]
+    return Measured(ratio, f"{ratio:,.0f}× faster than per-pixel patch classification (speed-512: Ciresan N4 "
+                           f"{cpu['ciresan-n4']['seconds']:,.0f} s vs. reference U-Net "
+                           f"{cpu['reference']['seconds']:.2f} s for a 512×512 slice; {_cpu_facts(rec)})")
+
+
+def speed_512() -> Measured:
+    rec = _record("speed-512")
+    t = rec["timings"]
+    text = (f"paper's network {t['cpu']['paper-unet']['seconds']:.1f} s, reference model "
+            f"{t['cpu']['reference']['seconds']:.2f} s on the CPU (speed-512: {_cpu_facts(rec)})")
+    if "cuda" in t:
+        gpu = rec["machine"].get("gpu", "CUDA")
+        text += f"; on {gpu}: paper's network {t['cuda']['paper-unet']['seconds']:.3f} s"
+    return Measured(t["cpu"]["paper-unet"]["seconds"], text)
+
+
+# --------------------------------------------------------------------------
+# Chapters 6 and 7: the paper's tables, from the committed records
+# --------------------------------------------------------------------------
+
+
+def _table1(metric: str, digits: int, convention: str) -> Measured:
+    rec = _record("isbi2012-reference")
+    value = rec["metrics"][metric]
+    held = _span(rec["split"]["held_out"])
+    return Measured(value, f"{value:.{digits}f} (isbi2012-reference, held-out slices {held}, {convention})")
+
+
+def table1_warping() -> Measured:
+    return _table1("warping_splits_merges", 6, "splits and merges")
+
+
+def table1_rand() -> Measured:
+    return _table1("rand", 4, "foreground-restricted")
+
+
+def table1_pixel() -> Measured:
+    return _table1("pixel_fscore", 4, "1 − max F")
+
+
+def touching_separation() -> Measured:
+    """Does Eq. 2 (w_c + border term) merge fewer touching pairs than plain cross-entropy, in every seed?"""
+    from .experiments import arm_summary
+
+    bw = _record("dsb2018-border-weights")
+    merged, iou = arm_summary(bw, "merged"), arm_summary(bw, "iou")
+    fewer = all(a < b for a, b in zip(merged["wc-border"]["values"], merged["plain"]["values"]))
+    return Measured(fewer, f"DSB 2018 nuclei, {len(bw['seeds'])} seeds x {bw['runs']['plain/seed0']['steps']} steps "
+                           f"(dsb2018-border-weights): touching pairs merged {merged['wc-border']['mean']:.1%} with "
+                           f"Eq. 2 vs {merged['plain']['mean']:.1%} plain (foreground IoU "
+                           f"{iou['wc-border']['mean']:.3f} vs {iou['plain']['mean']:.3f})")
+
+
+def table2_u373() -> Measured:
+    rec = _record("ctc2015-u373")
+    seg = rec["metrics"]["seg"]
+    return Measured(seg, f"SEG {seg:.4f} (ctc2015-u373, held-out frames {_span(rec['split']['held_out'])} of "
+                         f"sequence 02, gold truth)")
+
+
+def table2_hela() -> Measured:
+    rec = _record("ctc2015-hela")
+    seg = rec["metrics"]["seg"]
+    return Measured(seg, f"SEG {seg:.4f} against silver truth (ctc2015-hela, held-out frames "
+                         f"{_span(rec['split']['held_out'])})")
+
+
+#: claim key → its measure.
+MEASURES = {f.__name__: f for f in (
+    tile_output, conv_layers, border, tiling_rule, he_init, deform_grid, isbi_train_size, w0_sigma, momentum,
+    few_images, seamless, sliding_window, speed_512, table1_warping, table1_rand, table1_pixel,
+    touching_separation, table2_u373, table2_hela)}
