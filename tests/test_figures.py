@@ -5,16 +5,18 @@ from __future__ import annotations
 import inspect
 
 import matplotlib
+import matplotlib.pyplot as plt
 import pytest
+from matplotlib.patches import FancyArrowPatch, Rectangle
+from matplotlib.path import Path
 
-matplotlib.use("Agg")
+from unet_tutorial.model import UNet
+from unet_tutorial.plotting import FIGURE_DEFAULTS, draw_architecture, setup_figures, tidy_layout
 
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.path import Path  # noqa: E402
-from matplotlib.patches import FancyArrowPatch, Rectangle  # noqa: E402
 
-from unet_tutorial.model import UNet  # noqa: E402
-from unet_tutorial.plotting import FIGURE_DEFAULTS, draw_architecture, setup_figures, tidy_layout  # noqa: E402
+@pytest.fixture(autouse=True)
+def agg():
+    matplotlib.use("Agg")
 
 
 @pytest.fixture
@@ -91,7 +93,7 @@ def collisions(ax, pad: float = 2.0) -> list[str]:
 
 
 def test_fig1_numbers_are_clear_of_arrows_boxes_and_each_other(course_rc):
-    fig, ax = plt.subplots(figsize=(14, 7))
+    _, ax = plt.subplots(figsize=(14, 7))
     draw_architecture(UNet().trace(572), ax, title="U-Net for a 572×572 tile, traced from the model")
     assert collisions(ax) == []
 

@@ -153,3 +153,37 @@ def test_claims_check_fails_on_an_out_of_date_page(tmp_path):
     page.write_text((ROOT / "book" / "claims.md").read_text().replace("**reproduced**", "**close**", 1))
     assert make_claims.main(["--check", "--page", str(page)]) == 1
     assert make_claims.main(["--page", str(page)]) == 0 and page.read_text() == make_claims.render()
+
+
+#: The longest code line the book's content column shows without a scroll bar
+#: (`_static/custom.css` widens the column for it; tests/book checks it in the browser).
+MAX_CODE_LINE = 88
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_code_cells_fit_the_column_and_carry_nbval_tags_not_comments(path):
+    nb = nbformat.read(path, as_version=4)
+    long = [(i, line) for i, c in enumerate(nb.cells) if c.cell_type == "code"
+            for line in c.source.splitlines() if len(line) > MAX_CODE_LINE]
+    assert not long, f"code lines over {MAX_CODE_LINE} characters (cell, line): {long[:5]}"
+    marked = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+              and re.search(r"^\s*#\s*NBVAL_", c.source, re.M)]
+    assert not marked, f"cells {marked}: nbval markers go in cell tags (nbval-check-output)"
+    checked = [c for c in nb.cells if "nbval-check-output" in c.metadata.get("tags", [])]
+    assert checked, "a chapter checks the output of its deterministic cells"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS[:4], ids=lambda p: p.stem)
+def test_chapters_1_to_4_show_the_code_and_an_exercise_with_a_hidden_solution(path):
+    """Each of chapters 1-4 shows package code and has a checked exercise (issue #17)."""
+    nb = nbformat.read(path, as_version=4)
+    sources = [c.source for c in code_cells(nb)]
+    assert any("show_source(" in s for s in sources), "the chapter shows the package's code"
+    stubs = [c for c in code_cells(nb) if "raise NotImplementedError" in c.source and "check_" in c.source]
+    solutions = [c for c in code_cells(nb) if "hide-input" in c.metadata.get("tags", [])
+                 and "check_" in c.source]
+    assert stubs, "an exercise cell: a stub for the reader and its checker"
+    assert solutions, "the solution is in a hidden (dropdown) cell"
+    for cell in solutions:
+        printed = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+        assert "✓" in printed and "✗" not in printed, f"the stored solution does not pass: {printed!r}"

@@ -55,7 +55,7 @@ def setup_figures(rc: dict[str, Any] | None = None) -> dict[str, Any]:
     Returns the rcParams set, by name.
     """
     import matplotlib
-    import matplotlib.pyplot  # noqa: F401  (the backend's rcParams first, then ours)
+    import matplotlib.pyplot  # the backend's rcParams first, then ours
 
     settings = dict(FIGURE_DEFAULTS)
     if "auto" not in _interpolations():  # matplotlib < 3.10
