@@ -105,6 +105,10 @@ def test_no_library_code_in_notebooks(path):
         )
         tree = ast.parse(source)
         defined = [n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+        # the one exception: an exercise, the reader's my_* functions handed to a checker
+        # of unet_tutorial.exercises in the same cell
+        checked = re.findall(r"\bcheck_\w+\((my_\w+)\)", cell.source)
+        defined = [name for name in defined if name not in checked]
         assert not defined, f"{defined} defined in a notebook: move it into unet_tutorial/"
 
 

@@ -94,6 +94,8 @@ def _strip_docstring(numbered: list[tuple[int, str]]) -> list[tuple[int, str]]:
     if doc.lineno == node.lineno:  # a one-line `def f(): "doc"`: keep it
         return numbered
     a, b = doc.lineno - 1, doc.end_lineno or doc.lineno
+    if b < len(numbered) and not numbered[b][1].strip():
+        b += 1  # the blank line after a class docstring goes with it
     kept = numbered[:a] + numbered[b:]
     if len(body) == 1:
         number, line = numbered[a]
