@@ -766,6 +766,12 @@ def test_sweep_result_table():
                             progress=False)
     assert res.rows() == [{"metric": "pixel", "best": pytest.approx(7 / 49), "threshold": 0.5}]
     assert res.to_markdown().splitlines()[2] == "| pixel | 0.142857 | 0.50 |"
+    two = M.threshold_sweep(np.full((7, 7), 0.7), truth, thresholds=[0.5],
+                            metrics=("pixel", "pixel_fscore"), progress=False)
+    assert [line.split("|")[1].strip() for line in two.to_markdown(["pixel_fscore"]).splitlines()[2:]] == [
+        "pixel_fscore"]
+    with pytest.raises(ValueError, match="not swept"):
+        two.to_markdown(["rand"])
 
 
 # ----------------------------------------------------------------------------

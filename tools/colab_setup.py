@@ -56,7 +56,7 @@ def setup_source(url: str, downloads: list[str]) -> str:
     if downloads:
         lines += [f"    from unet_tutorial.data import {', '.join(names)}", ""]
         lines += [f"    {d}" for d in downloads]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines)  # no final newline: as ruff format leaves a cell
 
 
 def apply(path: Path, url: str) -> bool:

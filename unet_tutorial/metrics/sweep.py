@@ -92,10 +92,20 @@ class SweepResult:
         return [{"metric": m, "best": self.best[m], "threshold": self.best_threshold[m]}
                 for m in self.values]
 
-    def to_markdown(self) -> str:
-        """The best values as a markdown table."""
+    def to_markdown(self, metrics: Sequence[str] | None = None) -> str:
+        """The best values as a markdown table: every metric swept, or only ``metrics``
+        (e.g. the course's conventions ``("pixel_fscore", "rand", "warping_splits_merges")``).
+
+        Raises:
+            ValueError: a name of ``metrics`` that was not swept.
+        """
+        rows = {r["metric"]: r for r in self.rows()}
+        names = list(rows) if metrics is None else list(metrics)
+        missing = [m for m in names if m not in rows]
+        if missing:
+            raise ValueError(f"metrics {missing} were not swept; swept: {sorted(rows)}")
         lines = ["| metric | best error | threshold |", "| --- | --- | --- |"]
-        lines += [f"| {r['metric']} | {r['best']:.6f} | {r['threshold']:.2f} |" for r in self.rows()]
+        lines += [f"| {m} | {rows[m]['best']:.6f} | {rows[m]['threshold']:.2f} |" for m in names]
         return "\n".join(lines)
 
 
