@@ -175,6 +175,8 @@ def test_code_cells_fit_the_column_and_carry_nbval_tags_not_comments(path):
     assert not marked, f"cells {marked}: nbval markers go in cell tags (nbval-check-output)"
     checked = [c for c in nb.cells if "nbval-check-output" in c.metadata.get("tags", [])]
     assert checked, "a chapter checks the output of its deterministic cells"
+    timed = [c.source.splitlines()[0] for c in checked if "perf_counter" in c.source]
+    assert not timed, f"checked cells print timings, which differ on every run: {timed}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS[:4], ids=lambda p: p.stem)

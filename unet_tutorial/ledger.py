@@ -31,6 +31,7 @@ Example:
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -144,11 +145,40 @@ class Tolerance(Rule):
 
 
 @dataclass(frozen=True)
-class AtLeast(Rule):
+class _Bound(Rule):
+    """A bound on the measured number: reproduced within ``bound``, close within ``close``.
+
+    ``quantity`` names the measured number in :meth:`describe`. The subclasses say on
+    which side of the bound the claim holds (``_holds``, ``_symbol``).
+    """
+
+    bound: float
+    close: float | None = None
+    unit: str = ""
+    quantity: str = ""
+    _symbol = "≥"
+    _holds = staticmethod(operator.ge)
+
+    def verdict(self, value: Any) -> str:
+        if _missing(value):
+            return NOT_REPRODUCED
+        if self._holds(value, self.bound):
+            return REPRODUCED
+        near = self.close is not None and self._holds(value, self.close)
+        return CLOSE if near else NOT_REPRODUCED
+
+    def describe(self) -> str:
+        text = f"{self.quantity + ' ' if self.quantity else ''}{self._symbol} {self.bound:g}{self.unit}"
+        if self.close is None:
+            return text
+        return text + f" (close: {self._symbol} {self.close:g}{self.unit})"
+
+
+@dataclass(frozen=True)
+class AtLeast(_Bound):
     """Reproduced when the value is at least ``bound``, close when at least ``close``, else not reproduced.
 
     For qualitative claims measured by a number: "much faster" as a speed ratio.
-    ``quantity`` names the measured number in :meth:`describe`.
 
     Examples:
         >>> AtLeast(100, close=10).verdict(5182.0), AtLeast(100, close=10).verdict(42.0)
@@ -157,28 +187,10 @@ class AtLeast(Rule):
         'speed ratio ≥ 100× (close: ≥ 10×)'
     """
 
-    bound: float
-    close: float | None = None
-    unit: str = ""
-    quantity: str = ""
-
-    def verdict(self, value: Any) -> str:
-        if _missing(value):
-            return NOT_REPRODUCED
-        if value >= self.bound:
-            return REPRODUCED
-        return CLOSE if self.close is not None and value >= self.close else NOT_REPRODUCED
-
-    def describe(self) -> str:
-        text = f"{self.quantity + ' ' if self.quantity else ''}≥ {self.bound:g}{self.unit}"
-        return text + (f" (close: ≥ {self.close:g}{self.unit})" if self.close is not None else "")
-
 
 @dataclass(frozen=True)
-class AtMost(Rule):
+class AtMost(_Bound):
     """Reproduced when the value is at most ``bound``, close when at most ``close``, else not reproduced.
-
-    ``quantity`` names the measured number in :meth:`describe`.
 
     Examples:
         >>> AtMost(1e-4).verdict(2e-6), AtMost(1.0, close=2.0, unit=" s").verdict(1.5)
@@ -187,21 +199,8 @@ class AtMost(Rule):
         '≤ 1 s'
     """
 
-    bound: float
-    close: float | None = None
-    unit: str = ""
-    quantity: str = ""
-
-    def verdict(self, value: Any) -> str:
-        if _missing(value):
-            return NOT_REPRODUCED
-        if value <= self.bound:
-            return REPRODUCED
-        return CLOSE if self.close is not None and value <= self.close else NOT_REPRODUCED
-
-    def describe(self) -> str:
-        text = f"{self.quantity + ' ' if self.quantity else ''}≤ {self.bound:g}{self.unit}"
-        return text + (f" (close: ≤ {self.close:g}{self.unit})" if self.close is not None else "")
+    _symbol = "≤"
+    _holds = staticmethod(operator.le)
 
 
 @dataclass(frozen=True)

@@ -214,7 +214,7 @@ def plot_weight_figure(
     weights: np.ndarray,
     title: str | None = None,
 ):
-    """The four panels of the paper's Fig. 3 in one row; returns the matplotlib ``Figure``.
+    """The four panels of the paper's Fig. 3, two by two; returns the matplotlib ``Figure``.
 
     (a) the raw image, (b) the instances in colours, (c) the training target with
     separation borders, (d) the weight map ``w(x)`` of Eq. 2 with a colour bar. All
@@ -226,7 +226,11 @@ def plot_weight_figure(
     shapes = {a.shape for a in (image, instances, target, weights)}
     if len(shapes) != 1 or len(next(iter(shapes))) != 2:
         raise ValueError(f"expected four (H, W) arrays of one shape, got shapes {sorted(shapes)}")
-    fig, axes = plt.subplots(1, 4, figsize=(16, 4.2))
+    # two by two: each panel about half the book's column wide, large enough to see
+    # the two-pixel separation borders
+    h, w = image.shape
+    fig, grid = plt.subplots(2, 2, figsize=(10, 8.4 * h / w + 1.2))
+    axes = grid.ravel()
     panels = [
         (image, "gray", "(a) raw image"),
         (label2rgb(instances, bg_label=0), None, "(b) instances (colours)"),
@@ -236,8 +240,10 @@ def plot_weight_figure(
     for ax, (data, cmap, name) in zip(axes, panels):
         shown = ax.imshow(data, cmap=cmap, interpolation="nearest")
         ax.set_title(name)
+    for ax in grid[1]:
         ax.set_xlabel("x (px)")
-    axes[0].set_ylabel("y (px)")
+    for ax in grid[:, 0]:
+        ax.set_ylabel("y (px)")
     fig.colorbar(shown, ax=axes[3], fraction=0.046, label="weight")
     if title:
         fig.suptitle(title)
