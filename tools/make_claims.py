@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from unet_tutorial.ledger import CLAIMS, assess  # noqa: E402
+from unet_tutorial.ledger import CLAIMS, assess, table_cell  # noqa: E402
 
 PAGE = ROOT / "book" / "claims.md"
 
@@ -59,16 +59,12 @@ Each claim's rule is listed under the table.
 """
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
 def render() -> str:
     """The Markdown of book/claims.md, every measure computed now."""
     rows, rules = [], []
     for i, c in enumerate(CLAIMS, 1):
         a = assess(c)
-        rows.append(f"| {_cell(c.statement)} | {_cell(c.paper_shown)} | {c.section} | {_cell(a.measured.text)} "
+        rows.append(f"| {table_cell(c.statement)} | {table_cell(c.paper_shown)} | {c.section} | {table_cell(a.measured.text)} "
                     f"| **{a.verdict_shown}** (rule {i}) | {{doc}}`/notebooks/{c.notebook}` |")
         rules.append(f"{i}. {c.statement}: {c.rule.describe()}.")
     return HEADER + "\n".join(rows) + "\n\nThe rules:\n\n" + "\n".join(rules) + "\n"

@@ -40,7 +40,7 @@ from .measures import Measured
 
 __all__ = ["VERDICTS", "Rule", "Exact", "Tolerance", "AtLeast", "AtMost", "Holds", "NotComparable", "Measured",
            "Claim", "CLAIMS", "Assessment", "ClaimsTable", "PAPER_TABLE1", "PAPER_TABLE2", "assess", "chapters",
-           "claims_of", "record"]
+           "claims_of", "record", "table_cell", "SLIDING_WINDOW_SPEEDUP"]
 
 REPRODUCED, CLOSE, NOT_REPRODUCED, NOT_COMPARABLE = "reproduced", "close", "not reproduced", "not comparable"
 #: The verdicts, from the best to "not comparable".
@@ -255,12 +255,18 @@ class NotComparable(Rule):
 # --------------------------------------------------------------------------
 
 
+#: "Much faster than the sliding window" (claim ``sliding_window``): the speed ratio of
+#: overlap-tile over per-pixel classification that reproduces it; ``experiment check
+#: speed-512`` checks the recorded ratio against the same bound.
+SLIDING_WINDOW_SPEEDUP = 100.0
+
+
 @dataclass(frozen=True)
 class Claim:
     """One checkable statement of the paper, its measure and its rule.
 
     Attributes:
-        key: identifier (unique; also the myst-nb glue key of the measured text).
+        key: identifier (unique).
         statement: the claim, in the paper's terms.
         paper: the paper's value, a number or a text.
         section: where the paper says it (section, figure, equation or table).
@@ -336,7 +342,7 @@ CLAIMS: tuple[Claim, ...] = (
           _m.seamless, REPRODUCED, data=("isbi2012",)),
     Claim("sliding_window", "Much faster than per-pixel sliding-window classification (Ciresan et al.)",
           "sliding window is 'quite slow'", "§1", "05_overlap_tile_inference",
-          AtLeast(100, close=10, unit="×", quantity="speed ratio"),
+          AtLeast(SLIDING_WINDOW_SPEEDUP, close=10, unit="×", quantity="speed ratio"),
           _m.sliding_window, REPRODUCED),
     Claim("speed_512", "Segmentation of a 512×512 image takes less than a second on a recent GPU", 1.0,
           "abstract", "05_overlap_tile_inference",
@@ -441,7 +447,7 @@ def assess(claim: Claim | str, *, refresh: bool = False) -> Assessment:
     return _CACHE[claim.key]
 
 
-def _cell(text: str) -> str:
+def table_cell(text: str) -> str:
     """Text for a Markdown table cell (pipes escaped)."""
     return text.replace("|", "\\|")
 
@@ -467,8 +473,10 @@ class ClaimsTable:
 
     def _repr_markdown_(self) -> str:
         lines = [self.HEADER, "| --- | --- | --- | --- | --- |"]
-        lines += [f"| {_cell(r.claim.statement)} | {_cell(r.claim.paper_shown)} | {_cell(r.measured.text)} | "
-                  f"{_cell(r.claim.rule.describe())} | **{_cell(r.verdict_shown)}** |" for r in self.rows]
+        for r in self.rows:
+            cells = (r.claim.statement, r.claim.paper_shown, r.measured.text, r.claim.rule.describe(),
+                     f"**{r.verdict_shown}**")
+            lines.append("| " + " | ".join(map(table_cell, cells)) + " |")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -485,20 +493,12 @@ class ClaimsTable:
     __str__ = __repr__
 
 
-class _Text(str):
-    """A string whose ``repr`` is itself, so that glued values paste without quotes."""
-
-    def __repr__(self) -> str:
-        return str(self)
-
-
 def record(chapter: str) -> ClaimsTable:
     """Measure the claims of ``chapter`` and return them as a table (the last line of each chapter).
 
     Shown in Jupyter as a Markdown table (claim | paper | measured | rule | verdict), as
     plain text by ``print``/``repr``. A verdict that differs from the one the ledger
-    declares says so in its cell. Each measured text is also glued with myst-nb under
-    its claim key, where myst-nb is installed (the claims page does not depend on it).
+    declares says so in its cell.
 
     Args:
         chapter: the chapter's file stem, e.g. ``"01_architecture"``.
@@ -517,11 +517,4 @@ def record(chapter: str) -> ClaimsTable:
         raise ValueError(f"unknown chapter {chapter!r}: the chapters with claims are {', '.join(chapters())} "
                          "(pass the notebook's file stem)")
     rows = tuple(assess(c) for c in claims_of(chapter))
-    try:  # myst-nb is part of the book's toolchain; on Colab the table is enough
-        from myst_nb import glue
-    except ImportError:  # pragma: no cover - depends on the environment
-        glue = None
-    if glue is not None:
-        for r in rows:
-            glue(r.claim.key, _Text(r.measured.text), display=False)
     return ClaimsTable(chapter, rows)

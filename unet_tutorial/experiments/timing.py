@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..ledger import SLIDING_WINDOW_SPEEDUP
 from .runner import _git_commit, _write_json, load_record, load_result_model, machine_info, results_dir
 
 __all__ = ["TIMINGS", "MIN_SPEEDUP", "record_speed_512", "check_timing"]
@@ -38,7 +39,7 @@ TIMINGS: dict[str, str] = {
 }
 
 #: The ledger's rule for "much faster than the sliding window" (claim ``sliding_window``).
-MIN_SPEEDUP = 100.0
+MIN_SPEEDUP = SLIDING_WINDOW_SPEEDUP
 #: The timed slice: ISBI 2012 training slice 25 (held out by the reference model).
 SLICE = 25
 _NETS = ("paper-unet", "reference")
@@ -54,7 +55,8 @@ _NOTES = (
 )
 
 
-def _median_seconds(fn, repeats: int) -> list[float]:
+def _timed_runs(fn, repeats: int) -> list[float]:
+    """Seconds of each of ``repeats`` calls of ``fn``."""
     out = []
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -70,7 +72,7 @@ def _time_unet(model, image: np.ndarray, device: torch.device, repeats: int) -> 
     tile = choose_tile_size(model, image.shape, device)
     run = lambda: predict_tiled(model, image, tile_size=tile, device=device)  # noqa: E731 (returns numpy: synced)
     run()  # warm-up
-    runs = _median_seconds(run, repeats)
+    runs = _timed_runs(run, repeats)
     return {"seconds": round(statistics.median(runs), 4), "runs": [round(t, 4) for t in runs], "tile_size": tile,
             "tiles": plan_tiles(model, *image.shape, tile).num_tiles, "base_channels": model.base_channels,
             "parameters": model.count_parameters(), "flops_per_tile": model.flops(tile)}
