@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from unet_tutorial import _checks as X
+from unet_tutorial import hardware as X
 from unet_tutorial import checkpoint as K
 from unet_tutorial import config as C
 from unet_tutorial import train as T
@@ -157,8 +157,52 @@ def test_precision_choice(monkeypatch):
     assert T.resolve_precision("auto", cuda) is torch.bfloat16
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
     assert T.resolve_precision("auto", cuda) is torch.float16
-    assert T.resolve_precision("auto", cpu) is None
     assert T.resolve_precision("fp32", cuda) is None
+    # a CPU: bf16 exactly when its flags say it computes bf16 in hardware
+    monkeypatch.setattr(X.platform, "machine", lambda: "x86_64")
+    for flags, want in ((set(), None), ({"avx2", "avx512f"}, None), ({"avx512_bf16"}, torch.bfloat16),
+                        ({"amx_bf16", "amx_tile"}, torch.bfloat16), ({"bf16"}, None)):
+        monkeypatch.setattr(X, "cpu_features", lambda f=frozenset(flags): f)
+        assert T.resolve_precision("auto", cpu) is want, flags
+        assert T.resolve_precision("fp32", cpu) is None
+    monkeypatch.setattr(X.platform, "machine", lambda: "aarch64")
+    monkeypatch.setattr(X, "cpu_features", lambda: frozenset({"fp", "asimd", "bf16"}))
+    assert T.resolve_precision("auto", cpu) is torch.bfloat16
+    with pytest.raises(ValueError, match="precision must be"):
+        T.resolve_precision("float32", cpu)
+
+
+def test_bf16_without_native_support_warns_in_one_line(monkeypatch):
+    monkeypatch.setattr(X, "cpu_features", lambda: frozenset({"avx2"}))
+    with pytest.warns(RuntimeWarning, match="without native bfloat16.*slower") as caught:
+        assert X.resolve_precision("bf16", "cpu") is torch.bfloat16
+    assert "\n" not in str(caught[0].message)
+    monkeypatch.setattr(X, "cpu_features", lambda: frozenset({"avx512_bf16"}))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert X.resolve_precision("bf16", "cpu") is torch.bfloat16
+
+
+def test_cpu_features_are_read_from_cpuinfo(monkeypatch):
+    X.cpu_features.cache_clear()
+    try:
+        monkeypatch.setattr(X, "_cpuinfo", lambda: "processor\t: 0\nmodel name\t: Test CPU\n"
+                                                   "flags\t\t: fpu AVX2 avx512_bf16\n")
+        assert X.cpu_features() == {"fpu", "avx2", "avx512_bf16"}
+        assert X.cpu_model() == "Test CPU"
+    finally:
+        X.cpu_features.cache_clear()
+
+
+def test_channels_last_rule():
+    cpu, cuda, mps = torch.device("cpu"), torch.device("cuda", 0), torch.device("mps")
+    assert X.use_channels_last(cpu, torch.bfloat16) and not X.use_channels_last(cpu, None)
+    assert X.use_channels_last(cuda, None) and X.use_channels_last(cuda, torch.float16)
+    assert not X.use_channels_last(mps, None)
+    assert not X.use_channels_last(cpu, torch.bfloat16, requested=False)
+    assert not X.use_channels_last(cuda, None, requested=False)
 
 
 def test_learning_rate_schedule():
@@ -308,8 +352,11 @@ def test_max_minutes_stops_early_with_outputs(tiny_data, tmp_path):
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
-def test_resume_in_process_is_bit_identical(tiny_data, tmp_path, optimizer):
-    cfg = tiny_config(optimizer=optimizer, lr=0.01 if optimizer == "sgd" else 3e-3, val_every=4)
+@pytest.mark.filterwarnings("ignore:precision bf16 on a CPU without native")
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_resume_in_process_is_bit_identical(tiny_data, tmp_path, optimizer, precision):
+    cfg = tiny_config(optimizer=optimizer, lr=0.01 if optimizer == "sgd" else 3e-3, val_every=4,
+                      precision=precision)
     full_model, full = T.train(cfg, data=tiny_data, out_dir=tmp_path / "full", progress=False)
     model, resumed = _interrupted_then_resumed(cfg, tiny_data, tmp_path / "resumed", stop_after=8)
     assert resumed.step == full.step
@@ -318,6 +365,29 @@ def test_resume_in_process_is_bit_identical(tiny_data, tmp_path, optimizer):
     assert resumed.val == full.val
     for a, b in zip(model.state_dict().values(), full_model.state_dict().values()):
         assert torch.equal(a, b)
+
+
+@pytest.mark.filterwarnings("ignore:precision bf16 on a CPU without native")
+def test_bf16_keeps_float32_weights_optimiser_state_loss_and_checkpoints(tiny_data, tmp_path):
+    """Autocast computes the convolutions in bf16; what is stored and updated stays float32."""
+    runs = {}
+    for precision in ("fp32", "bf16"):
+        cfg = tiny_config(optimizer="adam", lr=3e-3, steps=6, precision=precision)
+        model, history = T.train(cfg, data=tiny_data, out_dir=tmp_path / precision, progress=False)
+        runs[precision] = history
+        blob = K.load_checkpoint(tmp_path / precision / "checkpoint.pt")
+        assert all(v.dtype == torch.float32 for v in model.state_dict().values())
+        assert all(v.dtype == torch.float32 for v in blob["state_dict"].values())
+        moments = [t for st in blob["optimizer"]["state"].values() for t in st.values()
+                   if isinstance(t, torch.Tensor) and t.ndim > 0]
+        assert moments and all(t.dtype == torch.float32 for t in moments)
+        assert history.settings["precision"] == precision
+        assert history.settings["channels_last"] == (precision == "bf16")
+    # the first step (same weights, same tile) gives nearly, not exactly, the float32 loss;
+    # the trajectories then drift apart by bf16's rounding, a few per cent in 6 steps
+    fp32, bf16 = np.array(runs["fp32"].loss), np.array(runs["bf16"].loss)
+    assert fp32[0] != bf16[0] and abs(bf16[0] - fp32[0]) <= 0.01 * fp32[0]
+    assert np.abs(bf16 - fp32).max() <= 0.05 * fp32.max()
 
 
 def _interrupted_then_resumed(cfg, data, out, stop_after):

@@ -25,7 +25,7 @@ The one device policy of the package (CUDA, then Apple MPS, then the CPU) is
 :func:`select_device`.
 """
 
-from ._checks import select_device
+from .hardware import select_device
 
 __version__ = "0.1.0"
 

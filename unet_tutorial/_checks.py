@@ -1,4 +1,4 @@
-"""Shared input validation and the one device policy of the package.
+"""Shared input validation of the package.
 
 Every public function of the package checks its inputs here, so that bad input
 fails the same way everywhere: a ``ValueError`` whose message names the
@@ -10,14 +10,12 @@ argument and the problem (never a silent wrong answer, never a NaN far away).
 - :func:`check_probability`: probability maps in [0, 1].
 - :func:`check_positive`, :func:`check_int`: numbers; :func:`check_shape`: image shapes ``(H, W)``.
 - :func:`fold_mirror`, :func:`mirror_indices`: mirror extrapolation of an axis (§1, Fig. 2).
-- :func:`select_device`, :func:`model_device`: CUDA, then Apple MPS, then the CPU.
 - :func:`user_cache_dir`: the per-user cache folder of the package.
 """
 
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Sequence
 
@@ -36,9 +34,6 @@ __all__ = [
     "check_shape",
     "fold_mirror",
     "mirror_indices",
-    "select_device",
-    "model_device",
-    "mps_available",
     "user_cache_dir",
 ]
 
@@ -243,55 +238,6 @@ def mirror_indices(n: int, before: int, after: int) -> np.ndarray:
     if before < 0 or after < 0:
         raise ValueError(f"padding must be >= 0, got before={before}, after={after}")
     return fold_mirror(np.arange(-before, n + after, dtype=np.int64), n)
-
-
-# --------------------------------------------------------------------------
-# Devices
-# --------------------------------------------------------------------------
-
-
-def mps_available() -> bool:
-    """Whether Apple's Metal (MPS) backend can be used."""
-    mps = getattr(torch.backends, "mps", None)
-    return bool(mps is not None and mps.is_available())
-
-
-def select_device(device: str | torch.device | None = "auto") -> torch.device:
-    """The package's one device policy: ``"auto"``/``None`` picks CUDA, then Apple MPS, then the CPU.
-
-    Under ``torchrun`` with CUDA, ``"auto"``/``"cuda"`` mean ``cuda:LOCAL_RANK``.
-
-    Raises:
-        ValueError: an unknown device string, or a device that is not available.
-    """
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    if device is None or device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", local_rank % max(1, torch.cuda.device_count()))
-        if mps_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(f"not a valid torch device: {device!r} ({err})") from None
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"device {str(dev)!r} requested but CUDA is not available on this machine")
-        if dev.index is None:
-            dev = torch.device("cuda", local_rank % torch.cuda.device_count())
-    if dev.type == "mps" and not mps_available():
-        raise ValueError("device 'mps' requested but Apple MPS is not available on this machine")
-    return dev
-
-
-def model_device(model: torch.nn.Module) -> torch.device:
-    """The device of a module's first parameter (or buffer); the CPU for a module without either."""
-    for p in model.parameters():
-        return p.device
-    for b in model.buffers():
-        return b.device
-    return torch.device("cpu")
 
 
 # --------------------------------------------------------------------------

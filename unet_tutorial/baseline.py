@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._checks import model_device
+from .hardware import model_device
 from .inference.tiled import _as_image, _TrainingMode
 from .inference.tiling import mirror_pad
 

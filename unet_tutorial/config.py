@@ -80,8 +80,9 @@ class TrainConfig:
         grad_clip: clip the global gradient norm to this value; 0 = off.
         steps: optimisation steps of the whole run [steps].
         max_minutes: stop early (with a checkpoint) after this much training
-            time [minutes]; 0 = no limit. Makes a run's length depend on the
-            machine, so it is a safety net, not a budget.
+            time [minutes], resumed sessions added up, validations not counted;
+            0 = no limit. Makes a run's length depend on the machine: an
+            equal wall-clock budget (``isbi2012-precision``), not a step budget.
 
     Bookkeeping:
         val_every: validate on the held-out images every this many steps [steps]; 0 = only at the end.
@@ -92,8 +93,11 @@ class TrainConfig:
     Hardware:
         device: ``"auto"`` (CUDA, then Apple MPS, then CPU) or a torch device string.
         precision: ``"auto"`` (bf16 autocast on CUDA where supported, else fp16
-            with a gradient scaler; fp32 elsewhere), ``"fp32"``, ``"bf16"`` or ``"fp16"``.
-        channels_last: use the ``channels_last`` memory format on CUDA; ignored elsewhere.
+            with a gradient scaler; bf16 on a CPU with native bfloat16, AVX512-BF16
+            or AMX; fp32 elsewhere), ``"fp32"``, ``"bf16"`` or ``"fp16"``. Master
+            weights, optimiser state, loss and checkpoints are float32 in every case.
+        channels_last: use the ``channels_last`` memory format where it is faster
+            (CUDA, and a CPU computing in bf16); ``False`` = never.
         num_threads: CPU threads for torch [threads]; 0 = torch's default (``OMP_NUM_THREADS``).
         num_workers: DataLoader worker processes preparing tiles; 0 = in the
             training process. The tiles do not depend on it.

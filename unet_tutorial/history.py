@@ -24,11 +24,14 @@ class History:
         step: optimisation step (1-based) of each ``loss``/``lr``/``time`` entry.
         loss: training loss (Eq. 1, pixel mean; averaged over processes) at that step.
         lr: learning rate used at that step.
-        time: wall-clock time since the start of the run [s] (validation included),
-            summed over resumed sessions.
+        time: wall-clock training time since the start of the run [s], summed over
+            resumed sessions; validations and checkpoint writes are not counted
+            (records made before 2026-12-06 counted them).
         val_step: steps at which the held-out images were evaluated.
         val: metric name → values at ``val_step`` (``pixel_error``, ``iou``,
             ``rand_error``, … see :func:`evaluate`).
+        settings: how the run computed: ``precision`` (``"fp32"``, ``"bf16"``,
+            ``"fp16"``), ``channels_last``, ``device`` (of the last session).
     """
 
     step: list[int] = field(default_factory=list)
@@ -37,6 +40,7 @@ class History:
     time: list[float] = field(default_factory=list)
     val_step: list[int] = field(default_factory=list)
     val: dict[str, list[float]] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
 
     def log_step(self, step: int, loss: float, lr: float, seconds: float) -> None:
         self.step.append(int(step))
@@ -55,7 +59,7 @@ class History:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "History":
-        return cls(**{f.name: d.get(f.name, {} if f.name == "val" else []) for f in dataclasses.fields(cls)})
+        return cls(**{f.name: d.get(f.name, {} if f.name in ("val", "settings") else []) for f in dataclasses.fields(cls)})
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the history as JSON, atomically."""

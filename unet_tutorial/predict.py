@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._checks import as_unit_float, select_device
+from ._checks import as_unit_float
+from .hardware import select_device
 from .checkpoint import write_atomic
 from .inference import DEFAULT_MIN_SIZE, instances_from_probability, plan_tiles, predict_tiled
 

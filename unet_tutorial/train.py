@@ -18,7 +18,8 @@ What the paper prescribes (§3), and where it lives here:
 Everything a run needs is one :class:`TrainConfig` (a dataclass, loadable from
 TOML; named configurations ``paper`` and ``cpu`` in ``unet_tutorial/configs``).
 :func:`train` runs it on CUDA (mixed precision, ``channels_last``), Apple MPS
-or the CPU, shows a progress bar, validates periodically on held-out images,
+or the CPU (bfloat16 and ``channels_last`` where the CPU has native bfloat16,
+see :mod:`unet_tutorial.hardware`), shows a progress bar, validates periodically on held-out images,
 and writes atomic, resumable checkpoints: a run killed at any moment and
 resumed produces bit-identically the same losses as an uninterrupted run
 (on the same device and thread count), because every random choice — which
@@ -45,7 +46,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._checks import select_device
+from .hardware import precision_name, resolve_precision, select_device, use_channels_last
 from .checkpoint import (
     load_checkpoint,
     load_model,
@@ -73,26 +74,6 @@ __all__ = [
 # --------------------------------------------------------------------------
 # Precision, model, optimiser
 # --------------------------------------------------------------------------
-
-
-def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype for ``precision`` on ``device`` (``None`` = plain float32).
-
-    ``"auto"``: bfloat16 on CUDA GPUs that support it (no gradient scaler
-    needed), float16 on older GPUs (with a :class:`torch.amp.GradScaler`),
-    float32 on MPS and CPU.
-    """
-    if precision == "fp32":
-        return None
-    if precision == "bf16":
-        return torch.bfloat16
-    if precision == "fp16":
-        return torch.float16
-    if precision != "auto":
-        raise ValueError(f'precision must be "auto", "fp32", "bf16" or "fp16", got {precision!r}')
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return None
 
 
 def build_model(config: TrainConfig) -> UNet:
@@ -345,7 +326,9 @@ def train(
     amp_dtype = resolve_precision(config.precision, dev)
     # fp16 needs loss scaling (its exponent range is narrow); bf16 and fp32 do not
     scaler = torch.amp.GradScaler(dev.type, enabled=(amp_dtype == torch.float16 and dev.type == "cuda"))
-    memory_format = torch.channels_last if (config.channels_last and dev.type == "cuda") else torch.contiguous_format
+    # Channels-last where it is faster: CUDA, and a CPU computing in bfloat16 (see hardware.use_channels_last).
+    channels_last = use_channels_last(dev, amp_dtype, config.channels_last)
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
     train_data = _normalized(prepare_data(data, config.holdout), config.normalize)
 
     threads_before = torch.get_num_threads()
@@ -372,6 +355,8 @@ def train(
             set_rng_state(blob["rng"])
             history = History.from_dict(blob["history"])
             start = int(blob["step"])
+        history.settings = {"precision": precision_name(amp_dtype), "channels_last": channels_last,
+                            "device": str(dev)}
         net: nn.Module = model
         if world > 1:
             from torch.nn.parallel import DistributedDataParallel
@@ -415,18 +400,23 @@ def _loop(net, model, optimizer, scheduler, scaler, samples, data, config, histo
     last_good: Path | None = ckpt_path if (ckpt_path is not None and start > 0 and ckpt_path.is_file()) else None
     time_offset = history.time[-1] if history.time else 0.0
     t0 = time.perf_counter()
+    paused = 0.0  # seconds spent validating and writing checkpoints: not training time
     step = start
 
     def checkpoint(done: int) -> None:
-        nonlocal last_good
+        nonlocal last_good, paused
         if main_proc and ckpt_path is not None:
+            t = time.perf_counter()
             save_checkpoint(ckpt_path, model, optimizer, scheduler, step=done, config=config,
                             history=history, scaler=scaler)
             history.save(out / "history.json")
             last_good = ckpt_path
+            paused += time.perf_counter() - t
 
     def validate(done: int) -> None:
+        nonlocal paused
         if main_proc and (evaluate_fn is not None or len(data.val_images)):
+            t = time.perf_counter()
             model.eval()
             if evaluate_fn is not None:
                 metrics = {k: float(v) for k, v in evaluate_fn(model).items()}
@@ -436,6 +426,7 @@ def _loop(net, model, optimizer, scheduler, scaler, samples, data, config, histo
             if progress:
                 bar.write(f"step {done}: held-out " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
             model.train()
+            paused += time.perf_counter() - t
 
     bar = progress_bar(total=config.steps, initial=start, desc=f"train {config.name}", unit="step",
                disable=not (progress and main_proc), dynamic_ncols=True)
@@ -453,7 +444,7 @@ def _loop(net, model, optimizer, scheduler, scaler, samples, data, config, histo
                 raise TrainingDiverged(step + 1, value, lr, last_good)
             scheduler.step()
             step += 1
-            seconds = time_offset + time.perf_counter() - t0
+            seconds = time_offset + time.perf_counter() - t0 - paused
             history.log_step(step, value, lr, seconds)
             bar.update(1)
             if step % 10 == 0 or step == config.steps:
@@ -462,7 +453,7 @@ def _loop(net, model, optimizer, scheduler, scaler, samples, data, config, histo
                 validate(step)
             if config.checkpoint_every and step % config.checkpoint_every == 0 and step < config.steps:
                 checkpoint(step)
-            if config.max_minutes and _time_is_up(seconds - time_offset > 60 * config.max_minutes, world, dev):
+            if config.max_minutes and _time_is_up(seconds > 60 * config.max_minutes, world, dev):
                 if progress and main_proc:
                     bar.write(f"stopping after {step} steps: max_minutes = {config.max_minutes} reached")
                 break

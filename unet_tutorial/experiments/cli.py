@@ -1,4 +1,4 @@
-"""``python -m unet_tutorial experiment list|run|check|rescore``."""
+"""``python -m unet_tutorial experiment list|run|pilot|check|rescore``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .registry import EXPERIMENTS
-from .runner import check_experiment, load_record, rescore_experiment, results_dir, run_experiment
+from .runner import check_experiment, load_record, rescore_experiment, results_dir, run_experiment, run_pilot
 from .timing import TIMINGS, record_speed_512
 
 __all__ = ["add_experiment_command", "run_experiment_command"]
@@ -31,6 +31,12 @@ def add_experiment_command(subparsers) -> None:
     r.add_argument("--work-dir", type=Path, help="checkpoints folder (default: runs/experiments/)")
     r.add_argument("--smoke", action="store_true", help="3 steps at tiny tiles: tests the code only")
     r.add_argument("--no-progress", action="store_true")
+    pl = sub.add_parser("pilot", help="a short recorded pilot (results/NAME/pilot.json): speed and seed spread")
+    pl.add_argument("name")
+    pl.add_argument("--steps", type=int, required=True, help="steps of every pilot run")
+    pl.add_argument("--seeds", type=int, nargs="+", help="seeds (default: the experiment's first two)")
+    pl.add_argument("--results", type=Path)
+    pl.add_argument("--no-progress", action="store_true")
     c = sub.add_parser("check", help="re-evaluate committed models against their records")
     c.add_argument("names", nargs="*", help="experiments (default: every recorded one)")
     c.add_argument("--results", type=Path)
@@ -66,6 +72,13 @@ def run_experiment_command(args) -> int:
                                  smoke=args.smoke, progress=not args.no_progress)
             print(f"wrote {(args.results or results_dir()) / args.name / 'record.json'}: "
                   + ", ".join(f"{k} {v:.4g}" for k, v in rec["metrics"].items() if not k.endswith("threshold")))
+            return 0
+        if args.action == "pilot":
+            pilot = run_pilot(args.name, args.steps, seeds=args.seeds, results=args.results,
+                              progress=not args.no_progress)
+            for key, run in pilot["runs"].items():
+                print(f"{key}: {run['steps_per_second']} steps/s, loss {run['final_loss']:.4f}, "
+                      + ", ".join(f"{k} {v:.4g}" for k, v in run["metrics"].items() if not k.endswith("threshold")))
             return 0
         if args.action == "rescore":
             rec = rescore_experiment(args.name, reason=args.reason, results=args.results)

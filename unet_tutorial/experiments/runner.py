@@ -15,13 +15,13 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 
-from .._checks import select_device
+from ..hardware import cpu_features, cpu_has_native_bf16, cpu_model, resolve_precision, select_device
 from ..checkpoint import load_model, model_config, save_model, write_atomic
 from ..model import UNet
 from .evaluation import DATA, _crop_for_smoke
 from .registry import EXPERIMENTS, _experiment
 
-__all__ = ["TOLERANCE", "RESULTS_ENV_VAR", "results_dir", "machine_info", "run_experiment", "load_record",
+__all__ = ["TOLERANCE", "RESULTS_ENV_VAR", "results_dir", "machine_info", "run_experiment", "run_pilot", "load_record",
            "load_result_model", "check_experiment", "rescore_experiment"]
 
 TOLERANCE = 1e-3
@@ -56,16 +56,6 @@ def _git_commit() -> dict[str, Any]:
         return {"commit": None, "package_modified": None}
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def _matmul_gflops(n: int = 2048, repeats: int = 3) -> float:
     """float32 ``n × n`` matrix product rate on the CPU [GFLOP/s]: the machine's speed, for comparisons."""
     a, b = torch.randn(n, n), torch.randn(n, n)
@@ -79,11 +69,20 @@ def _matmul_gflops(n: int = 2048, repeats: int = 3) -> float:
 
 
 def machine_info(device: str | torch.device) -> dict[str, Any]:
-    """Versions, device, threads, CPU model and float32 matmul rate, for a record."""
+    """Versions, device, threads, CPU model, flags and float32 matmul rate, for a record.
+
+    ``cpu_native_bf16`` and ``cpu_flags`` are what decided ``precision="auto"``
+    (:func:`unet_tutorial.hardware.resolve_precision`); ``auto_precision`` is its choice here.
+    """
+    from ..hardware import precision_name
+
+    dev = torch.device(device)
     info = {
         "python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
-        "device": str(device), "threads": torch.get_num_threads(), "cpu": _cpu_model(),
+        "device": str(device), "threads": torch.get_num_threads(), "cpu": cpu_model(),
         "cpu_count": os.cpu_count(), "matmul_gflops": round(_matmul_gflops(), 1),
+        "cpu_native_bf16": cpu_has_native_bf16(), "auto_precision": precision_name(resolve_precision("auto", dev)),
+        "cpu_flags": " ".join(sorted(cpu_features())),
     }
     if torch.device(device).type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(torch.device(device))
@@ -177,6 +176,8 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
         "git": _git_commit(), "machine": machine_info(device),
         "data": exp.data, "split": exp.split_record(),
         "seeds": list(exp.seeds), "arms": [a.name for a in exp.arms],
+        **({"hypothesis": exp.hypothesis} if exp.hypothesis else {}),
+        **({"verdict_rule": exp.verdict_rule} if exp.verdict_rule else {}),
         "evaluation": {"protocol": proto.protocol, "tta": tta},
         "configs": {a.name: exp.train_config(a, exp.seeds[0], smoke=smoke).to_dict() for a in exp.arms},
     })
@@ -211,7 +212,7 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
             "train_seconds": round(history.time[-1], 1) if history.time else 0.0,
             "cpu_seconds_this_session": round(time.process_time() - cpu0, 1),
             "wall_seconds_this_session": round(time.perf_counter() - wall0, 1),
-            "metrics": metrics, "curves": _curves(history),
+            "metrics": metrics, "curves": _curves(history), "settings": dict(history.settings),
         }
         if exp.keep == arm.name and seed == exp.seeds[0]:
             extra = {"threshold": metrics["threshold"]} if "threshold" in metrics else {}
@@ -229,6 +230,63 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
     record["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     _write_json(record_path, record)
     return record
+
+
+def run_pilot(name: str, steps: int, *, seeds: tuple[int, ...] | None = None,
+              results: str | os.PathLike[str] | None = None, progress: bool = True,
+              command: str | None = None) -> dict[str, Any]:
+    """A short recorded pilot of experiment ``name``: every arm for ``steps`` steps, a few seeds.
+
+    What sizes the real run before it starts: the speed of each arm on this
+    machine (steps per second of training), the loss after ``steps``, the held-out
+    metrics of the experiment's evaluation at the end, and their spread over
+    ``seeds``. Writes ``RESULTS/NAME/pilot.json`` (machine, commit, command,
+    configurations, one entry per run); no checkpoints, no model.
+
+    Args:
+        name: a key of :data:`EXPERIMENTS`.
+        steps: optimisation steps of every pilot run [steps] (no time budget applies).
+        seeds: the seeds to run (default: the experiment's first two, or its one).
+        results: folder of the records (default :func:`results_dir`).
+
+    Returns:
+        The pilot record (also written to ``RESULTS/NAME/pilot.json``).
+    """
+    from ..train import train
+
+    exp = _experiment(name)
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        raise ValueError(f"steps must be a positive int, got {steps!r}")
+    seeds = tuple(exp.seeds[:2]) if seeds is None else tuple(seeds)
+    proto = DATA[exp.data]
+    first_cfg = exp.train_config(exp.arms[0], seeds[0])
+    device = select_device(first_cfg.device)
+    if first_cfg.num_threads:
+        torch.set_num_threads(first_cfg.num_threads)
+    pilot: dict[str, Any] = {
+        "name": exp.name, "kind": "pilot", "steps": steps, "seeds": list(seeds),
+        "command": command or " ".join(["python -m unet_tutorial", *sys.argv[1:]]),
+        "git": _git_commit(), "machine": machine_info(device), "runs": {},
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    splits: dict[tuple[int | str, ...], Any] = {}
+    for arm, seed in [(a, s) for s in seeds for a in exp.arms]:
+        ids = exp.arm_train_ids(arm)
+        if ids not in splits:
+            splits[ids] = proto.split(ids, exp.held_out, exp.validation)
+        data = splits[ids]
+        cfg = exp.train_config(arm, seed).replace(steps=steps, val_every=0, checkpoint_every=0, max_minutes=0.0)
+        model, history = train(cfg, data=data, progress=progress,
+                               evaluate_fn=lambda m: proto.evaluate(_half_copy(m), data, tta=True, device=device))
+        seconds = history.time[-1] if history.time else 0.0
+        pilot["runs"][f"{arm.name}/seed{seed}"] = {
+            "arm": arm.name, "seed": seed, "steps": len(history.step), "train_seconds": round(seconds, 1),
+            "steps_per_second": round(len(history.step) / seconds, 3) if seconds else None,
+            "final_loss": round(float(np.mean(history.loss[-25:])), 5), "settings": dict(history.settings),
+            "metrics": {k: float(v[-1]) for k, v in history.val.items()}, "config": cfg.to_dict(),
+        }
+    _write_json((Path(results) if results is not None else results_dir()) / exp.name / "pilot.json", pilot)
+    return pilot
 
 
 # --------------------------------------------------------------------------

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._checks import as_unit_float, check_planes, model_device, select_device
+from .._checks import as_unit_float, check_planes
+from ..hardware import model_device, select_device
 from ..normalize import model_normalization, normalize_image
 from .tiling import TilePlan, _geometry, choose_tile_size, memory_budget, mirror_pad, plan_tiles, tile_memory_bytes
 
