@@ -75,10 +75,10 @@ def test_field_is_smooth():
 
 def test_fast_grid_equals_grid_of_dense_field():
     control = torch.randn(2, 2, 3, 3, generator=torch.Generator().manual_seed(1)) * 10
-    dense = A._dense_field(control, 50, 60)
+    dense = A.dense_field(control, 50, 60)
     for margin in (0, 16):
-        fast = A._grid_from_control(control, 50, 60, margin)
-        torch.testing.assert_close(fast, A._grid_from_field(dense, margin), atol=1e-5, rtol=0)
+        fast = A.grid_from_control(control, 50, 60, margin)
+        torch.testing.assert_close(fast, A.grid_from_field(dense, margin), atol=1e-5, rtol=0)
 
 
 def test_explicit_mirror_padding_equals_grid_sample_reflection(em):
@@ -86,12 +86,12 @@ def test_explicit_mirror_padding_equals_grid_sample_reflection(em):
     lab = torch.from_numpy(em[1])[None, None]
     gen = torch.Generator().manual_seed(0)
     for _ in range(5):
-        field = A._dense_field(torch.randn(1, 2, 3, 3, generator=gen) * 8, *img.shape[-2:])
-        m = A._margin(float(field.abs().max()), *img.shape[-2:])
+        field = A.dense_field(torch.randn(1, 2, 3, 3, generator=gen) * 8, *img.shape[-2:])
+        m = A.field_margin(float(field.abs().max()), *img.shape[-2:])
         assert m > 0
         for mode in ("bicubic", "bilinear", "nearest"):
-            padded, (lp,) = A._resample(img, A._grid_from_field(field, m), m, mode, [lab])
-            reflected, (lr,) = A._resample(img, A._grid_from_field(field, 0), 0, mode, [lab])
+            padded, (lp,) = A.resample(img, A.grid_from_field(field, m), m, mode, [lab])
+            reflected, (lr,) = A.resample(img, A.grid_from_field(field, 0), 0, mode, [lab])
             # nearest neighbour may pick the other pixel where a coordinate sits on a
             # half pixel (the two grids differ by float rounding)
             assert (lp != lr).float().mean() < 1e-3
@@ -301,7 +301,7 @@ def test_elastic_transform_is_elastic_deform(em):
 
 def test_rotation_by_90_degrees_matches_rot90():
     img = np.random.default_rng(0).random((33, 33)).astype(np.float32)
-    field = A._affine_field(img.shape, 90.0, (0.0, 0.0))
+    field = A.affine_field(img.shape, 90.0, (0.0, 0.0))
     out = apply_displacement(img, field, interpolation="bilinear")
     np.testing.assert_allclose(out, np.rot90(img, -1), atol=1e-4)  # clockwise
 

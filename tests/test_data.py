@@ -344,7 +344,7 @@ import tifffile  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from unet_tutorial.data import isbi2012 as isbi2012_module  # noqa: E402
-from unet_tutorial.data._store import _retrieve_verified  # noqa: E402
+from unet_tutorial.data._store import retrieve_verified  # noqa: E402
 from unet_tutorial.data import (  # noqa: E402
     ISBI2012_BASE_URL,
     ISBI2012_COMMIT,
@@ -503,18 +503,18 @@ def test_retrieve_verified_on_local_files(tmp_path):
         shutil.copyfile(src / url.rsplit("/", 1)[1], output_file)
 
     dest = tmp_path / "dest"
-    paths = _retrieve_verified(files, dest, downloader=download)
+    paths = retrieve_verified(files, dest, downloader=download)
     assert [p.read_bytes() for p in paths] == [n.encode() * 50 for n in files]
     assert len(log) == 2
-    _retrieve_verified(files, dest, downloader=download)
+    retrieve_verified(files, dest, downloader=download)
     assert len(log) == 2  # verified files are not fetched again
     (dest / "a" / "x.png").write_bytes(b"tampered")
-    _retrieve_verified(files, dest, downloader=download)
+    retrieve_verified(files, dest, downloader=download)
     assert len(log) == 3 and (dest / "a" / "x.png").read_bytes() == b"a/x.png" * 50
     (src / "b_y.png").write_bytes(b"changed at the source")
     (dest / "b" / "y.png").unlink()
     with pytest.raises(ValueError, match="checksum mismatch for b/y.png"):
-        _retrieve_verified(files, dest, downloader=download)
+        retrieve_verified(files, dest, downloader=download)
 
 
 @needs_real

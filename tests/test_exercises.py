@@ -18,7 +18,7 @@ from torch import nn
 
 import unet_tutorial._exercise_kit as kit
 import unet_tutorial.exercises as ex
-from unet_tutorial.augment.elastic import _dense_field
+from unet_tutorial.augment.elastic import dense_field
 from unet_tutorial.exercises import (
     CheckReport,
     SourceCode,
@@ -145,7 +145,7 @@ CORRECT = [
                  id="crop-package"),
     pytest.param(check_crop_and_concat, crop, id="crop-slicing"),
     pytest.param(check_displacement_field,
-                 lambda c, s: _dense_field(torch.from_numpy(c)[None], *s)[0].numpy(), id="field-package"),
+                 lambda c, s: dense_field(torch.from_numpy(c)[None], *s)[0].numpy(), id="field-package"),
     pytest.param(check_displacement_field, field, id="field-interpolate"),
     pytest.param(check_displacement_field, numpy_bicubic, id="field-numpy"),
     pytest.param(check_weight_map, lambda i, w0=10.0, sigma=5.0: border_weight_map(i, w0=w0, sigma=sigma),

@@ -38,3 +38,86 @@ def test_the_network_knows_no_data_and_no_training():
 def test_prediction_needs_no_trainer():
     modules = _imported_after("import unet_tutorial.inference, unet_tutorial.predict")
     assert not {"unet_tutorial.train", "unet_tutorial.config", "unet_tutorial.data"} & modules
+
+
+# --------------------------------------------------------------------------
+# Seams: who may import whom (read from the source, lazy imports included)
+# --------------------------------------------------------------------------
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path, *, top_level_only: bool = False) -> list[tuple[str, list[str]]]:
+    """``(imported module, imported names)`` of every ``import``/``from … import`` of a package file."""
+    import ast
+
+    tree = ast.parse(path.read_text())
+    package = _module_name(path).split(".") if path.name == "__init__.py" else _module_name(path).split(".")[:-1]
+    nodes = tree.body if top_level_only else ast.walk(tree)
+    out = []
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            out += [(a.name, []) for a in node.names if a.name.startswith("unet_tutorial")]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            if module.startswith("unet_tutorial"):
+                names = [a.name for a in node.names]
+                # `from . import x` imports the submodule x
+                subs = [f"{module}.{n}" for n in names if (PACKAGE.parent / f"{module}.{n}".replace(".", "/")).exists()
+                        or (PACKAGE.parent / (f"{module}.{n}".replace(".", "/") + ".py")).exists()]
+                out += [(m, []) for m in subs] or [(module, names)]
+    return out
+
+
+SOURCES = sorted(PACKAGE.rglob("*.py"))
+
+
+def test_no_private_name_crosses_a_module_boundary():
+    crossing = [f"{_module_name(p)} imports {n} from {m}" for p in SOURCES for m, names in _imports(p)
+                for n in names if n.startswith("_") and not n.startswith("__")]
+    assert not crossing, "make these public or move them where they are used:\n" + "\n".join(crossing)
+
+
+@pytest.mark.parametrize("importer, forbidden", [
+    ("unet_tutorial.data", ("unet_tutorial.predict", "unet_tutorial.train", "unet_tutorial.experiments")),
+    ("unet_tutorial.predict", ("unet_tutorial.train", "unet_tutorial.experiments")),
+    ("unet_tutorial.export", ("unet_tutorial.train", "unet_tutorial.experiments")),
+    ("unet_tutorial.inference", ("unet_tutorial.train", "unet_tutorial.experiments", "unet_tutorial.data")),
+    ("unet_tutorial.model", ("unet_tutorial.data", "unet_tutorial.train", "unet_tutorial.inference")),
+])
+def test_import_rules(importer, forbidden):
+    bad = [f"{_module_name(p)} imports {m}" for p in SOURCES if _module_name(p).startswith(importer)
+           for m, _ in _imports(p) if m.startswith(forbidden)]
+    assert not bad, "\n".join(bad)
+
+
+def test_no_import_cycle_between_modules():
+    """Module-level imports form no cycle (an import inside a function is a deliberate, lazy one)."""
+    graph = {_module_name(p): {m for m, _ in _imports(p, top_level_only=True)} for p in SOURCES}
+    # a package imports its own submodules in __init__: edges into the package itself are not cycles
+    graph = {a: {b for b in bs if b in graph and not a.startswith(b + ".") and b != a} for a, bs in graph.items()}
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycle = stack[stack.index(nxt):] + [nxt]
+                raise AssertionError("import cycle: " + " -> ".join(cycle))
+            if nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)

@@ -683,7 +683,7 @@ def test_articulation_pixels_equal_relabelling(seed):
     hood = lambda lab, y, x: set(np.unique(np.pad(lab, 1)[y:y + 3, x:x + 3]).tolist()) - {0}
     fg = [(y, x) for y, x in np.argwhere(cells).tolist() if hood(lab0, y, x) == {lab0[y, x]}]
     pick = np.array([q for q in fg if rng.random() < 0.4])
-    got = M._articulation_pixels(cells, pick[:, 0], pick[:, 1])
+    got = M.articulation_pixels(cells, pick[:, 0], pick[:, 1])
     for (y, x), split in zip(pick.tolist(), got.tolist()):
         img = cells.copy()
         img[y, x] = False

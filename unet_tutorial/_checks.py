@@ -11,6 +11,7 @@ argument and the problem (never a silent wrong answer, never a NaN far away).
 - :func:`check_positive`, :func:`check_int`: numbers; :func:`check_shape`: image shapes ``(H, W)``.
 - :func:`fold_mirror`, :func:`mirror_indices`: mirror extrapolation of an axis (§1, Fig. 2).
 - :func:`user_cache_dir`: the per-user cache folder of the package.
+- :func:`one_line`: an error message on one line (the commands print errors so).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ __all__ = [
     "fold_mirror",
     "mirror_indices",
     "user_cache_dir",
+    "one_line",
 ]
 
 _SHAPES = {2: "(H, W)", 3: "(N, H, W)", 4: "(N, C, H, W)"}
@@ -250,3 +252,8 @@ def user_cache_dir() -> Path:
     import pooch  # imported lazily: only the cache fallbacks need it
 
     return Path(pooch.os_cache("unet_tutorial")).expanduser().resolve()
+
+
+def one_line(err: BaseException) -> str:
+    """An exception's message on one line (whitespace runs collapsed), else its type's name."""
+    return " ".join(str(err).split()) or type(err).__name__

@@ -1,8 +1,8 @@
 """The tools of :mod:`unet_tutorial.exercises`: showing source code, and check reports.
 
 - :func:`show_source` / :class:`SourceCode`: the package's own code, as a chapter shows it.
-- :class:`CheckReport`: what a checker found; ``_Run`` collects the checks of one
-  checker and turns the reader's exceptions into messages (``_run``).
+- :class:`CheckReport`: what a checker found; ``CheckRun`` collects the checks of one
+  checker and turns the reader's exceptions into messages (``run_check``).
 """
 
 from __future__ import annotations
@@ -206,10 +206,10 @@ class _Stop(Exception):
     """The reader's function is not written yet (NotImplementedError): nothing more to check."""
 
 
-_FAILED = object()  # what _Run.call returns when the reader's function raised
+FAILED_MARK = object()  # what CheckRun.call returns when the reader's function raised
 
 
-class _Run:
+class CheckRun:
     """Collects checks; one message per kind of problem, however many cases show it."""
 
     def __init__(self, name: str) -> None:
@@ -233,7 +233,7 @@ class _Run:
         except Exception as err:  # noqa: BLE001 -- the reader's code may raise anything
             text = repr(err) if len(repr(err)) <= 200 else repr(err)[:197] + "..."
             self.check(False, f"your function raised {text} {where}", kind=type(err).__name__)
-            return _FAILED
+            return FAILED_MARK
 
     def report(self) -> CheckReport:
         messages = [m if n == 1 else f"{m} (and in {n - 1} more case{'s' * (n > 2)})"
@@ -241,8 +241,8 @@ class _Run:
         return CheckReport(self.name, not messages, messages, self.checks)
 
 
-def _run(name: str, body: Callable[[_Run, Callable], None], fn: Any) -> CheckReport:
-    run = _Run(name)
+def run_check(name: str, body: Callable[[CheckRun, Callable], None], fn: Any) -> CheckReport:
+    run = CheckRun(name)
     if not callable(fn):
         run.check(False, f"{name} needs your function, got {type(fn).__name__}")
         return run.report()
@@ -256,13 +256,13 @@ def _run(name: str, body: Callable[[_Run, Callable], None], fn: Any) -> CheckRep
     return run.report()
 
 
-def _kind(value: Any) -> str:
+def kind_of(value: Any) -> str:
     """What the reader's function returned, for a message: "None (...)" or "a list"."""
     return "None (is the return statement missing?)" if value is None else (
         f"a {type(value).__name__}")
 
 
-def _numpy(value: Any) -> np.ndarray | None:
+def as_numpy(value: Any) -> np.ndarray | None:
     """``value`` as a float64 array, or None when it is not an array of numbers."""
     if value is None:
         return None
@@ -274,20 +274,20 @@ def _numpy(value: Any) -> np.ndarray | None:
         return None
 
 
-def _size(h: int, w: int) -> str:
+def size_of(h: int, w: int) -> str:
     return str(h) if h == w else f"{h}×{w}"
 
 
-def _close(a: Any, b: Any, atol: float, rtol: float = 1e-5) -> bool:
+def close_enough(a: Any, b: Any, atol: float, rtol: float = 1e-5) -> bool:
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
 
 
-def _is_array(run: _Run, y: Any, expected: tuple[int, ...], where: str) -> np.ndarray | None:
+def is_array(run: CheckRun, y: Any, expected: tuple[int, ...], where: str) -> np.ndarray | None:
     """``y`` as an array if it is one of the ``expected`` shape (the check is counted)."""
-    a = _numpy(y)
+    a = as_numpy(y)
     if a is None:
-        run.check(False, f"your function returned {_kind(y)}, not an array {where}",
+        run.check(False, f"your function returned {kind_of(y)}, not an array {where}",
                   "type")
     elif run.check(a.shape == expected, lambda: f"wrong output shape {where}: expected "
                    f"{expected}, got {a.shape}{_shape_hint(a.shape, expected)}", "shape"):

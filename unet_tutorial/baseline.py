@@ -22,7 +22,8 @@ import torch
 from torch import nn
 
 from .hardware import model_device
-from .inference.tiled import _as_image, _TrainingMode
+from .inference.modes import eval_mode
+from .inference.tiled import as_image_tensor
 from .inference.tiling import mirror_pad
 
 __all__ = ["CiresanN4", "classify_pixels", "time_per_pixel_classifier", "otsu_instances"]
@@ -84,7 +85,7 @@ def classify_pixels(
     window = getattr(net, "window", None)
     if not isinstance(window, int) or window < 1 or window % 2 == 0:
         raise ValueError(f"net needs an odd int attribute 'window' (pixels), got {window!r}")
-    x = _as_image(image, 1)
+    x = as_image_tensor(image, 1)
     ys, xs = np.asarray(ys, dtype=np.int64).ravel(), np.asarray(xs, dtype=np.int64).ravel()
     h, w = x.shape[-2:]
     if ys.shape != xs.shape:
@@ -98,7 +99,7 @@ def classify_pixels(
     r = window // 2
     padded = mirror_pad(x[0], r, r, r, r).to(model_device(net))
     out = []
-    with _TrainingMode(net), torch.inference_mode():
+    with eval_mode(net), torch.inference_mode():
         for i in range(0, ys.size, batch_size):
             windows = torch.stack(
                 [padded[y : y + window, x0 : x0 + window] for y, x0 in zip(ys[i : i + batch_size], xs[i : i + batch_size])]
@@ -133,7 +134,7 @@ def time_per_pixel_classifier(
 
     if not isinstance(samples, int) or isinstance(samples, bool) or samples < 1:
         raise ValueError(f"samples must be a positive int, got {samples!r}")
-    x = _as_image(image, 1)
+    x = as_image_tensor(image, 1)
     rng = np.random.default_rng(seed)
     ys = rng.integers(0, x.shape[-2], samples)
     xs = rng.integers(0, x.shape[-1], samples)

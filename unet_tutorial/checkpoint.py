@@ -9,6 +9,9 @@
   exact resume needs (optimiser, schedule, random states, step, configuration, history).
 - The model cache (:func:`models_dir`, :func:`save_pretrained`, :func:`load_pretrained`):
   where chapters keep the models they train, ``$UNET_TUTORIAL_MODELS`` or the user's cache.
+- :func:`results_dir`: where the recorded experiments keep their records and models
+  (``results/``), so that a model named like ``isbi2012-reference`` resolves without
+  importing the experiment code.
 """
 
 from __future__ import annotations
@@ -38,10 +41,25 @@ __all__ = [
     "pretrained_path",
     "save_pretrained",
     "load_pretrained",
+    "RESULTS_ENV_VAR",
+    "REPOSITORY",
+    "results_dir",
 ]
 
 #: Environment variable naming the model cache folder.
 MODELS_ENV_VAR = "UNET_TUTORIAL_MODELS"
+
+#: Environment variable overriding where ``results/`` is (default: the repository's).
+RESULTS_ENV_VAR = "UNET_TUTORIAL_RESULTS"
+
+#: The repository the package lives in (its ``results/`` holds the recorded experiments).
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+
+def results_dir() -> Path:
+    """The folder of the records: ``$UNET_TUTORIAL_RESULTS``, else ``results/`` of the repository."""
+    env = os.environ.get(RESULTS_ENV_VAR)
+    return Path(env).expanduser().resolve() if env else REPOSITORY / "results"
 
 _CHECKPOINT_KEYS = ("unet", "state_dict", "optimizer", "scheduler", "step", "config", "history", "rng")
 

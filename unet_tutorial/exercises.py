@@ -29,16 +29,16 @@ from scipy import ndimage as ndi
 from torch import nn
 
 from ._exercise_kit import (
-    _FAILED,
+    FAILED_MARK,
     CheckReport,
     SourceCode,
-    _close,
-    _is_array,
-    _kind,
-    _numpy,
-    _Run,
-    _run,
-    _size,
+    close_enough,
+    is_array,
+    kind_of,
+    as_numpy,
+    CheckRun,
+    run_check,
+    size_of,
     show_source,
 )
 from .augment.elastic import elastic_displacement
@@ -75,16 +75,16 @@ def _param_hint(got: list[tuple[int, ...]], want: list[tuple[int, ...]]) -> str:
     return ""
 
 
-def _double_conv_body(run: _Run, factory: Callable) -> None:
+def _double_conv_body(run: CheckRun, factory: Callable) -> None:
     for index, (cin, cout, shape) in enumerate(_CONV_CASES):
         gen = torch.Generator().manual_seed(index)  # the same draws whatever failed before
         where = f"for factory({cin}, {cout})"
         with torch.random.fork_rng(devices=[]):  # the reader's RNG state is left as it was
             module = run.call(factory, cin, cout, where=where)
             ref = DoubleConv(cin, cout)
-        if module is _FAILED or not run.check(
+        if module is FAILED_MARK or not run.check(
             isinstance(module, nn.Module),
-            f"factory({cin}, {cout}) returned {_kind(module)}, not an nn.Module "
+            f"factory({cin}, {cout}) returned {kind_of(module)}, not an nn.Module "
             "(e.g. nn.Sequential(...))", "module"):
             continue
         want = [tuple(p.shape) for p in ref.parameters()]
@@ -100,7 +100,7 @@ def _double_conv_body(run: _Run, factory: Callable) -> None:
             x = torch.randn(shape, generator=gen)
             expected = ref(x.clone())
             y = run.call(module, x.clone(), where=f"for input of shape {shape}")
-            if y is _FAILED:
+            if y is FAILED_MARK:
                 continue
             y = _is_tensor(run, y, tuple(expected.shape), shape)
             if y is None or not same:
@@ -116,10 +116,10 @@ def _double_conv_body(run: _Run, factory: Callable) -> None:
                 "is the order conv, ReLU, conv, ReLU?"))
 
 
-def _is_tensor(run: _Run, y: Any, want: tuple[int, ...], shape: tuple[int, ...]) -> Any:
+def _is_tensor(run: CheckRun, y: Any, want: tuple[int, ...], shape: tuple[int, ...]) -> Any:
     """The reader's DoubleConv output if it is a tensor of the right shape (checked)."""
     if not run.check(isinstance(y, torch.Tensor),
-                     f"the module returned {_kind(y)}, not a tensor", "type"):
+                     f"the module returned {kind_of(y)}, not a tensor", "type"):
         return None
     got = tuple(y.shape)
     if got[:2] != want[:2]:
@@ -130,8 +130,8 @@ def _is_tensor(run: _Run, y: Any, want: tuple[int, ...], shape: tuple[int, ...])
     if got != want:
         why = ("did you pad?" if len(got) == 4 and got[2] > want[2] else
                "a larger kernel, or more than two convolutions?")
-        run.check(False, f"output {_size(h, w)}→{_size(*got[2:])}: expected "
-                  f"{_size(h, w)}→{_size(*want[2:])}: each unpadded 3×3 convolution "
+        run.check(False, f"output {size_of(h, w)}→{size_of(*got[2:])}: expected "
+                  f"{size_of(h, w)}→{size_of(*want[2:])}: each unpadded 3×3 convolution "
                   f"removes one pixel per side; {why}")
         return None
     run.check(True)
@@ -154,7 +154,7 @@ def check_double_conv(factory: Callable[[int, int], nn.Module]) -> CheckReport:
         >>> check_double_conv(lambda i, o: DoubleConv(i, o)).passed
         True
     """
-    return _run("check_double_conv", _double_conv_body, factory)
+    return run_check("check_double_conv", _double_conv_body, factory)
 
 
 _CROP_CASES = (((2, 3, 20, 20), (2, 4, 16, 16)), ((1, 2, 17, 21), (1, 3, 12, 14)),
@@ -165,12 +165,12 @@ def _crop_hint(y: torch.Tensor, skip: torch.Tensor, x: torch.Tensor) -> str:
     """What a wrong crop-and-concat output equals, in words."""
     (h1, w1), (h2, w2) = skip.shape[-2:], x.shape[-2:]
     t0, l0 = (h1 - h2) // 2, (w1 - w2) // 2
-    if _close(y, torch.cat([x, center_crop(skip, h2, w2)], 1), 1e-6):
+    if close_enough(y, torch.cat([x, center_crop(skip, h2, w2)], 1), 1e-6):
         return "channels in the wrong order (x first): the package concatenates [skip, x]"
     for top in range(h1 - h2 + 1):
         for left in range(w1 - w2 + 1):
             cand = torch.cat([skip[..., top : top + h2, left : left + w2], x], 1)
-            if (top, left) != (t0, l0) and _close(y, cand, 1e-6):
+            if (top, left) != (t0, l0) and close_enough(y, cand, 1e-6):
                 off = [f"{abs(d)} px {word[d > 0]}" for d, word in
                        ((top - t0, ("up", "down")), (left - l0, ("left", "right"))) if d]
                 odd = " (an odd difference: round down)" if (h1 - h2) % 2 or (w1 - w2) % 2 else ""
@@ -178,7 +178,7 @@ def _crop_hint(y: torch.Tensor, skip: torch.Tensor, x: torch.Tensor) -> str:
                         f"(H1 − H2) // 2 = {t0}, left = (W1 − W2) // 2 = {l0}; yours {top}, "
                         f"{left}{odd}")
     c1 = skip.shape[1]
-    if _close(y[:, c1:], x, 1e-6):
+    if close_enough(y[:, c1:], x, 1e-6):
         return f"the first {c1} channels are not the centre crop of skip"
     return f"values differ: max |difference| {float((y - _crop_ref(skip, x)).abs().max()):.3g}"
 
@@ -198,14 +198,14 @@ def _crop_shape_hint(got: tuple[int, ...], skip: torch.Tensor, x: torch.Tensor) 
     return ""
 
 
-def _crop_body(run: _Run, fn: Callable) -> None:
+def _crop_body(run: CheckRun, fn: Callable) -> None:
     gen = torch.Generator().manual_seed(1)
     for skip_shape, x_shape in _CROP_CASES:
         skip, x = torch.randn(skip_shape, generator=gen), torch.randn(x_shape, generator=gen)
         where = f"for skip {skip_shape} and x {x_shape}"
         y = run.call(fn, skip.clone(), x.clone(), where=where)
-        if y is _FAILED or not run.check(isinstance(y, torch.Tensor), lambda: f"your function "
-                                         f"returned {_kind(y)}, not a tensor", "type"):
+        if y is FAILED_MARK or not run.check(isinstance(y, torch.Tensor), lambda: f"your function "
+                                         f"returned {kind_of(y)}, not a tensor", "type"):
             continue
         want = _crop_ref(skip, x)
         got = tuple(y.shape)
@@ -213,7 +213,7 @@ def _crop_body(run: _Run, fn: Callable) -> None:
                          f"{tuple(want.shape)}, got {got}{_crop_shape_hint(got, skip, x)}"):
             continue
         y = y.detach().float()
-        run.check(_close(y, want, 1e-6), lambda: f"{_crop_hint(y, skip, x)} ({where})")
+        run.check(close_enough(y, want, 1e-6), lambda: f"{_crop_hint(y, skip, x)} ({where})")
 
 
 def check_crop_and_concat(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> CheckReport:
@@ -234,7 +234,7 @@ def check_crop_and_concat(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tenso
         >>> check_crop_and_concat(crop_and_concat).passed
         True
     """
-    return _run("check_crop_and_concat", _crop_body, fn)
+    return run_check("check_crop_and_concat", _crop_body, fn)
 
 
 # --------------------------------------------------------------------------
@@ -251,13 +251,13 @@ def _interp(control: np.ndarray, shape: tuple[int, int], mode: str, corners: boo
 
 def _field_hint(y: np.ndarray, ref: np.ndarray, control: np.ndarray, shape: tuple[int, int]) -> str:
     corners = np.ix_([0, 1], [0, -1], [0, -1])
-    if _close(y, ref[::-1], 1e-4):
+    if close_enough(y, ref[::-1], 1e-4):
         return "dy and dx swapped: component 0 is dy (rows), 1 is dx (columns), as in control"
-    if _close(y, _interp(control, shape, "bilinear", True), 1e-4):
+    if close_enough(y, _interp(control, shape, "bilinear", True), 1e-4):
         return 'bilinear, not bicubic: mode="bicubic"'
-    if _close(y, _interp(control.transpose(0, 2, 1), shape, "bicubic", True), 1e-4):
+    if close_enough(y, _interp(control.transpose(0, 2, 1), shape, "bicubic", True), 1e-4):
         return "the control grid is transposed: control[c, i, j] is at row i, column j"
-    if not _close(y[corners], control[corners], 1e-4):
+    if not close_enough(y[corners], control[corners], 1e-4):
         return ("corners do not match the control points (align_corners?): the field passes "
                 "through control[:, 0, 0] at pixel (0, 0) and control[:, -1, -1] at (H-1, W-1)")
     err = np.abs(y - ref)
@@ -266,16 +266,16 @@ def _field_hint(y: np.ndarray, ref: np.ndarray, control: np.ndarray, shape: tupl
             f"expected {ref[c, r, k]:.4g}, got {y[c, r, k]:.4g}")
 
 
-def _field_body(run: _Run, fn: Callable) -> None:
+def _field_body(run: CheckRun, fn: Callable) -> None:
     for shape, grid, seed in _FIELD_CASES:
         ref_field, control = elastic_displacement(shape, grid=grid, sigma=10.0, rng=seed)
         where = f"for a {grid}×{grid} control grid and shape {shape}"
         y = run.call(fn, control.copy(), shape, where=where)
-        if y is _FAILED:
+        if y is FAILED_MARK:
             continue
-        a = _is_array(run, y, (2, *shape), where)
+        a = is_array(run, y, (2, *shape), where)
         if a is not None:
-            run.check(_close(a, ref_field, 1e-4),
+            run.check(close_enough(a, ref_field, 1e-4),
                       lambda: f"{_field_hint(a, ref_field, control, shape)} ({where})")
 
 
@@ -289,7 +289,7 @@ def check_displacement_field(fn: Callable[[np.ndarray, tuple[int, int]], Any]) -
     points on the corner pixels (control point ``(i, j)`` at row
     ``i·(H − 1)/(g − 1)``, column ``j·(W − 1)/(g − 1)``): torch's
     ``F.interpolate(..., mode="bicubic", align_corners=True)``, as the package's
-    ``_dense_field`` (:func:`~unet_tutorial.augment.elastic_displacement`). Tested
+    ``dense_field`` (:func:`~unet_tutorial.augment.elastic_displacement`). Tested
     on square and non-square shapes, grids of 3 and 4, control values of σ = 10 px.
 
     Examples:
@@ -299,7 +299,7 @@ def check_displacement_field(fn: Callable[[np.ndarray, tuple[int, int]], Any]) -
         >>> check_displacement_field(field).passed
         True
     """
-    return _run("check_displacement_field", _field_body, fn)
+    return run_check("check_displacement_field", _field_body, fn)
 
 
 # --------------------------------------------------------------------------
@@ -368,9 +368,9 @@ def _weight_alternatives(inst: np.ndarray, w0: float, sigma: float) -> list[tupl
 
 def _weight_hint(y: np.ndarray, ref: np.ndarray, inst: np.ndarray, w0: float, sigma: float) -> str:
     for message, alt in _weight_alternatives(inst, w0, sigma):
-        if _close(y, alt, 1e-4) and not _close(ref, alt, 1e-4):
+        if close_enough(y, alt, 1e-4) and not close_enough(ref, alt, 1e-4):
             return message
-    if (w0, sigma) != (10.0, 5.0) and _close(y, border_weight_map_direct(inst), 1e-4):
+    if (w0, sigma) != (10.0, 5.0) and close_enough(y, border_weight_map_direct(inst), 1e-4):
         return f"the arguments are ignored: this is the map for w0 = 10, σ = 5, not {w0}, {sigma}"
     bad = ~np.isfinite(y)
     if bad.any():
@@ -387,18 +387,18 @@ def _weight_hint(y: np.ndarray, ref: np.ndarray, inst: np.ndarray, w0: float, si
             f"expected {ref[r, c]:.4g}, got {y[r, c]:.4g}{few}")
 
 
-def _weight_body(run: _Run, fn: Callable) -> None:
+def _weight_body(run: CheckRun, fn: Callable) -> None:
     a, b, c = _instance_images()
     for inst, w0, sigma in ((a, 10.0, 5.0), (b, 10.0, 5.0), (a, 5.0, 3.0), (c, 10.0, 5.0)):
         cells = len(np.unique(inst)) - 1
         where = f"for instances of shape {inst.shape} with {cells} cell(s), w0={w0}, sigma={sigma}"
         y = run.call(fn, inst.copy(), w0=w0, sigma=sigma, where=where)
-        if y is _FAILED:
+        if y is FAILED_MARK:
             continue
-        arr = _is_array(run, y, inst.shape, where)
+        arr = is_array(run, y, inst.shape, where)
         if arr is not None:
             ref = border_weight_map_direct(inst, w0=w0, sigma=sigma)
-            run.check(_close(arr, ref, 1e-4), lambda: f"{_weight_hint(arr, ref, inst, w0, sigma)} "
+            run.check(close_enough(arr, ref, 1e-4), lambda: f"{_weight_hint(arr, ref, inst, w0, sigma)} "
                       f"({where})")
 
 
@@ -433,7 +433,7 @@ def check_weight_map(fn: Callable[..., Any]) -> CheckReport:
         >>> check_weight_map(weight_map).passed
         True
     """
-    return _run("check_weight_map", _weight_body, fn)
+    return run_check("check_weight_map", _weight_body, fn)
 
 
 # --------------------------------------------------------------------------
@@ -472,7 +472,7 @@ def _loss_alternatives(logits: torch.Tensor, target: torch.Tensor,
     ]
 
 
-def _loss_body(run: _Run, fn: Callable) -> None:
+def _loss_body(run: CheckRun, fn: Callable) -> None:
     gen = torch.Generator().manual_seed(4)
     for n, k, h, w in _LOSS_CASES:
         logits = (torch.randn(n, k, h, w, generator=gen) * 2).requires_grad_(True)
@@ -480,11 +480,11 @@ def _loss_body(run: _Run, fn: Callable) -> None:
         weight = torch.rand(n, h, w, generator=gen) * 2.5 + 0.5
         where = f"for logits of shape {(n, k, h, w)}"
         y = run.call(fn, logits, target.clone(), weight.clone(), where=where)
-        if y is _FAILED:
+        if y is FAILED_MARK:
             continue
-        a = _numpy(y)
+        a = as_numpy(y)
         if not run.check(a is not None and a.size == 1, lambda: (
-                f"your function returned {_kind(y)}, not a number {where}" if a is None
+                f"your function returned {kind_of(y)}, not a number {where}" if a is None
                 else f"your function returned shape {a.shape}, not a scalar {where}" +
                 (": take the mean over all pixels" if a.shape == (n, h, w) else "")), "scalar"):
             continue
@@ -519,4 +519,4 @@ def check_weighted_cross_entropy(fn: Callable[..., Any]) -> CheckReport:
         >>> check_weighted_cross_entropy(weighted_cross_entropy).passed
         True
     """
-    return _run("check_weighted_cross_entropy", _loss_body, fn)
+    return run_check("check_weighted_cross_entropy", _loss_body, fn)

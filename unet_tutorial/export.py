@@ -309,7 +309,8 @@ def add_export_command(subparsers: argparse._SubParsersAction) -> argparse.Argum
 def run_export_command(args: argparse.Namespace) -> int:
     """Run ``export``; exit code 0, 1 when the package fails validation, 2 on bad input."""
     from .checkpoint import load_model
-    from .predict import _one_line, resolve_weights
+    from ._checks import one_line
+    from .predict import resolve_weights
 
     try:
         weights = resolve_weights(args.weights)
@@ -322,7 +323,7 @@ def run_export_command(args: argparse.Namespace) -> int:
                                 description=args.description or f"U-Net segmentation ({stem}), from the "
                                 "course U-Net, from the paper.")
     except (FileNotFoundError, ValueError, OSError) as err:
-        print(f"unet_tutorial export: error: {_one_line(err)}", file=sys.stderr)
+        print(f"unet_tutorial export: error: {one_line(err)}", file=sys.stderr)
         return 2
     print(f"wrote {out}")
     if args.no_validate:

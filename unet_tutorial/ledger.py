@@ -136,12 +136,12 @@ class Tolerance(Rule):
             return REPRODUCED
         return CLOSE if self.close is not None and off <= self.close else NOT_REPRODUCED
 
-    def _margin(self, m: float) -> str:
+    def field_margin(self, m: float) -> str:
         return f"{m * 100:g} %" if self.relative else f"± {m:g}{self.unit}"
 
     def describe(self) -> str:
-        text = f"within {self._margin(self.within)} of {self.target:.4g}{self.unit}"
-        return text + (f" (close: within {self._margin(self.close)})" if self.close is not None else "")
+        text = f"within {self.field_margin(self.within)} of {self.target:.4g}{self.unit}"
+        return text + (f" (close: within {self.field_margin(self.close)})" if self.close is not None else "")
 
 
 @dataclass(frozen=True)

@@ -58,8 +58,8 @@ from .checkpoint import (
     set_rng_state,
 )
 from .config import TrainConfig, get_config, parse_override
-from .data.training import (_batches, _normalized, _NumberedSamples, _step_seed, make_tile_dataset, prepare_data,
-                            sample_numbers)
+from .data.training import make_tile_dataset, normalized, prepare_data
+from .sampling import NumberedSamples, batches, sample_numbers, step_seed
 from .history import History, TrainingDiverged
 from .losses import weighted_cross_entropy
 from .model import UNet
@@ -329,7 +329,7 @@ def train(
     # Channels-last where it is faster: CUDA, and a CPU computing in bfloat16 (see hardware.use_channels_last).
     channels_last = use_channels_last(dev, amp_dtype, config.channels_last)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
-    train_data = _normalized(prepare_data(data, config.holdout), config.normalize)
+    train_data = normalized(prepare_data(data, config.holdout), config.normalize)
 
     threads_before = torch.get_num_threads()
     own_group = False
@@ -363,7 +363,7 @@ def train(
 
             net = DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
 
-        samples = _NumberedSamples(make_tile_dataset(train_data, config), config.seed)
+        samples = NumberedSamples(make_tile_dataset(train_data, config), config.seed)
         _loop(net, model, optimizer, scheduler, scaler, samples, train_data, config, history,
               start=start, dev=dev, amp_dtype=amp_dtype, memory_format=memory_format,
               rank=rank, world=world, out=out, progress=progress, evaluate_fn=evaluate_fn)
@@ -432,8 +432,8 @@ def _loop(net, model, optimizer, scheduler, scaler, samples, data, config, histo
                disable=not (progress and main_proc), dynamic_ncols=True)
     net.train()
     try:
-        for x, y, w in _batches(samples, config, start, rank, world):
-            torch.manual_seed(_step_seed(config.seed, step, rank))  # drop-out masks: pure function of the step
+        for x, y, w in batches(samples, config, start, rank, world):
+            torch.manual_seed(step_seed(config.seed, step, rank))  # drop-out masks: pure function of the step
             x = x.to(dev, non_blocking=True).contiguous(memory_format=memory_format)
             y = y.to(dev, non_blocking=True)
             w = w.to(dev, non_blocking=True) if w is not None else None

@@ -305,7 +305,7 @@ def border_cutoff(w0: float = 10.0, sigma: float = 5.0, tol: float = DEFAULT_TOL
 def _compact_ids(inst: np.ndarray) -> np.ndarray:
     """Instance ids renumbered 1..n (0 stays 0) when the largest id is >= 2**15.
 
-    Small ids make small packed keys in :func:`_two_nearest_sq`; only the
+    Small ids make small packed keys in :func:`two_nearest_sq`; only the
     equality of ids matters there, so renumbering changes nothing else.
     """
     top = int(inst.max())
@@ -394,7 +394,7 @@ def _row_two_nearest(
     return g1, id1, g2
 
 
-def _two_nearest_sq(ids: np.ndarray, cutoff: float) -> tuple[np.ndarray, np.ndarray]:
+def two_nearest_sq(ids: np.ndarray, cutoff: float) -> tuple[np.ndarray, np.ndarray]:
     """Squared distances ``(d1², d2²)`` to the nearest and second-nearest instance.
 
     Exact wherever ``d1 + d2 <= cutoff``; elsewhere both returned values are
@@ -471,7 +471,7 @@ def _has_two_instances(inst: np.ndarray) -> bool:
     return nonzero.size > 0 and bool((nonzero != nonzero[0]).any())
 
 
-def _border_term(d1: np.ndarray, d2: np.ndarray, w0: float, sigma: float) -> np.ndarray:
+def border_term(d1: np.ndarray, d2: np.ndarray, w0: float, sigma: float) -> np.ndarray:
     """The second term of Eq. 2 from the distances ``d1``, ``d2`` (pixels, float64)."""
     return w0 * np.exp(-((d1 + d2) ** 2) / (2.0 * sigma * sigma))
 
@@ -503,7 +503,7 @@ def border_weight_map(
     values) are computed exactly, so the result differs from the literal
     definition (:func:`border_weight_map_direct`) by less than ``tol`` plus
     float32 rounding. Time O(H·W·D) and memory O(H·W), independent of the
-    number of instances (see ``_two_nearest_sq``).
+    number of instances (see ``two_nearest_sq``).
 
     Args:
         instances: ``(H, W)`` integer instance ids, 0 = background. Ids need
@@ -531,11 +531,11 @@ def border_weight_map(
     cutoff = border_cutoff(w0, sigma, tol)
     if cutoff == 0.0 or not _has_two_instances(inst):
         return weights
-    d1_sq, d2_sq = _two_nearest_sq(_compact_ids(inst), cutoff)
+    d1_sq, d2_sq = two_nearest_sq(_compact_ids(inst), cutoff)
     bg = target == 0
     d1 = np.sqrt(d1_sq[bg].astype(np.float64))
     d2 = np.sqrt(d2_sq[bg].astype(np.float64))
-    term = _border_term(d1, d2, w0, sigma)
+    term = border_term(d1, d2, w0, sigma)
     weights[bg] = (weights[bg] + term).astype(np.float32)
     return weights
 
@@ -569,6 +569,6 @@ def border_weight_map_direct(
     dist = np.stack([ndi.distance_transform_edt(inst != k) for k in ids])
     two = np.partition(dist, 1, axis=0)[:2]
     bg = target == 0
-    term = _border_term(two[0][bg], two[1][bg], w0, sigma)
+    term = border_term(two[0][bg], two[1][bg], w0, sigma)
     weights[bg] = (weights[bg] + term).astype(np.float32)
     return weights

@@ -43,11 +43,11 @@ from __future__ import annotations
 
 from .elastic import (  # noqa: F401  (the private names are used by the tests)
     ElasticField,
-    _dense_field,
-    _grid_from_control,
-    _grid_from_field,
-    _margin,
-    _resample,
+    dense_field,
+    grid_from_control,
+    grid_from_field,
+    field_margin,
+    resample,
     apply_displacement,
     elastic_deform,
     elastic_displacement,
@@ -61,7 +61,7 @@ from .transforms import (  # noqa: F401  (the private name is used by the tests)
     RandomRotation,
     RandomShift,
     Transform,
-    _affine_field,
+    affine_field,
     flips_augmentation,
     paper_augmentation,
 )

@@ -3,7 +3,7 @@
 Numbers (``grid``, ``sigma``, ``max_shift``, the gray-value ranges) are checked
 with the package's validators (:mod:`unet_tutorial._checks`); what is special to
 augmentation lives here: the random generator argument, the interpolation
-modes, and :func:`_to_batch`, which views a numpy image or a torch batch
+modes, and :func:`to_batch`, which views a numpy image or a torch batch
 (any device) as one ``(N, C, H, W)`` tensor.
 """
 
@@ -19,7 +19,7 @@ from .._checks import check_int, check_positive
 ArrayT = TypeVar("ArrayT", np.ndarray, torch.Tensor)
 RngLike = np.random.Generator | int | None
 
-_IMAGE_MODES = ("bicubic", "bilinear", "nearest")
+IMAGE_MODES = ("bicubic", "bilinear", "nearest")
 
 
 # --------------------------------------------------------------------------------------
@@ -27,36 +27,36 @@ _IMAGE_MODES = ("bicubic", "bilinear", "nearest")
 # --------------------------------------------------------------------------------------
 
 
-def _as_rng(rng: RngLike) -> np.random.Generator:
+def as_rng(rng: RngLike) -> np.random.Generator:
     """A numpy Generator from a Generator, an int seed or ``None``; anything else: ValueError."""
     if rng is None or isinstance(rng, (np.random.Generator, int, np.integer)):
         return np.random.default_rng(rng)
     raise ValueError(f"rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}")
 
 
-def _check_grid_sigma(grid: int, sigma: float) -> None:
+def check_grid_sigma(grid: int, sigma: float) -> None:
     """``grid``: an int >= 2 (control points per side); ``sigma``: finite, >= 0 (pixels)."""
     check_int(grid, "grid", minimum=2)
     check_positive(sigma, "sigma", allow_zero=True)
 
 
-def _check_mode(interpolation: str) -> None:
-    """``interpolation`` must be one of :data:`_IMAGE_MODES` (the image's; labels: nearest)."""
-    if interpolation not in _IMAGE_MODES:
-        raise ValueError(f"interpolation must be one of {_IMAGE_MODES}, got {interpolation!r}")
+def check_mode(interpolation: str) -> None:
+    """``interpolation`` must be one of :data:`IMAGE_MODES` (the image's; labels: nearest)."""
+    if interpolation not in IMAGE_MODES:
+        raise ValueError(f"interpolation must be one of {IMAGE_MODES}, got {interpolation!r}")
 
 
-def _is_float(x: np.ndarray | torch.Tensor) -> bool:
+def is_float(x: np.ndarray | torch.Tensor) -> bool:
     return x.is_floating_point() if isinstance(x, torch.Tensor) else np.issubdtype(x.dtype, np.floating)
 
 
-def _is_integer(x: np.ndarray | torch.Tensor) -> bool:
+def is_integer(x: np.ndarray | torch.Tensor) -> bool:
     if isinstance(x, torch.Tensor):
         return not x.is_floating_point() and not x.is_complex()
     return np.issubdtype(x.dtype, np.integer) or x.dtype == np.bool_
 
 
-def _non_finite(x: np.ndarray | torch.Tensor) -> bool:
+def non_finite(x: np.ndarray | torch.Tensor) -> bool:
     """True if ``x`` holds a NaN or an infinity.
 
     One float64 sum instead of an elementwise test: float32 values cannot overflow a
@@ -67,7 +67,7 @@ def _non_finite(x: np.ndarray | torch.Tensor) -> bool:
     return not np.isfinite(np.sum(x, dtype=np.float64))
 
 
-def _to_batch(
+def to_batch(
     image: ArrayT, label: ArrayT | None, name: str = "image"
 ) -> tuple[torch.Tensor, torch.Tensor | None, tuple[torch.Tensor, torch.Tensor]]:
     """Validate ``image``/``label`` and view them as ``(N, C, H, W)`` / ``(N, 1, H, W)`` tensors.
@@ -88,7 +88,7 @@ def _to_batch(
     if image.ndim not in allowed:
         shapes = "(N, C, H, W), (C, H, W) or (H, W)" if is_torch else "(H, W) or (C, H, W)"
         raise ValueError(f"{name} must have shape {shapes}, got {tuple(image.shape)}")
-    if not _is_float(image):
+    if not is_float(image):
         raise ValueError(f"{name} must have a floating-point dtype, got {image.dtype}")
     if 0 in tuple(image.shape):
         raise ValueError(f"{name} is empty (shape {tuple(image.shape)})")
@@ -104,7 +104,7 @@ def _to_batch(
         raise ValueError(f"{name} contains NaN or infinite values")
     if label is None:
         return x, None, (lo, hi)
-    if not _is_integer(label):
+    if not is_integer(label):
         raise ValueError(f"label must have an integer (or bool) dtype, got {label.dtype}")
     n = x.shape[0]
     allowed_labels = {(n, h, w), (n, 1, h, w)} if image.ndim == 4 else {(h, w)}

@@ -12,7 +12,7 @@ bicubic interpolation."
 - :func:`elastic_deform`: both in one call, on numpy arrays or torch batches on
   any device (every sample its own field).
 
-The resampling helpers (:func:`_resample` and the grids it samples at) are shared
+The resampling helpers (:func:`resample` and the grids it samples at) are shared
 with the training transforms of :mod:`.transforms`.
 """
 
@@ -31,11 +31,11 @@ from .._checks import check_shape
 from ._common import (
     ArrayT,
     RngLike,
-    _as_rng,
-    _check_grid_sigma,
-    _check_mode,
-    _non_finite,
-    _to_batch,
+    as_rng,
+    check_grid_sigma,
+    check_mode,
+    non_finite,
+    to_batch,
 )
 
 __all__ = ["ElasticField", "elastic_displacement", "apply_displacement", "elastic_deform"]
@@ -82,7 +82,7 @@ def _weighted_sum(weights: torch.Tensor, terms: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def _dense_field(control: torch.Tensor, height: int, width: int) -> torch.Tensor:
+def dense_field(control: torch.Tensor, height: int, width: int) -> torch.Tensor:
     """Bicubic interpolation ``(N, 2, g, g) -> (N, 2, H, W)``, control points on corners.
 
     Equal to ``F.interpolate(control, (H, W), mode="bicubic", align_corners=True)``,
@@ -117,11 +117,11 @@ def elastic_displacement(
         :class:`ElasticField` ``(field, control)``: ``field`` float32 ``(2, H, W)``
         (``dy``, ``dx``) in pixels, ``control`` float32 ``(2, grid, grid)``.
     """
-    _check_grid_sigma(grid, sigma)
+    check_grid_sigma(grid, sigma)
     h, w = check_shape(shape, "shape", minimum=2)
-    control = _as_rng(rng).normal(0.0, sigma, size=(1, 2, grid, grid))
+    control = as_rng(rng).normal(0.0, sigma, size=(1, 2, grid, grid))
     control = control.astype(np.float32)
-    field = _dense_field(torch.from_numpy(control), h, w)[0].numpy()
+    field = dense_field(torch.from_numpy(control), h, w)[0].numpy()
     return ElasticField(field, control[0])
 
 
@@ -130,7 +130,7 @@ def elastic_displacement(
 # --------------------------------------------------------------------------------------
 
 
-def _margin(max_displacement: float, h: int, w: int) -> int:
+def field_margin(max_displacement: float, h: int, w: int) -> int:
     """Mirror padding (px) covering ``max_displacement`` plus the bicubic footprint; 0 if too large.
 
     Rounded up to a multiple of 8 so that the cached identity grids get reused.
@@ -149,7 +149,7 @@ def _identity_grid(h: int, w: int, margin: int, device: torch.device) -> torch.T
     return torch.stack(torch.meshgrid(cols, rows, indexing="xy"), dim=-1).contiguous()
 
 
-def _grid_from_field(field: torch.Tensor, margin: int) -> torch.Tensor:
+def grid_from_field(field: torch.Tensor, margin: int) -> torch.Tensor:
     """Pixel displacements ``(N, 2, H, W)`` -> grid_sample's normalized ``(N, H, W, 2)`` (x, y).
 
     The coordinates refer to the image padded by ``margin`` px on every side.
@@ -163,7 +163,7 @@ def _grid_from_field(field: torch.Tensor, margin: int) -> torch.Tensor:
 
 
 @functools.lru_cache(maxsize=16)
-def _field_gain(h: int, w: int, g: int) -> float:
+def field_gain(h: int, w: int, g: int) -> float:
     """Bound on ``max |field| / max |control|``: the product of the largest row sums of |weights|."""
     return float(_bicubic_matrix(h, g).abs().sum(1).max() * _bicubic_matrix(w, g).abs().sum(1).max())
 
@@ -186,10 +186,10 @@ def _row_factors(h: int, g: int, margin: int, device: torch.device) -> torch.Ten
     return torch.cat([_bicubic_matrix(h, g), rows[:, None], torch.ones(h, 1)], dim=1).to(device)
 
 
-def _grid_from_control(control: torch.Tensor, h: int, w: int, margin: int) -> torch.Tensor:
+def grid_from_control(control: torch.Tensor, h: int, w: int, margin: int) -> torch.Tensor:
     """Control displacements ``(N, 2, g, g)`` (px) -> grid_sample's normalized ``(N, H, W, 2)``.
 
-    The same numbers as :func:`_grid_from_field` of :func:`_dense_field` (up to
+    The same numbers as :func:`grid_from_field` of :func:`dense_field` (up to
     rounding), computed as one small "matrix product" that writes the (x, y) layout
     directly. Along x the control grid is interpolated first (tiny); the product
     with the row factors then does the interpolation along y and adds the identity
@@ -213,7 +213,7 @@ def _label_as_float(y: torch.Tensor) -> torch.Tensor:
     return y.to(torch.float64 if big else torch.float32)
 
 
-def _resample(
+def resample(
     x: torch.Tensor,
     grid: torch.Tensor,
     margin: int,
@@ -265,7 +265,7 @@ def _resample(
     return out, others
 
 
-def _restore(out: torch.Tensor, like: ArrayT) -> ArrayT:
+def restore_type(out: torch.Tensor, like: ArrayT) -> ArrayT:
     """Give ``out`` (a batch) the shape and type (numpy/torch) of ``like``."""
     out = out.reshape(like.shape)
     if isinstance(like, torch.Tensor):
@@ -297,8 +297,8 @@ def apply_displacement(
     Returns:
         The resampled image, or ``(image, label)``, of the input types and shapes.
     """
-    _check_mode(interpolation)
-    x, y, value_range = _to_batch(image, label)
+    check_mode(interpolation)
+    x, y, value_range = to_batch(image, label)
     if isinstance(field, torch.Tensor):
         f = field
     else:
@@ -313,14 +313,14 @@ def apply_displacement(
         raise ValueError(f"field must have shape (2, {h}, {w}) or (N, 2, {h}, {w}), got {tuple(field.shape)}")
     if not f.is_floating_point():
         raise ValueError(f"field must be a floating-point array, got dtype {f.dtype}")
-    if _non_finite(f):
+    if non_finite(f):
         raise ValueError("field contains NaN or infinite values")
     f = f.to(device=x.device, dtype=torch.float32)
-    margin = _margin(float(f.abs().max()), h, w)
-    out, others = _resample(x, _grid_from_field(f, margin), margin, interpolation, [] if y is None else [y], value_range)
+    margin = field_margin(float(f.abs().max()), h, w)
+    out, others = resample(x, grid_from_field(f, margin), margin, interpolation, [] if y is None else [y], value_range)
     if label is None:
-        return _restore(out, image)
-    return _restore(out, image), _restore(others[0], label)
+        return restore_type(out, image)
+    return restore_type(out, image), restore_type(others[0], label)
 
 
 def elastic_deform(
@@ -360,14 +360,14 @@ def elastic_deform(
         ValueError: wrong dimensions, image/label shape mismatch, NaN in the image,
             a non-integer label dtype, ``grid < 2``, negative ``sigma``.
     """
-    _check_grid_sigma(grid, sigma)
-    _check_mode(interpolation)
-    x, y, value_range = _to_batch(image, label)
+    check_grid_sigma(grid, sigma)
+    check_mode(interpolation)
+    x, y, value_range = to_batch(image, label)
     if sigma == 0:  # no displacement at all: return copies, bit for bit
         copy = (lambda a: a.clone()) if isinstance(image, torch.Tensor) else np.copy
         return copy(image) if label is None else (copy(image), copy(label))
     n = x.shape[0]
-    control = torch.from_numpy(_as_rng(rng).normal(0.0, sigma, size=(n, 2, grid, grid)).astype(np.float32))
+    control = torch.from_numpy(as_rng(rng).normal(0.0, sigma, size=(n, 2, grid, grid)).astype(np.float32))
     lo, hi = value_range
     if x.device.type == "cpu" and n > 1:
         # one sample at a time: its grid and padded copy stay in the CPU caches
@@ -381,8 +381,8 @@ def elastic_deform(
     else:
         out, new_label = _elastic(x, y, control.to(x.device), interpolation, value_range)
     if label is None:
-        return _restore(out, image)
-    return _restore(out, image), _restore(new_label, label)
+        return restore_type(out, image)
+    return restore_type(out, image), restore_type(new_label, label)
 
 
 def _elastic(
@@ -394,8 +394,8 @@ def _elastic(
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Deform a batch with the fields of ``control`` ``(N, 2, g, g)`` (px); see :func:`elastic_deform`."""
     _, _, h, w = x.shape
-    margin = _margin(float(control.abs().max()) * _field_gain(h, w, control.shape[-1]), h, w)
-    samp = _grid_from_control(control, h, w, margin)
-    out, others = _resample(x, samp, margin, interpolation, [] if y is None else [y], value_range)
+    margin = field_margin(float(control.abs().max()) * field_gain(h, w, control.shape[-1]), h, w)
+    samp = grid_from_control(control, h, w, margin)
+    out, others = resample(x, samp, margin, interpolation, [] if y is None else [y], value_range)
     return out, (others[0] if y is not None else None)
 

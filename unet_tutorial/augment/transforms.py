@@ -26,19 +26,19 @@ import torch
 from .._checks import check_int, check_positive
 from ._common import (
     RngLike,
-    _as_rng,
-    _check_grid_sigma,
-    _check_mode,
-    _non_finite,
-    _to_batch,
+    as_rng,
+    check_grid_sigma,
+    check_mode,
+    non_finite,
+    to_batch,
 )
 from .elastic import (
-    _field_gain,
-    _grid_from_control,
-    _grid_from_field,
-    _margin,
-    _resample,
-    _restore,
+    field_gain,
+    grid_from_control,
+    grid_from_field,
+    field_margin,
+    resample,
+    restore_type,
 )
 
 __all__ = [
@@ -78,7 +78,7 @@ def _check_weight(image: np.ndarray, weight: np.ndarray | None) -> None:
         return
     if weight.shape != image.shape[-2:]:
         raise ValueError(f"weight shape {weight.shape} does not match image shape {image.shape}")
-    if not np.issubdtype(weight.dtype, np.floating) or _non_finite(weight):
+    if not np.issubdtype(weight.dtype, np.floating) or non_finite(weight):
         raise ValueError(f"weight must be floating point without NaN or infinite values (dtype {weight.dtype})")
 
 
@@ -100,23 +100,23 @@ def _warp_sample(
     stays consistent with the label).
     """
     _check_weight(image, weight)
-    x, y, value_range = _to_batch(image, label)
+    x, y, value_range = to_batch(image, label)
     extra = [] if y is None else [y]
     if weight is not None:
         extra.append(torch.from_numpy(np.ascontiguousarray(weight))[None, None])
     h, w = x.shape[-2:]
     if control is not None:
         c = torch.from_numpy(np.ascontiguousarray(control, dtype=np.float32))[None]
-        margin = _margin(float(c.abs().max()) * _field_gain(h, w, c.shape[-1]), h, w)
-        grid = _grid_from_control(c, h, w, margin)
+        margin = field_margin(float(c.abs().max()) * field_gain(h, w, c.shape[-1]), h, w)
+        grid = grid_from_control(c, h, w, margin)
     else:
         f = torch.from_numpy(np.ascontiguousarray(field, dtype=np.float32))[None]
-        margin = _margin(float(f.abs().max()), h, w)
-        grid = _grid_from_field(f, margin)
-    out, others = _resample(x, grid, margin, interpolation, extra, value_range)
-    new_label = None if label is None else _restore(others.pop(0), label)
-    new_weight = None if weight is None else _restore(others.pop(0), weight)
-    return _restore(out, image), new_label, new_weight
+        margin = field_margin(float(f.abs().max()), h, w)
+        grid = grid_from_field(f, margin)
+    out, others = resample(x, grid, margin, interpolation, extra, value_range)
+    new_label = None if label is None else restore_type(others.pop(0), label)
+    new_weight = None if weight is None else restore_type(others.pop(0), weight)
+    return restore_type(out, image), new_label, new_weight
 
 
 class Compose:
@@ -136,7 +136,7 @@ class Compose:
         weight: np.ndarray | None = None,
         rng: RngLike = None,
     ) -> Sample:
-        rng = _as_rng(rng)
+        rng = as_rng(rng)
         for t in self.transforms:
             image, label, weight = t(image, label, weight, rng)
         return image, label, weight
@@ -159,12 +159,12 @@ class ElasticDeform:
     def __init__(
         self, grid: int = 3, sigma: float = 10.0, interpolation: str = "bicubic", p: float = 1.0
     ) -> None:
-        _check_grid_sigma(grid, sigma)
-        _check_mode(interpolation)
+        check_grid_sigma(grid, sigma)
+        check_mode(interpolation)
         self.grid, self.sigma, self.interpolation, self.p = int(grid), float(sigma), interpolation, p
 
     def __call__(self, image, label=None, weight=None, rng=None) -> Sample:
-        rng = _as_rng(rng)
+        rng = as_rng(rng)
         if rng.random() >= self.p:
             return image, label, weight
         # the same draws as elastic_displacement(image.shape[-2:], grid, sigma, rng)
@@ -182,7 +182,7 @@ class RandomFlip:
         self.horizontal, self.vertical = horizontal, vertical
 
     def __call__(self, image, label=None, weight=None, rng=None) -> Sample:
-        rng = _as_rng(rng)
+        rng = as_rng(rng)
         for axis, p in ((-1, self.horizontal), (-2, self.vertical)):
             if rng.random() < p:
                 image = np.flip(image, axis)
@@ -201,7 +201,7 @@ class RandomRot90:
     """
 
     def __call__(self, image, label=None, weight=None, rng=None) -> Sample:
-        k = int(_as_rng(rng).integers(4))
+        k = int(as_rng(rng).integers(4))
         rot = lambda a: None if a is None else np.rot90(a, k, axes=(-2, -1))  # noqa: E731
         return rot(image), rot(label), rot(weight)
 
@@ -209,7 +209,7 @@ class RandomRot90:
         return "RandomRot90()"
 
 
-def _affine_field(shape: tuple[int, int], angle_deg: float, shift: tuple[float, float]) -> np.ndarray:
+def affine_field(shape: tuple[int, int], angle_deg: float, shift: tuple[float, float]) -> np.ndarray:
     """Displacement field ``(2, H, W)`` of a rotation about the image centre plus a shift (px)."""
     h, w = shape
     cy, cx = (h - 1) / 2, (w - 1) / 2
@@ -230,12 +230,12 @@ class RandomRotation:
     """
 
     def __init__(self, degrees: float = 180.0, interpolation: str = "bilinear") -> None:
-        _check_mode(interpolation)
+        check_mode(interpolation)
         self.degrees, self.interpolation = float(degrees), interpolation
 
     def __call__(self, image, label=None, weight=None, rng=None) -> Sample:
-        angle = _as_rng(rng).uniform(-self.degrees, self.degrees)
-        field = _affine_field(image.shape[-2:], angle, (0.0, 0.0))
+        angle = as_rng(rng).uniform(-self.degrees, self.degrees)
+        field = affine_field(image.shape[-2:], angle, (0.0, 0.0))
         return _warp_sample(image, label, weight, self.interpolation, field=field)
 
     def __repr__(self) -> str:
@@ -252,9 +252,9 @@ class RandomShift:
         self.max_shift = check_int(max_shift, "max_shift", minimum=0)  # pixels
 
     def __call__(self, image, label=None, weight=None, rng=None) -> Sample:
-        dy, dx = _as_rng(rng).integers(-self.max_shift, self.max_shift + 1, size=2)
+        dy, dx = as_rng(rng).integers(-self.max_shift, self.max_shift + 1, size=2)
         # whole-pixel shifts: nearest neighbour is exact for the image too
-        field = _affine_field(image.shape[-2:], 0.0, (float(dy), float(dx)))
+        field = affine_field(image.shape[-2:], 0.0, (float(dy), float(dx)))
         return _warp_sample(image, label, weight, "nearest", field=field)
 
     def __repr__(self) -> str:
@@ -278,8 +278,8 @@ class GrayValue:
         self.brightness, self.contrast, self.gamma = brightness, contrast, gamma
 
     def __call__(self, image, label=None, weight=None, rng=None) -> Sample:
-        rng = _as_rng(rng)
-        if _non_finite(image):
+        rng = as_rng(rng)
+        if non_finite(image):
             raise ValueError("image contains NaN or infinite values")
         if image.min() < 0 or image.max() > 1:
             raise ValueError(

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import quote
 
-from ._store import _retrieve_verified, _sha256, data_dir
+from ._store import retrieve_verified, file_sha256, data_dir
 
 __all__ = ["fetch_ctc"]
 
@@ -30,7 +30,7 @@ _WEBSITE = "https://celltrackingchallenge.net"
 
 # truth -> suffix of its folder <sequence>_<suffix>/SEG: the challenge's gold truth
 # (GT, manual, some frames, partial) and silver truth (ST, computer generated).
-_TRUTH_SUFFIX = {"gold": "GT", "silver": "ST"}
+TRUTH_SUFFIX = {"gold": "GT", "silver": "ST"}
 _MANIFEST_COLUMNS = ("path", "sha256", "source_repo", "source_commit", "source_path")
 
 
@@ -100,7 +100,7 @@ def _write_ctc_manifest(folder: Path, out: Path) -> None:
         gz.write(buf.getvalue().encode("utf-8"))
 
 
-def _pinned_contents(dataset: str) -> dict[str, set[str]]:
+def pinned_contents(dataset: str) -> dict[str, set[str]]:
     """``{sequence: {"gold", "silver"} present}`` of the pinned copy of ``dataset`` ({} if none)."""
     if dataset not in _pinned_datasets():
         return {}
@@ -109,13 +109,13 @@ def _pinned_contents(dataset: str) -> dict[str, set[str]]:
         top = row.path.split("/")[0]
         seq, _, suffix = top.partition("_")
         kinds = out.setdefault(seq, set())
-        kinds.update(t for t, s in _TRUTH_SUFFIX.items() if s == suffix)
+        kinds.update(t for t, s in TRUTH_SUFFIX.items() if s == suffix)
     return out
 
 
-def _describe_pinned(contents: dict[str, set[str]]) -> str:
+def describe_pinned(contents: dict[str, set[str]]) -> str:
     return "; ".join(
-        f"sequence {seq} with {' and '.join(t for t in _TRUTH_SUFFIX if t in kinds) or 'no'} truth"
+        f"sequence {seq} with {' and '.join(t for t in TRUTH_SUFFIX if t in kinds) or 'no'} truth"
         for seq, kinds in sorted(contents.items())
     )
 
@@ -155,7 +155,7 @@ def fetch_ctc(
     """
     rows = _ctc_manifest(dataset)
     folder = data_dir(root) / dataset
-    differing = [r.path for r in rows if (folder / r.path).is_file() and _sha256(folder / r.path) != r.sha256]
+    differing = [r.path for r in rows if (folder / r.path).is_file() and file_sha256(folder / r.path) != r.sha256]
     if differing:
         raise FileExistsError(
             f"{len(differing)} file(s) in {folder} differ from the pinned copy of {dataset} "
@@ -163,5 +163,5 @@ def fetch_ctc(
             "was downloaded: remove them, or pass another root=..."
         )
     missing = {r.path: (r.url, r.sha256) for r in rows if not (folder / r.path).is_file()}
-    _retrieve_verified(missing, folder, downloader=downloader, progressbar=progressbar)
+    retrieve_verified(missing, folder, downloader=downloader, progressbar=progressbar)
     return folder

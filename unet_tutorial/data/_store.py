@@ -4,10 +4,10 @@ Shared by the data set modules of :mod:`unet_tutorial.data`:
 
 - :data:`DATA_ENV_VAR`, :func:`data_dir`: the data directory, the folder holding
   ``isbi2012/``, ``dsb2018/`` and the Cell Tracking Challenge folders.
-- ``_read_png``, ``_read_stack``, ``_numeric_pngs``, ``_to_unit_float``: reading 8- and
+- ``read_png``, ``read_stack``, ``numeric_pngs``, ``to_unit_float``: reading 8- and
   16-bit image files and scaling them to ``[0, 1]`` (the package's one rule for integer
   images, :func:`unet_tutorial._checks.as_unit_float`).
-- ``_retrieve_verified``: downloads with pooch, every file checked against its SHA-256.
+- ``retrieve_verified``: downloads with pooch, every file checked against its SHA-256.
 
 No data set is defined here; see the other modules of the package.
 """
@@ -64,7 +64,7 @@ def data_dir(root: str | os.PathLike[str] | None = None) -> Path:
 # --------------------------------------------------------------------------------------
 
 
-def _read_png(path: Path) -> np.ndarray:
+def read_png(path: Path) -> np.ndarray:
     """Read one image file with Pillow, as stored (no conversion of mode or dtype)."""
     from PIL import Image  # Pillow comes with matplotlib and scikit-image
 
@@ -72,22 +72,22 @@ def _read_png(path: Path) -> np.ndarray:
         return np.asarray(im)
 
 
-def _to_unit_float(image: np.ndarray, what: str) -> np.ndarray:
+def to_unit_float(image: np.ndarray, what: str) -> np.ndarray:
     """Integer image (uint8 or uint16) to float32 in ``[0, 1]``, dividing by the dtype's maximum."""
     if image.dtype not in (np.uint8, np.uint16):
         raise ValueError(f"{what}: expected an 8- or 16-bit image, got dtype {image.dtype}")
     return as_unit_float(image, what)
 
 
-def _numeric_pngs(folder: Path) -> list[Path]:
+def numeric_pngs(folder: Path) -> list[Path]:
     """The ``<int>.png`` files of ``folder``, sorted numerically (0, 1, 2, ..., 10, not 0, 1, 10)."""
     files = [p for p in folder.glob("*.png") if p.stem.isdigit()]
     return sorted(files, key=lambda p: int(p.stem))
 
 
-def _read_stack(files: list[Path]) -> np.ndarray:
+def read_stack(files: list[Path]) -> np.ndarray:
     """Read image files into one ``(N, ...)`` array; ValueError if their shapes or dtypes differ."""
-    arrays = [_read_png(p) for p in files]
+    arrays = [read_png(p) for p in files]
     kinds = {(a.shape, str(a.dtype)) for a in arrays}
     if len(kinds) != 1:
         raise ValueError(f"slices in {files[0].parent} differ in shape or dtype: {sorted(kinds)}")
@@ -99,7 +99,7 @@ def _read_stack(files: list[Path]) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     """The sha256 of a file, hex (read in 1 MiB blocks)."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -108,7 +108,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _retrieve_verified(
+def retrieve_verified(
     files: dict[str, tuple[str, str]],
     folder: Path,
     *,

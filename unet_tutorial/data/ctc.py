@@ -41,9 +41,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ._ctc_pinned import _TRUTH_SUFFIX, _describe_pinned, _pinned_contents, fetch_ctc
+from ._ctc_pinned import TRUTH_SUFFIX, describe_pinned, pinned_contents, fetch_ctc
 from ..normalize import NORMALIZE_PERCENTILES, normalize_image
-from ._store import DATA_ENV_VAR, _to_unit_float, data_dir
+from ._store import DATA_ENV_VAR, to_unit_float, data_dir
 
 __all__ = ["CTC_WEBSITE", "CTC_TABLE2_DATASETS", "CTC_PERCENTILES", "CTCSequence", "fetch_ctc", "load_ctc"]
 
@@ -128,7 +128,7 @@ class CTCSequence:
 
 
 def _ctc_layout(dataset: str, sequence: str, truth: str = "gold") -> str:
-    suffix = _TRUTH_SUFFIX[truth]
+    suffix = TRUTH_SUFFIX[truth]
     return (
         f"<data dir>/{dataset}/{sequence}/t000.tif, t001.tif, ... (raw frames) and "
         f"<data dir>/{dataset}/{sequence}_{suffix}/SEG/man_seg000.tif, ... ({truth} truth: "
@@ -137,17 +137,17 @@ def _ctc_layout(dataset: str, sequence: str, truth: str = "gold") -> str:
 
 
 def _ctc_missing_message(path: Path, root: Path, dataset: str, sequence: str, truth: str) -> str:
-    pinned = _pinned_contents(dataset)
+    pinned = pinned_contents(dataset)
     if truth in pinned.get(sequence, ()):
         fetch = (
-            f"  - the pinned public copy ({_describe_pinned(pinned)}; every file checked "
+            f"  - the pinned public copy ({describe_pinned(pinned)}; every file checked "
             f"against its SHA-256), with one call: unet_tutorial.data.fetch_ctc({dataset!r}), "
             "or load_ctc(..., download=True);\n"
         )
     elif pinned:
         fetch = (
             f"  - (the pinned public copy of {dataset}, fetch_ctc({dataset!r}), has "
-            f"{_describe_pinned(pinned)}: not sequence {sequence} with {truth} truth;)\n"
+            f"{describe_pinned(pinned)}: not sequence {sequence} with {truth} truth;)\n"
         )
     else:
         fetch = ""
@@ -172,7 +172,7 @@ def _only_silver_message(base: Path, dataset: str, sequence: str, local_silver: 
         f"(fetch_ctc({dataset!r})) has {sequence}_ST/SEG only"
     )
     note = ""
-    if "gold" not in _pinned_contents(dataset).get(sequence, {"gold"}):
+    if "gold" not in pinned_contents(dataset).get(sequence, {"gold"}):
         note = (
             f" For {dataset} no public copy of the gold masks was found; they come with the "
             f"official archive from {CTC_WEBSITE}."
@@ -232,7 +232,7 @@ def _ctc_normalize(raw: np.ndarray, mode: str, what: str) -> np.ndarray:
     if mode == "auto":
         mode = "dtype" if raw.dtype == np.uint8 else "percentile"
     if mode == "dtype":
-        return _to_unit_float(raw, what)
+        return to_unit_float(raw, what)
     return normalize_image(raw, "percentile", CTC_PERCENTILES)  # a constant frame becomes zeros
 
 
@@ -351,7 +351,7 @@ def load_ctc(
         raise ValueError(f"normalize must be 'auto', 'dtype' or 'percentile', got {normalize!r}")
     if not isinstance(dataset, str) or not dataset or "/" in dataset or os.sep in dataset:
         raise ValueError(f"dataset must be a folder name such as 'PhC-C2DH-U373', got {dataset!r}")
-    if truth not in _TRUTH_SUFFIX:
+    if truth not in TRUTH_SUFFIX:
         raise ValueError(f"truth must be 'gold' or 'silver', got {truth!r}")
     wanted = None
     if frames is not None:
@@ -363,16 +363,16 @@ def load_ctc(
     top = data_dir(root)
     base = top / dataset
     raw_dir = base / sequence
-    seg_dir = base / f"{sequence}_{_TRUTH_SUFFIX[truth]}" / "SEG"
+    seg_dir = base / f"{sequence}_{TRUTH_SUFFIX[truth]}" / "SEG"
     needed = (raw_dir, seg_dir) if only_masked else (raw_dir,)
 
     if only_masked and truth == "gold" and not seg_dir.is_dir():
         # gold asked for where only silver exists (here, or in the pinned copy): say so
         local_silver = (base / f"{sequence}_ST" / "SEG").is_dir()
-        if local_silver or (not raw_dir.is_dir() and _pinned_contents(dataset).get(sequence) == {"silver"}):
+        if local_silver or (not raw_dir.is_dir() and pinned_contents(dataset).get(sequence) == {"silver"}):
             raise FileNotFoundError(_only_silver_message(base, dataset, sequence, local_silver))
     missing = not all(f.is_dir() for f in needed)
-    if download and missing and truth in _pinned_contents(dataset).get(sequence, ()):
+    if download and missing and truth in pinned_contents(dataset).get(sequence, ()):
         fetch_ctc(dataset, top)
     for folder in needed:
         if not folder.is_dir():

@@ -33,7 +33,7 @@ from typing import Iterable
 
 import numpy as np
 
-from ._store import DATA_ENV_VAR, _read_png, _sha256, _to_unit_float, data_dir
+from ._store import DATA_ENV_VAR, read_png, file_sha256, to_unit_float, data_dir
 
 __all__ = ["DSB2018_REPOSITORY", "DSB2018_COMMIT", "DSB2018_ARCHIVE_URL", "DSB2018_MANIFEST_SHA256",
            "DSB2018_PARTS", "dsb2018_ids", "load_dsb2018", "fetch_dsb2018", "verify_dsb2018", "dsb2018_split",
@@ -94,8 +94,8 @@ def _dsb_image(path: Path, gray: bool) -> np.ndarray:
     """One DSB image as float32 in [0, 1]: ``(H, W)`` if ``gray`` else ``(3, H, W)``."""
     from skimage.color import gray2rgb
 
-    raw = _read_png(path)
-    image = _to_unit_float(raw, str(path))
+    raw = read_png(path)
+    image = to_unit_float(raw, str(path))
     if image.ndim == 3:
         if image.shape[-1] not in (3, 4):
             raise ValueError(f"{path}: expected gray, RGB or RGBA, got shape {raw.shape}")
@@ -111,7 +111,7 @@ def _dsb_instances(mask_dir: Path, shape: tuple[int, int]) -> np.ndarray:
     """Instance image int32 ``(H, W)`` from the binary masks of ``mask_dir`` (later mask wins)."""
     instances = np.zeros(shape, dtype=np.int32)
     for k, path in enumerate(sorted(mask_dir.glob("*.png")), start=1):
-        mask = _read_png(path)
+        mask = read_png(path)
         if mask.shape != shape:
             raise ValueError(f"mask {path} has shape {mask.shape}, its image {shape}")
         instances[mask > 0] = k
@@ -222,7 +222,7 @@ def verify_dsb2018(folder: str | os.PathLike[str], *, complete: bool = True, pro
     missing = sorted(set(expected) - present)
     extra = sorted(present - set(expected))
     wrong = [rel for rel in progress_bar(sorted(set(expected) & present), desc="verify DSB 2018", unit="file",
-                                 disable=not progress) if _sha256(folder / rel) != expected[rel]]
+                                 disable=not progress) if file_sha256(folder / rel) != expected[rel]]
     problems = [(f"{len(wrong)} file(s) with other bytes than at commit {DSB2018_COMMIT[:10]}", wrong),
                 (f"{len(missing)} file(s) missing", missing), (f"{len(extra)} file(s) not in the commit", extra)]
     bad = [f"{what} (e.g. {', '.join(names[:3])})" for what, names in problems if names]

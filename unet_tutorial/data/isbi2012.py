@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .._checks import user_cache_dir
-from ._store import DATA_ENV_VAR, _numeric_pngs, _read_stack, _retrieve_verified, _to_unit_float, data_dir
+from ._store import DATA_ENV_VAR, numeric_pngs, read_stack, retrieve_verified, to_unit_float, data_dir
 
 __all__ = ["ISBI2012_COMMIT", "ISBI2012_BASE_URL", "ISBI2012_SHA256", "fetch_isbi2012", "load_isbi2012"]
 
@@ -196,7 +196,7 @@ def fetch_isbi2012(
     """
     folder = data_dir(root) / "isbi2012"
     base = base_url if base_url.endswith("/") else base_url + "/"
-    _retrieve_verified(
+    retrieve_verified(
         {rel: (base + _isbi_remote_path(rel), sha) for rel, sha in ISBI2012_SHA256.items()},
         folder,
         downloader=downloader,
@@ -207,17 +207,17 @@ def fetch_isbi2012(
 
 def _load_isbi_png(folder: Path, split: str) -> tuple[np.ndarray, np.ndarray | None]:
     image_dir = folder / split / "image"
-    images_files = _numeric_pngs(image_dir)
+    images_files = numeric_pngs(image_dir)
     if not images_files:
         raise FileNotFoundError(f"no <i>.png slices in {image_dir}\n" + _isbi_missing_message(folder))
     stems = [p.stem for p in images_files]
     if [int(s) for s in stems] != list(range(len(stems))):
         raise ValueError(f"{image_dir}: slices must be numbered 0..n-1 without gaps, got {stems}")
-    images = _to_unit_float(_read_stack(images_files), str(image_dir))
+    images = to_unit_float(read_stack(images_files), str(image_dir))
     labels = None
     if split == "train":
         label_dir = folder / split / "label"
-        label_files = _numeric_pngs(label_dir)
+        label_files = numeric_pngs(label_dir)
         if [p.stem for p in label_files] != stems:
             missing = sorted(set(stems) - {p.stem for p in label_files}, key=int)
             raise FileNotFoundError(
@@ -225,7 +225,7 @@ def _load_isbi_png(folder: Path, split: str) -> tuple[np.ndarray, np.ndarray | N
                 f"missing: {missing or 'none'}, extra: "
                 f"{sorted({p.stem for p in label_files} - set(stems), key=int) or 'none'}"
             )
-        labels = _read_stack(label_files)
+        labels = read_stack(label_files)
     return images, labels
 
 
@@ -240,7 +240,7 @@ def _load_isbi_tiff(folder: Path, split: str) -> tuple[np.ndarray, np.ndarray | 
         if not label_path.is_file():
             raise FileNotFoundError(f"{label_path} is missing (found {folder / image_name})")
         labels = tifffile.imread(label_path)
-    images = _to_unit_float(images, str(folder / image_name))
+    images = to_unit_float(images, str(folder / image_name))
     return images, labels
 
 

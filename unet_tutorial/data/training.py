@@ -14,11 +14,9 @@ import copy
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
-import hashlib
 import os
 
 import numpy as np
-import torch
 
 from .._checks import check_binary, check_image
 from ..normalize import normalize_image
@@ -27,7 +25,7 @@ from .tiles import TileDataset
 if TYPE_CHECKING:
     from ..config import TrainConfig
 
-__all__ = ["TrainData", "prepare_data", "weight_maps", "make_tile_dataset", "sample_numbers"]
+__all__ = ["TrainData", "prepare_data", "weight_maps", "make_tile_dataset", "normalized"]
 
 
 @dataclass
@@ -124,7 +122,7 @@ def prepare_data(data: Any, holdout: int = 5, *, synthetic_count: int = 10, synt
     )
 
 
-def _normalized(data: TrainData, mode: str) -> TrainData:
+def normalized(data: TrainData, mode: str) -> TrainData:
     """``data`` with its *training* images normalised (:func:`~unet_tutorial.normalize.normalize_image`).
 
     The held-out images stay raw: every prediction normalises its input itself
@@ -203,72 +201,3 @@ def make_tile_dataset(data: TrainData, config: TrainConfig):
         augment=_augmentation(config),
         seed=config.seed,
     )
-
-
-# --------------------------------------------------------------------------
-# Samples: a pure function of (seed, step, rank)
-# --------------------------------------------------------------------------
-
-
-def sample_numbers(step: int, batch_size: int, rank: int = 0, world_size: int = 1) -> list[int]:
-    """Global sample numbers used by process ``rank`` at 0-based ``step``.
-
-    Step ``s`` consumes samples ``s·B·R … (s+1)·B·R − 1`` (``B`` tiles per
-    process, ``R`` processes); process ``r`` takes its own contiguous block of
-    ``B``. Every sample number is used exactly once across processes, so the
-    processes see disjoint shards, and the numbers depend on nothing but the
-    step: a resumed run draws exactly what the uninterrupted run drew.
-    """
-    first = (step * world_size + rank) * batch_size
-    return list(range(first, first + batch_size))
-
-
-class _NumberedSamples(torch.utils.data.Dataset):
-    """Sample number ``g`` → a tile of a :class:`~unet_tutorial.data.TileDataset`, shuffled per epoch.
-
-    Epoch ``e = g // n`` visits the ``n`` items in the order of a permutation
-    drawn from ``(seed, e)``; the tile dataset seeds every item from
-    ``(seed, epoch, index)``. A sample is thus a pure function of its number,
-    also inside DataLoader workers.
-    """
-
-    def __init__(self, tiles, seed: int) -> None:
-        self.tiles = tiles
-        self.n = len(tiles)
-        self.seed = int(seed)
-
-    def __len__(self) -> int:  # large enough for any run
-        return 2**62
-
-    def __getitem__(self, g: int):
-        epoch, pos = divmod(int(g), self.n)
-        order = np.random.default_rng([self.seed, epoch, 7919]).permutation(self.n)
-        self.tiles.set_epoch(epoch)
-        return self.tiles[int(order[pos])]
-
-
-def _step_seed(seed: int, step: int, rank: int) -> int:
-    """A 63-bit seed for the drop-out masks of one step of one process."""
-    digest = hashlib.blake2b(f"{seed}/{step}/{rank}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") >> 1
-
-
-def _collate(items: list[tuple]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    xs, ys, ws = zip(*items)
-    x = torch.stack([torch.as_tensor(v) for v in xs])
-    y = torch.stack([torch.as_tensor(v) for v in ys]).long()
-    w = None if ws[0] is None else torch.stack([torch.as_tensor(v) for v in ws]).float()
-    return x, y, w
-
-
-def _batches(samples: _NumberedSamples, config: TrainConfig, start: int, rank: int, world: int):
-    """Iterator of collated batches for steps ``start, start+1, …`` (workers optional)."""
-    if config.num_workers == 0:
-        for step in range(start, config.steps):
-            yield _collate([samples[g] for g in sample_numbers(step, config.batch_size, rank, world)])
-        return
-    order = [sample_numbers(s, config.batch_size, rank, world) for s in range(start, config.steps)]
-    loader = torch.utils.data.DataLoader(samples, batch_sampler=order, num_workers=config.num_workers,
-                                         collate_fn=_collate, pin_memory=torch.cuda.is_available(),
-                                         persistent_workers=False)
-    yield from loader

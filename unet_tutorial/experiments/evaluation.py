@@ -66,10 +66,9 @@ def evaluate_isbi2012(model: UNet, images: Sequence[np.ndarray], labels: Sequenc
         (1 − accuracy) and ``warping`` (Jain's, all mismatches), and for each
         ``<name>_threshold``.
     """
-    from ..inference import predict_tiled
     from ..metrics import SWEEP_METRICS, threshold_sweep
 
-    prob = np.stack([predict_tiled(model, im, tta=tta, device=device)[1] for im in images])
+    prob = np.stack(_probabilities(model, images, tta=tta, device=device))
     truth = np.stack([np.asarray(lab) == 1 for lab in labels])
     sweep = threshold_sweep(prob, truth, metrics=SWEEP_METRICS, progress=False)
     out = {m: float(sweep.best[m]) for m in SWEEP_METRICS}
@@ -279,10 +278,10 @@ def choose_threshold(probs: Sequence[np.ndarray], instances: Sequence[np.ndarray
 
 def _probabilities(model: UNet, images: Sequence[np.ndarray], *, tta: bool,
                    device: str | torch.device | None) -> list[np.ndarray]:
-    """Overlap-tile foreground probabilities ``(H, W)`` of ``images``."""
-    from ..inference import predict_tiled
+    """Overlap-tile foreground probabilities ``(H, W)`` of ``images`` (their tiles batched together)."""
+    from ..inference import predict_tiled_many
 
-    return [predict_tiled(model, im, tta=tta, device=device)[1] for im in images]
+    return [p[1] for p in predict_tiled_many(model, list(images), tta=tta, device=device)]
 
 
 def _threshold_for(model: UNet, images, instances, score: str, *, tta: bool, device,
@@ -372,7 +371,7 @@ DATA: dict[str, DataProtocol] = {
 }
 
 
-def _crop_for_smoke(data):
+def crop_for_smoke(data):
     """A tiny version of the split for the smoke test: its first 4 training images, and a 96 px window
     of one held-out image, on a cell."""
     from ..data import TrainData

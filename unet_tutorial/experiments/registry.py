@@ -355,7 +355,7 @@ EXPERIMENTS: dict[str, Experiment] = {
 }
 
 
-def _experiment(name: str) -> Experiment:
+def get_experiment(name: str) -> Experiment:
     if name not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {name!r}; known: {', '.join(sorted(EXPERIMENTS))}")
     return EXPERIMENTS[name]

@@ -16,47 +16,34 @@ import numpy as np
 import torch
 
 from ..hardware import cpu_features, cpu_has_native_bf16, cpu_model, resolve_precision, select_device
-from ..checkpoint import load_model, model_config, save_model, write_atomic
+from ..checkpoint import RESULTS_ENV_VAR, REPOSITORY, load_model, model_config, results_dir, save_model, write_atomic
 from ..model import UNet
-from .evaluation import DATA, _crop_for_smoke
-from .registry import EXPERIMENTS, _experiment
+from .evaluation import DATA, crop_for_smoke
+from .registry import EXPERIMENTS, get_experiment
 
 __all__ = ["TOLERANCE", "RESULTS_ENV_VAR", "results_dir", "machine_info", "run_experiment", "run_pilot", "load_record",
            "load_result_model", "check_experiment", "rescore_experiment"]
 
 TOLERANCE = 1e-3
 
-#: Environment variable overriding where ``results/`` is (default: the repository's).
-RESULTS_ENV_VAR = "UNET_TUTORIAL_RESULTS"
-
-_REPO = Path(__file__).resolve().parents[2]
-
-
-def results_dir() -> Path:
-    """The folder of the records: ``$UNET_TUTORIAL_RESULTS``, else ``results/`` of the repository."""
-    env = os.environ.get(RESULTS_ENV_VAR)
-    return Path(env).expanduser().resolve() if env else _REPO / "results"
-
-
-
 # --------------------------------------------------------------------------
 # Recording
 # --------------------------------------------------------------------------
 
 
-def _git_commit() -> dict[str, Any]:
+def git_commit() -> dict[str, Any]:
     """The package repository's commit and whether its tracked files had changes."""
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=_REPO, capture_output=True,
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPOSITORY, capture_output=True,
                                 text=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "unet_tutorial"],
-                               cwd=_REPO, capture_output=True, text=True, check=True).stdout.strip()
+                               cwd=REPOSITORY, capture_output=True, text=True, check=True).stdout.strip()
         return {"commit": commit, "package_modified": bool(dirty)}
     except (OSError, subprocess.CalledProcessError):
         return {"commit": None, "package_modified": None}
 
 
-def _matmul_gflops(n: int = 2048, repeats: int = 3) -> float:
+def matmul_gflops(n: int = 2048, repeats: int = 3) -> float:
     """float32 ``n × n`` matrix product rate on the CPU [GFLOP/s]: the machine's speed, for comparisons."""
     a, b = torch.randn(n, n), torch.randn(n, n)
     a @ b
@@ -80,7 +67,7 @@ def machine_info(device: str | torch.device) -> dict[str, Any]:
     info = {
         "python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
         "device": str(device), "threads": torch.get_num_threads(), "cpu": cpu_model(),
-        "cpu_count": os.cpu_count(), "matmul_gflops": round(_matmul_gflops(), 1),
+        "cpu_count": os.cpu_count(), "matmul_gflops": round(matmul_gflops(), 1),
         "cpu_native_bf16": cpu_has_native_bf16(), "auto_precision": precision_name(resolve_precision("auto", dev)),
         "cpu_flags": " ".join(sorted(cpu_features())),
     }
@@ -105,11 +92,11 @@ def _curves(history, every: int = 25) -> dict[str, Any]:
     }
 
 
-def _write_json(path: Path, obj: Mapping[str, Any]) -> None:
+def write_json(path: Path, obj: Mapping[str, Any]) -> None:
     write_atomic(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=1, sort_keys=False) + "\n"))
 
 
-def _half_copy(model: UNet) -> UNet:
+def half_copy(model: UNet) -> UNet:
     """The model with float16-rounded weights (what ``model.pt`` holds), back in float32."""
     out = UNet(**model_config(model))
     out.load_state_dict({k: v.detach().cpu().half().float() for k, v in model.state_dict().items()})
@@ -145,10 +132,10 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
     """
     from ..train import train
 
-    exp = _experiment(name)
+    exp = get_experiment(name)
     out = Path(results) if results is not None else results_dir()
     folder = out / exp.name
-    work = (Path(work_dir) if work_dir is not None else _REPO / "runs" / "experiments") / exp.name
+    work = (Path(work_dir) if work_dir is not None else REPOSITORY / "runs" / "experiments") / exp.name
     record_path = folder / "record.json"
     record: dict[str, Any] = {}
     if resume and record_path.is_file():
@@ -162,7 +149,7 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
         if ids not in splits:
             splits[ids] = proto.split(ids, exp.held_out, exp.validation)
             if smoke:
-                splits[ids] = _crop_for_smoke(splits[ids])
+                splits[ids] = crop_for_smoke(splits[ids])
         return splits[ids]
 
     tta = not smoke
@@ -173,7 +160,7 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
     record.update({
         "name": exp.name, "summary": exp.summary, "notes": exp.notes, "smoke": smoke,
         "command": command or " ".join(["python -m unet_tutorial", *sys.argv[1:]]),
-        "git": _git_commit(), "machine": machine_info(device),
+        "git": git_commit(), "machine": machine_info(device),
         "data": exp.data, "split": exp.split_record(),
         "seeds": list(exp.seeds), "arms": [a.name for a in exp.arms],
         **({"hypothesis": exp.hypothesis} if exp.hypothesis else {}),
@@ -199,11 +186,11 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
         run_dir = work / f"{arm.name}-seed{seed}"
         # Every validation scores the float16-rounded weights, exactly what model.pt ships, so the
         # final one (train always validates at the end) is the run's result: no second evaluation.
-        validate = lambda m: proto.evaluate(_half_copy(m), data, tta=tta, device=device)  # noqa: E731
+        validate = lambda m: proto.evaluate(half_copy(m), data, tta=tta, device=device)  # noqa: E731
         cpu0, wall0 = time.process_time(), time.perf_counter()
         model, history = train(cfg, data=data, out_dir=run_dir, resume=resume, progress=progress,
                                evaluate_fn=validate)
-        shipped = _half_copy(model)
+        shipped = half_copy(model)
         metrics = {k: float(v[-1]) for k, v in history.val.items()}
         prefix = f"{exp.run_key(arm, seed)}/" if exp.run_key(arm, seed) else ""
         record["metrics"].update({prefix + k: v for k, v in metrics.items()})
@@ -224,11 +211,11 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
         elif exp.keep is None:
             record["model"] = None
             record["why_no_model"] = exp.why_no_model
-        _write_json(record_path, record)
+        write_json(record_path, record)
     record["status"] = "complete"
     record["wall_seconds"] = round(sum(r["train_seconds"] for r in record["runs"].values()), 1)
     record["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    _write_json(record_path, record)
+    write_json(record_path, record)
     return record
 
 
@@ -254,7 +241,7 @@ def run_pilot(name: str, steps: int, *, seeds: tuple[int, ...] | None = None,
     """
     from ..train import train
 
-    exp = _experiment(name)
+    exp = get_experiment(name)
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
         raise ValueError(f"steps must be a positive int, got {steps!r}")
     seeds = tuple(exp.seeds[:2]) if seeds is None else tuple(seeds)
@@ -266,7 +253,7 @@ def run_pilot(name: str, steps: int, *, seeds: tuple[int, ...] | None = None,
     pilot: dict[str, Any] = {
         "name": exp.name, "kind": "pilot", "steps": steps, "seeds": list(seeds),
         "command": command or " ".join(["python -m unet_tutorial", *sys.argv[1:]]),
-        "git": _git_commit(), "machine": machine_info(device), "runs": {},
+        "git": git_commit(), "machine": machine_info(device), "runs": {},
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     splits: dict[tuple[int | str, ...], Any] = {}
@@ -277,7 +264,7 @@ def run_pilot(name: str, steps: int, *, seeds: tuple[int, ...] | None = None,
         data = splits[ids]
         cfg = exp.train_config(arm, seed).replace(steps=steps, val_every=0, checkpoint_every=0, max_minutes=0.0)
         model, history = train(cfg, data=data, progress=progress,
-                               evaluate_fn=lambda m: proto.evaluate(_half_copy(m), data, tta=True, device=device))
+                               evaluate_fn=lambda m: proto.evaluate(half_copy(m), data, tta=True, device=device))
         seconds = history.time[-1] if history.time else 0.0
         pilot["runs"][f"{arm.name}/seed{seed}"] = {
             "arm": arm.name, "seed": seed, "steps": len(history.step), "train_seconds": round(seconds, 1),
@@ -285,7 +272,7 @@ def run_pilot(name: str, steps: int, *, seeds: tuple[int, ...] | None = None,
             "final_loss": round(float(np.mean(history.loss[-25:])), 5), "settings": dict(history.settings),
             "metrics": {k: float(v[-1]) for k, v in history.val.items()}, "config": cfg.to_dict(),
         }
-    _write_json((Path(results) if results is not None else results_dir()) / exp.name / "pilot.json", pilot)
+    write_json((Path(results) if results is not None else results_dir()) / exp.name / "pilot.json", pilot)
     return pilot
 
 
@@ -353,7 +340,7 @@ def check_experiment(name: str, results: str | os.PathLike[str] | None = None, *
     train_ids = rec["split"].get("train_by_arm", {}).get(rec["model"]["arm"], rec["split"]["train"])
     data = proto.split(train_ids, rec["split"]["held_out"], rec["split"].get("validation", ()))
     if rec.get("smoke"):
-        data = _crop_for_smoke(data)
+        data = crop_for_smoke(data)
     got = proto.evaluate(model, data, tta=rec["evaluation"]["tta"], device="cpu")
     problems = []
     for metric, want in rec["model"]["metrics"].items():
@@ -386,7 +373,7 @@ def rescore_experiment(name: str, *, reason: str, results: str | os.PathLike[str
         ValueError: not one complete run with a kept model, an empty ``reason``, or a
             changed training or held-out set (that needs a new run).
     """
-    exp = _experiment(name)
+    exp = get_experiment(name)
     rec = load_record(name, results)
     if rec.get("status") != "complete" or not rec.get("model") or len(rec.get("runs", {})) != 1:
         raise ValueError(f"{name}: only a complete record of one run with a kept model can be rescored")
@@ -398,18 +385,18 @@ def rescore_experiment(name: str, *, reason: str, results: str | os.PathLike[str
     proto = DATA[rec["data"]]
     data = proto.split(split["train"], split["held_out"], split.get("validation", ()))
     if rec.get("smoke"):
-        data = _crop_for_smoke(data)
+        data = crop_for_smoke(data)
     model = load_result_model(name, results)
     model.threshold = None  # chosen anew on the validation part, if the protocol has one
     metrics = proto.evaluate(model, data, tta=rec["evaluation"]["tta"], device="cpu")
     (key, run), = rec["runs"].items()
     rec.setdefault("rescored", []).append({
-        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "reason": reason, "git": _git_commit(),
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "reason": reason, "git": git_commit(),
         "previous_split": rec["split"], "previous_metrics": rec["metrics"]})
     rec["split"], rec["metrics"], run["metrics"], rec["model"]["metrics"] = split, metrics, metrics, metrics
     folder = (Path(results) if results is not None else results_dir()) / name
     extra = {"threshold": metrics["threshold"]} if "threshold" in metrics else {}
     save_model(model.half(), folder / "model.pt", config=rec["configs"][run["arm"]], experiment=name,
                metrics=metrics, normalize=model.normalize, **extra)
-    _write_json(folder / "record.json", rec)
+    write_json(folder / "record.json", rec)
     return rec

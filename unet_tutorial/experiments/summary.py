@@ -1,4 +1,9 @@
-"""Numbers of a record, per arm: the mean and spread over seeds that the chapters quote and plot."""
+"""Numbers of a record, per arm: the mean and spread over seeds that the chapters quote and plot.
+
+- :func:`arm_summary`, :func:`summary_rows`: mean, s.d. and range over seeds, per arm;
+- :func:`paired_difference`: arm B − arm A seed by seed (paired seeds), its mean and 95 % interval;
+- :func:`time_to_quality`: when one arm reaches another's final held-out error, in training seconds.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["arm_summary", "summary_rows"]
+__all__ = ["arm_summary", "summary_rows", "paired_difference", "time_to_quality"]
 
 
 def arm_summary(record: Mapping[str, Any], metric: str) -> dict[str, dict[str, Any]]:
@@ -56,3 +61,72 @@ def summary_rows(record: Mapping[str, Any], metrics: Sequence[str], *, digits: i
         rows.append([record["baseline"]["method"],
                      *(f"{b[m]:.{digits}f}" if m in b else "" for m in metrics)])
     return rows
+
+
+def paired_difference(record: Mapping[str, Any], metric: str, arm_a: str, arm_b: str) -> dict[str, Any]:
+    """``arm_b − arm_a`` of one metric, seed by seed, with its mean and a 95 % paired t interval.
+
+    Seeds are paired across arms (same initialisation and tile order), so the
+    per-seed differences remove what the seeds share. The interval is
+    ``mean ± t(0.975, n − 1) · s.d. / √n`` (no interval for one seed).
+
+    Returns:
+        ``{"differences", "mean", "low", "high", "n"}`` (``low``/``high`` NaN for ``n < 2``).
+
+    Examples:
+        >>> rec = {"arms": ["a", "b"], "seeds": [0, 1, 2],
+        ...        "metrics": {"a/seed0/x": 1.0, "a/seed1/x": 2.0, "a/seed2/x": 3.0,
+        ...                    "b/seed0/x": 1.5, "b/seed1/x": 2.5, "b/seed2/x": 3.0}}
+        >>> d = paired_difference(rec, "x", "a", "b")
+        >>> round(d["mean"], 3), d["n"], round(d["low"], 3), round(d["high"], 3)
+        (0.333, 3, -0.384, 1.05)
+    """
+    from scipy import stats
+
+    sums = arm_summary(record, metric)
+    for arm in (arm_a, arm_b):
+        if arm not in sums:
+            raise KeyError(f"arm {arm!r} is not in the record (arms: {list(sums)})")
+    d = np.array(sums[arm_b]["values"]) - np.array(sums[arm_a]["values"])
+    n = int(d.size)
+    mean = float(d.mean())
+    if n < 2:
+        return {"differences": d.tolist(), "mean": mean, "low": float("nan"), "high": float("nan"), "n": n}
+    half = float(stats.t.ppf(0.975, n - 1) * d.std(ddof=1) / np.sqrt(n))
+    return {"differences": d.tolist(), "mean": mean, "low": mean - half, "high": mean + half, "n": n}
+
+
+def time_to_quality(record: Mapping[str, Any], *, fast: str = "fast", base: str = "fp32",
+                    metric: str = "rand") -> list[dict[str, Any]]:
+    """When arm ``fast`` reaches arm ``base``'s final held-out ``metric`` (lower is better), per seed pair.
+
+    Reads each run's validation curve (``runs[ARM/seedS].curves.validation``:
+    steps, training seconds, metrics).
+
+    Returns:
+        One entry per seed: ``base_final`` (the base arm's last value),
+        ``base_seconds`` (its training seconds), ``fast_seconds`` (training seconds of
+        the fast arm's first validation at or below ``base_final``; ``None`` if never),
+        ``ratio`` (``fast_seconds / base_seconds``), ``step`` (the last step both arms
+        validated), ``base_at_step``/``fast_at_step`` (their values there), the
+        speeds ``base_steps_per_second``/``fast_steps_per_second``.
+    """
+    out = []
+    for seed in record["seeds"]:
+        runs = {arm: record["runs"][f"{arm}/seed{seed}"] for arm in (base, fast)}
+        val = {arm: r["curves"]["validation"] for arm, r in runs.items()}
+        b_final = val[base][metric][-1]
+        b_seconds = runs[base]["train_seconds"]
+        reached = [t for t, v in zip(val[fast]["seconds"], val[fast][metric]) if v <= b_final]
+        common = sorted(set(val[base]["step"]) & set(val[fast]["step"]))
+        step = common[-1] if common else None
+        at = {arm: val[arm][metric][val[arm]["step"].index(step)] if step is not None else None for arm in val}
+        out.append({
+            "seed": seed, "base_final": b_final, "base_seconds": b_seconds,
+            "fast_seconds": reached[0] if reached else None,
+            "ratio": reached[0] / b_seconds if reached else None,
+            "step": step, "base_at_step": at[base], "fast_at_step": at[fast],
+            **{f"{arm}_steps_per_second": runs[a]["steps"] / runs[a]["train_seconds"]
+               for arm, a in (("base", base), ("fast", fast))},
+        })
+    return out

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from ..ledger import SLIDING_WINDOW_SPEEDUP
-from .runner import _git_commit, _write_json, load_record, load_result_model, machine_info, results_dir
+from .runner import git_commit, write_json, load_record, load_result_model, machine_info, results_dir
 
 __all__ = ["TIMINGS", "MIN_SPEEDUP", "record_speed_512", "check_timing"]
 
@@ -140,7 +140,7 @@ def record_speed_512(results: str | os.PathLike[str] | None = None, *, repeats: 
         "notes": _NOTES.format(repeats=repeats, samples="256 (CPU) or 4096 (CUDA)"),
         "smoke": smoke, "status": "complete",
         "command": command or " ".join(["python -m unet_tutorial", *sys.argv[1:]]),
-        "git": _git_commit(), "machine": machine, "load_average_at_start": load_start,
+        "git": git_commit(), "machine": machine, "load_average_at_start": load_start,
         "image": {"data": "isbi2012", "split": "train", "slice": SLICE, "shape": list(image.shape)},
         "protocol": {"repeats": repeats, "statistic": "median", "warm_up_calls": 1, "tta": False,
                      "dtype": "float32", "inference": "predict_tiled (overlap-tile, mirrored border)"},
@@ -153,7 +153,7 @@ def record_speed_512(results: str | os.PathLike[str] | None = None, *, repeats: 
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     folder = (Path(results) if results is not None else results_dir()) / "speed-512"
-    _write_json(folder / "record.json", record)
+    write_json(folder / "record.json", record)
     return record
 
 

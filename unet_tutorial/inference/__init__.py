@@ -45,19 +45,30 @@ reference tiling must reproduce); :func:`tile_boxes` (and
 the per-pixel sliding-window classifier of Ciresan et al. (2012) that the paper
 replaces (§1) is in :mod:`unet_tutorial.baseline`.
 
-Modules: :mod:`.tiling` (where the tiles go, mirroring, the tile size that fits
-in memory), :mod:`.tiled` (prediction: tiles, test-time augmentation, stitching) and
-:mod:`.instances` (separated objects from the probabilities, Fig. 3).
+Tile size. Without ``tile_size``, :func:`predict_tiled` takes the fastest size on
+this machine: :func:`tile_size_candidates` lists the sizes that fit in memory and
+cost at most 1.5× the least compute, :func:`fastest_tile_size` times one forward
+pass of each (once per architecture, device and precision in a process) and keeps
+the least *tiles × seconds*. :func:`predict_tiled_many` predicts many images with
+their tiles batched together (many small images, e.g. DSB 2018, share forward passes).
+
+Modules: :mod:`.tiling` (where the tiles go, mirroring, the tile sizes that fit
+in memory), :mod:`.speed` (the timed choice of the tile size), :mod:`.modes`
+(eval mode and channels-last, restored afterwards), :mod:`.tiled` (prediction:
+tiles, test-time augmentation, stitching) and :mod:`.instances` (separated
+objects from the probabilities, Fig. 3).
 """
 
 from __future__ import annotations
 
 from .instances import DEFAULT_MIN_SIZE, instances_from_probability, predict_instances
-from .tiled import DIHEDRAL, dihedral, dihedral_inverse, forward_probabilities, predict_tiled, segment
+from .speed import clear_tile_timings, fastest_tile_size, tile_seconds
+from .tiled import DIHEDRAL, dihedral, dihedral_inverse, forward_probabilities, predict_tiled, predict_tiled_many, segment
 from .tiling import (
     TilePlan,
     choose_tile_size,
     memory_budget,
+    tile_size_candidates,
     min_tile_size,
     mirror_pad,
     plan_tiles,
@@ -73,10 +84,15 @@ __all__ = [
     "tile_memory_bytes",
     "memory_budget",
     "choose_tile_size",
+    "tile_size_candidates",
+    "fastest_tile_size",
+    "tile_seconds",
+    "clear_tile_timings",
     "DIHEDRAL",
     "dihedral",
     "dihedral_inverse",
     "predict_tiled",
+    "predict_tiled_many",
     "segment",
     "tile_boxes",
     "forward_probabilities",

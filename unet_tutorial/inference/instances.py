@@ -79,10 +79,10 @@ def _fill_gaps(labels: np.ndarray, gap: int) -> np.ndarray:
     the quantity ``d1 + d2`` of Eq. 2, computed by the same two-nearest-instance
     distance transform as the weight map.
     """
-    from ..weights import _two_nearest_sq
+    from ..weights import two_nearest_sq
 
     limit = gap + 1
-    d1_sq, d2_sq = _two_nearest_sq(labels, float(limit))
+    d1_sq, d2_sq = two_nearest_sq(labels, float(limit))
     between = (labels == 0) & (np.sqrt(d1_sq) + np.sqrt(d2_sq) <= limit + 1e-9)
     if not between.any():
         return labels

@@ -16,9 +16,13 @@ from torch import nn
 from .._checks import as_unit_float, check_planes
 from ..hardware import model_device, select_device
 from ..normalize import model_normalization, normalize_image
-from .tiling import TilePlan, _geometry, choose_tile_size, memory_budget, mirror_pad, plan_tiles, tile_memory_bytes
+from .modes import channels_last as channels_last_mode
+from .modes import eval_mode
+from .speed import fastest_tile_size
+from .tiling import TilePlan, model_geometry, memory_budget, mirror_pad, plan_tiles, tile_memory_bytes
 
-__all__ = ["DIHEDRAL", "dihedral", "dihedral_inverse", "predict_tiled", "segment", "forward_probabilities"]
+__all__ = ["DIHEDRAL", "dihedral", "dihedral_inverse", "as_image_tensor", "predict_tiled", "predict_tiled_many",
+           "segment", "forward_probabilities"]
 
 # --------------------------------------------------------------------------
 # Test-time augmentation: the 8 symmetries of the square (§4)
@@ -55,7 +59,7 @@ def dihedral_inverse(x: torch.Tensor, k: int, flip: bool) -> torch.Tensor:
 # --------------------------------------------------------------------------
 
 
-def _as_image(image, in_channels: int | None, name: str = "image") -> torch.Tensor:
+def as_image_tensor(image, in_channels: int | None, name: str = "image") -> torch.Tensor:
     """Validate ``image`` and return it as a float32 tensor ``(C, H, W)`` on its own device.
 
     Integer images are scaled to [0, 1] by their dtype's maximum (uint8 / 255,
@@ -101,95 +105,172 @@ def _as_image(image, in_channels: int | None, name: str = "image") -> torch.Tens
     return x
 
 
-class _ChannelsLast:
-    """Temporarily store a module's 4-D parameters channels-last (NHWC), then restore them.
-
-    oneDNN's CPU convolutions are 1.6-2x faster on channels-last data
-    (measured in benchmarks/bench_inference.py); the original tensors are put
-    back afterwards, so the caller's model is left exactly as it was.
-    """
-
-    def __init__(self, model: nn.Module, enabled: bool) -> None:
-        self.model, self.enabled = model, enabled
-        self.saved: list[tuple[torch.Tensor, torch.Tensor]] = []
-
-    def __enter__(self) -> None:
-        if not self.enabled:
-            return
-        with torch.no_grad():
-            for p in self.model.parameters():
-                if p.ndim == 4:
-                    self.saved.append((p, p.data))
-                    p.data = p.data.contiguous(memory_format=torch.channels_last)
-
-    def __exit__(self, *exc: object) -> None:
-        with torch.no_grad():
-            for p, data in self.saved:
-                p.data = data
-        self.saved.clear()
-
-
-class _TrainingMode:
-    """Put a module in eval mode for the duration of a ``with`` block, then restore it."""
-
-    def __init__(self, model: nn.Module) -> None:
-        self.model = model
-
-    def __enter__(self) -> None:
-        self.was_training = self.model.training
-        self.model.eval()
-
-    def __exit__(self, *exc: object) -> None:
-        self.model.train(self.was_training)
-
-
-def _predict_once(
+def _run_tiles(
     model: nn.Module,
-    x: torch.Tensor,
-    plan: TilePlan,
+    jobs: list[tuple[torch.Tensor, TilePlan]],
     batch_size: int,
     amp: bool,
     step: Callable[[int], None],
     dev: torch.device,
-) -> torch.Tensor:
-    """Class probabilities ``(K, H, W)`` of one image ``(C, H, W)`` following ``plan``.
+    memory_format: torch.memory_format,
+) -> list[torch.Tensor]:
+    """Class probabilities ``(K, h, w)`` of each job ``(image (C, h, w), plan)``; one tile size for all.
 
-    The padded image and the stitched output stay on ``x``'s device (the
-    stitching device); only each batch of tiles goes to the compute device ``dev``
-    and its probabilities come back, so the compute device holds one batch at a time.
+    The tiles of *all* jobs go through the network in batches of ``batch_size``
+    (so many small images, or the 8 transforms of one, share forward passes);
+    the padded images and the stitched outputs stay on each image's device
+    (the stitching device); only each batch of tiles visits the compute device ``dev``.
     """
-    padded = mirror_pad(x, *plan.pad)
-    s, o = plan.tile_size, plan.out_size
-    home = x.device
-    canvas: torch.Tensor | None = None
-    weight_sum = torch.zeros(plan.canvas, device=home) if plan.blend else None
-    window = torch.from_numpy(plan.window()).to(home) if plan.blend else None
-    positions = plan.positions
-    for start in range(0, len(positions), batch_size):
-        batch_pos = positions[start : start + batch_size]
-        tiles = torch.stack([padded[:, y : y + s, x0 : x0 + s] for y, x0 in batch_pos]).to(dev, non_blocking=True)
+    sizes = {plan.tile_size for _, plan in jobs}
+    if len(sizes) != 1:
+        raise ValueError(f"_run_tiles needs one tile size for all jobs, got {sorted(sizes)}")
+    s = sizes.pop()
+    padded = [mirror_pad(x, *plan.pad) for x, plan in jobs]
+    canvases: list[torch.Tensor | None] = [None] * len(jobs)
+    weight_sums = [torch.zeros(plan.canvas, device=x.device) if plan.blend else None for x, plan in jobs]
+    windows = {id(plan): torch.from_numpy(plan.window()) for _, plan in jobs if plan.blend}
+    tiles = [(j, y, x0) for j, (_, plan) in enumerate(jobs) for y, x0 in plan.positions]
+    for start in range(0, len(tiles), batch_size):
+        batch = tiles[start : start + batch_size]
+        inputs = torch.stack([padded[j][:, y : y + s, x0 : x0 + s].to(dev, non_blocking=True) for j, y, x0 in batch])
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
-            logits = model(tiles)
-        probs = torch.softmax(logits.float(), dim=1).to(home)
-        if probs.shape[-2:] != (o, o):
-            raise ValueError(f"the model returned maps of {tuple(probs.shape[-2:])} px, expected {o}x{o}")
-        if probs.shape[1] < 2:
-            raise ValueError("the model has a single output channel; a softmax needs >= 2 classes (Eq. 1)")
-        if canvas is None:
-            canvas = torch.zeros((probs.shape[1], *plan.canvas), device=home)
-        for p, (y, x0) in zip(probs, batch_pos):
+            logits = model(inputs.contiguous(memory_format=memory_format))
+        probs = torch.softmax(logits.float(), dim=1)
+        for p, (j, y, x0) in zip(probs, batch):
+            x, plan = jobs[j]
+            o = plan.out_size
+            if p.shape[-2:] != (o, o):
+                raise ValueError(f"the model returned maps of {tuple(p.shape[-2:])} px, expected {o}x{o}")
+            if p.shape[0] < 2:
+                raise ValueError("the model has a single output channel; a softmax needs >= 2 classes (Eq. 1)")
+            p = p.to(x.device)
+            if canvases[j] is None:
+                canvases[j] = torch.zeros((p.shape[0], *plan.canvas), device=x.device)
             if plan.blend:
-                canvas[:, y : y + o, x0 : x0 + o] += p * window
-                weight_sum[y : y + o, x0 : x0 + o] += window
+                window = windows[id(plan)].to(x.device)
+                canvases[j][:, y : y + o, x0 : x0 + o] += p * window
+                weight_sums[j][y : y + o, x0 : x0 + o] += window
             else:
                 # Overlaps (o mod 2**depth px) hold the same values: overwrite.
-                canvas[:, y : y + o, x0 : x0 + o] = p
-        step(len(batch_pos))
-    assert canvas is not None
-    if plan.blend:
-        canvas /= weight_sum
-    top, left = plan.crop
-    return canvas[:, top : top + plan.height, left : left + plan.width]
+                canvases[j][:, y : y + o, x0 : x0 + o] = p
+        step(len(batch))
+    out = []
+    for (_, plan), canvas, weight_sum in zip(jobs, canvases, weight_sums):
+        assert canvas is not None
+        if plan.blend:
+            canvas /= weight_sum
+        top, left = plan.crop
+        out.append(canvas[:, top : top + plan.height, left : left + plan.width])
+    return out
+
+
+#: Most image pixels (all jobs together) one :func:`_run_tiles` call holds on the stitching device.
+_PIXELS_PER_CALL = 2**25
+
+
+def predict_tiled_many(
+    model: nn.Module,
+    images,
+    *,
+    tile_size: int | None = None,
+    tta: bool = False,
+    batch_size: int | None = None,
+    device: str | torch.device | None = None,
+    progress: bool = False,
+    blend: bool = True,
+    overlap: float = 0.25,
+    amp: bool = False,
+    channels_last: bool | None = None,
+    stitch_device: str | torch.device | None = "cpu",
+    normalize: str | None = None,
+) -> list[np.ndarray]:
+    """Class probabilities of several images of any sizes, their tiles batched together.
+
+    The same result as :func:`predict_tiled` on each image (up to float
+    rounding), faster for many small images: tiles of the same size from
+    different images (and the 8 transforms of test-time augmentation) share
+    forward passes. Arguments as :func:`predict_tiled`; ``images`` is a sequence of images.
+
+    Returns:
+        one float32 array ``(K, H, W)`` per image, in order.
+    """
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if isinstance(images, (np.ndarray, torch.Tensor)) or not hasattr(images, "__len__"):
+        raise ValueError("images must be a list (or tuple) of images; for one image use predict_tiled")
+    model_geometry(model)
+    if batch_size is not None and (not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1):
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    if not isinstance(tta, bool):
+        raise ValueError(f"tta must be True or False, got {tta!r}")
+    if getattr(model, "num_classes", 2) < 2:
+        raise ValueError("the model has a single output class; a softmax needs >= 2 classes (Eq. 1)")
+    mode = model_normalization(model) if normalize is None else normalize
+    xs = []
+    for i, image in enumerate(images):
+        x = as_image_tensor(image, getattr(model, "in_channels", None), f"images[{i}]")
+        if mode != "none":  # the intensity scale the model was trained on (e.g. nuclei: percentiles)
+            x = torch.from_numpy(normalize_image(x.cpu().numpy(), mode)).to(x.device)
+        xs.append(x)
+    dev = model_device(model) if device is None else select_device(device)
+    if device is not None:
+        model.to(dev)
+    if channels_last is None:
+        channels_last = dev.type == "cpu"
+    home = dev if stitch_device is None else select_device(stitch_device)
+    transforms = DIHEDRAL if tta else DIHEDRAL[:1]
+
+    # Every (image, transform) is a job; jobs are grouped by tile size.
+    chosen: dict[tuple[int, int], int] = {}
+    groups: dict[int, list[tuple[int, int, bool]]] = {}
+    for i, x in enumerate(xs):
+        hw = tuple(x.shape[-2:])
+        if hw not in chosen:
+            chosen[hw] = tile_size if tile_size is not None else fastest_tile_size(
+                model, hw, dev, amp=amp, channels_last=bool(channels_last), blend=blend, overlap=overlap)
+        for k, flip in transforms:
+            groups.setdefault(chosen[hw], []).append((i, k, flip))
+    plans: dict[tuple[int, int, int], TilePlan] = {}
+
+    def plan_of(s: int, h: int, w: int) -> TilePlan:
+        if (s, h, w) not in plans:
+            plans[(s, h, w)] = plan_tiles(model, h, w, s, blend=blend, overlap=overlap)
+        return plans[(s, h, w)]
+
+    def shape(i: int, k: int) -> tuple[int, int]:
+        h, w = xs[i].shape[-2:]
+        return (int(w), int(h)) if k % 2 else (int(h), int(w))
+
+    total = sum(plan_of(s, *shape(i, k)).num_tiles for s, js in groups.items() for i, k, _ in js)
+    sums: list[torch.Tensor | None] = [None] * len(xs)
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+
+    from .._progress import progress_bar
+
+    with progress_bar(total=total, desc="tiles", unit="tile", disable=not progress, leave=False) as bar:
+        with eval_mode(model), channels_last_mode(model, bool(channels_last)), torch.inference_mode():
+            for s, js in groups.items():
+                bs = batch_size
+                if bs is None:
+                    per_tile = tile_memory_bytes(model, s) if hasattr(model, "trace") else 0
+                    most = sum(plan_of(s, *shape(i, k)).num_tiles for i, k, _ in js)
+                    bs = most if per_tile == 0 else max(1, min(most, memory_budget(dev) // per_tile))
+                # chunks of jobs whose images together hold at most _PIXELS_PER_CALL pixels
+                chunk: list[tuple[int, int, bool]] = []
+                pixels = 0
+                for n, job in enumerate(js):
+                    chunk.append(job)
+                    pixels += xs[job[0]].shape[-1] * xs[job[0]].shape[-2]
+                    if pixels < _PIXELS_PER_CALL and n + 1 < len(js):
+                        continue
+                    views = [dihedral(xs[i].to(home), k, flip) for i, k, flip in chunk]
+                    outs = _run_tiles(model, [(v, plan_of(s, *v.shape[-2:])) for v in views], bs, amp,
+                                      bar.update, dev, memory_format)
+                    for (i, k, flip), probs in zip(chunk, outs):
+                        probs = dihedral_inverse(probs, k, flip)
+                        sums[i] = probs if sums[i] is None else sums[i] + probs
+                    chunk, pixels = [], 0
+    return [(t / len(transforms)).float().cpu().numpy() for t in sums]
 
 
 def predict_tiled(
@@ -223,8 +304,11 @@ def predict_tiled(
             their dtype's maximum (uint8 / 255, uint16 / 65535), as ``read_image``
             and the ``predict`` command do; float images are used as they are.
         tile_size: input tile size (pixels), a valid size of the model; default
-            :func:`choose_tile_size` from the memory of ``device``.
-        tta: average over the 8 flips/rotations by 90° (§4), each mapped back.
+            :func:`~unet_tutorial.inference.fastest_tile_size`: the candidate
+            sizes that fit in the memory of ``device``, timed once on this
+            machine (cached), the fastest for this image.
+        tta: average over the 8 flips/rotations by 90° (§4), each mapped back;
+            the 8 transforms share batches of tiles.
         batch_size: tiles per forward pass; default as many as fit in
             :func:`memory_budget` (at least 1).
         device: where to compute; default the model's device. The model is moved
@@ -235,10 +319,11 @@ def predict_tiled(
             Valid networks are exact and need no blending.
         overlap: same-padded networks only: overlap of blended tiles, as a
             fraction of the tile size in (0, 0.5].
-        amp: compute in bfloat16 autocast (faster on recent GPUs, ~1e-2 less
-            exact); the default float32 keeps the tiling exact.
+        amp: compute in bfloat16 autocast (faster on recent GPUs and on CPUs
+            with native bfloat16, ~1e-2 less exact); the default float32 keeps
+            the tiling exact and every recorded number as recorded.
         channels_last: run the convolutions on channels-last (NHWC) data; default
-            True on CPU, where oneDNN is about 1.6-2x faster so (measured in
+            True on CPU, where oneDNN is faster so (measured in
             benchmarks/bench_inference.py). The model's parameters are
             restored afterwards; results differ only by float rounding (~1e-6).
         stitch_device: where the mirror-padded image, the stitched output and
@@ -260,51 +345,11 @@ def predict_tiled(
     """
     if not isinstance(model, nn.Module):
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    _geometry(model)
-    x = _as_image(image, getattr(model, "in_channels", None))
-    mode = model_normalization(model) if normalize is None else normalize
-    if mode != "none":  # the intensity scale the model was trained on (e.g. nuclei: percentiles)
-        x = torch.from_numpy(normalize_image(x.cpu().numpy(), mode)).to(x.device)
-    if batch_size is not None and (not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1):
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    if not isinstance(tta, bool):
-        raise ValueError(f"tta must be True or False, got {tta!r}")
-    if getattr(model, "num_classes", 2) < 2:
-        raise ValueError("the model has a single output class; a softmax needs >= 2 classes (Eq. 1)")
-    dev = model_device(model) if device is None else select_device(device)
-    if device is not None:
-        model.to(dev)
-    height, width = x.shape[-2:]
-    if tile_size is None:
-        tile_size = choose_tile_size(model, (height, width), dev, blend=blend, overlap=overlap)
-    transforms = DIHEDRAL if tta else DIHEDRAL[:1]
-    plans = {}
-    for k, flip in transforms:
-        hw = (width, height) if k % 2 else (height, width)
-        if hw not in plans:
-            plans[hw] = plan_tiles(model, *hw, tile_size, blend=blend, overlap=overlap)
-    if batch_size is None:
-        per_tile = tile_memory_bytes(model, tile_size) if hasattr(model, "trace") else 0
-        most = max(p.num_tiles for p in plans.values())
-        batch_size = most if per_tile == 0 else max(1, min(most, memory_budget(dev) // per_tile))
-
-    from .._progress import progress_bar
-
-    total = sum(plans[(width, height) if k % 2 else (height, width)].num_tiles for k, _ in transforms)
-    home = dev if stitch_device is None else select_device(stitch_device)
-    x = x.to(home)
-    if channels_last is None:
-        channels_last = dev.type == "cpu"
-    with progress_bar(total=total, desc="tiles", unit="tile", disable=not progress, leave=False) as bar:
-        with _TrainingMode(model), _ChannelsLast(model, bool(channels_last)), torch.inference_mode():
-            result = None
-            for k, flip in transforms:
-                xt = dihedral(x, k, flip)
-                probs = _predict_once(model, xt, plans[tuple(xt.shape[-2:])], batch_size, amp, bar.update, dev)
-                probs = dihedral_inverse(probs, k, flip)
-                result = probs if result is None else result + probs
-            result = result / len(transforms)
-    return result.float().cpu().numpy()
+    model_geometry(model)
+    as_image_tensor(image, getattr(model, "in_channels", None))  # errors name "image"
+    return predict_tiled_many(model, [image], tile_size=tile_size, tta=tta, batch_size=batch_size,
+                              device=device, progress=progress, blend=blend, overlap=overlap, amp=amp,
+                              channels_last=channels_last, stitch_device=stitch_device, normalize=normalize)[0]
 
 
 def segment(model: nn.Module, image, threshold: float = 0.5, **kwargs) -> np.ndarray:
@@ -347,12 +392,12 @@ def forward_probabilities(model: nn.Module, window, *, device: str | torch.devic
     """
     if not isinstance(model, nn.Module):
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    x = _as_image(window, getattr(model, "in_channels", None), "window")
+    x = as_image_tensor(window, getattr(model, "in_channels", None), "window")
     if hasattr(model, "output_size"):
         for n in x.shape[-2:]:
             model.output_size(int(n))  # ValueError naming the nearest valid sizes
     dev = model_device(model) if device is None else select_device(device)
-    with _TrainingMode(model), torch.inference_mode():
+    with eval_mode(model), torch.inference_mode():
         logits = model(x.to(dev)[None])
     return torch.softmax(logits.float(), 1)[0].cpu().numpy()
 

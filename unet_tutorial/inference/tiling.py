@@ -1,4 +1,4 @@
-"""Where the tiles go (§2, Fig. 2): mirroring, the tile plan, the tile size that fits in memory.
+"""Where the tiles go (§2, Fig. 2): mirroring, the tile plan, the tile sizes that fit in memory.
 
 See :mod:`unet_tutorial.inference` for the exactness argument (tiles step along the
 ``2**depth`` pooling grid, all context from one mirror padding of the image).
@@ -19,7 +19,7 @@ from .._checks import check_int, check_shape, mirror_indices
 from ..hardware import select_device
 
 __all__ = ["mirror_pad", "TilePlan", "plan_tiles", "min_tile_size", "tile_memory_bytes", "memory_budget",
-           "choose_tile_size", "tile_boxes"]
+           "choose_tile_size", "tile_size_candidates", "tile_boxes", "model_geometry"]
 
 _F32 = 4
 #: Peak memory of one tile relative to the sum of all its float32 feature maps:
@@ -168,7 +168,7 @@ class TilePlan:
         return np.outer(w1, w1).astype(np.float32)
 
 
-def _geometry(model: nn.Module) -> tuple[int, str, int]:
+def model_geometry(model: nn.Module) -> tuple[int, str, int]:
     """``(border, padding, period)`` of a U-Net-like model (see :func:`predict_tiled`)."""
     for attr in ("output_size", "border"):
         if not hasattr(model, attr):
@@ -193,7 +193,7 @@ def min_tile_size(model: nn.Module, *, blend: bool = True, overlap: float = 0.25
     ``2**depth`` pixels (so tiles can step along the pooling grid). Blended
     same-padded networks: ``2 · 2**depth`` (room for an overlap).
     """
-    border, padding, period = _geometry(model)
+    border, padding, period = model_geometry(model)
     _check_overlap(overlap)
     s = _next_valid(model, 0)
     while True:
@@ -235,7 +235,7 @@ def plan_tiles(
         raise ValueError(f"tile_size must be an int (pixels), got {tile_size!r}")
     tile_size = int(tile_size)
     _check_overlap(overlap)
-    border, padding, period = _geometry(model)
+    border, padding, period = model_geometry(model)
     out = model.output_size(tile_size)  # ValueError naming the nearest valid sizes
     blending = padding == "same" and border == 0 and blend
     if blending:
@@ -323,6 +323,30 @@ def _reference_trace(model: nn.Module) -> tuple[int, list]:
     return _TRACES[key]
 
 
+def _fitting_sizes(model: nn.Module, height: int, width: int, budget: int, *, blend: bool,
+                   overlap: float) -> tuple[list[int], list[int]]:
+    """Valid tile sizes from the smallest usable one up to one covering the image that fit in
+    ``budget`` bytes (at least the smallest), and each one's compute (tiles × tile area, pixels)."""
+    # Candidates: every valid size from the smallest usable one up to the first
+    # that covers the image in one tile (larger ones only cost more).
+    candidates = [min_tile_size(model, blend=blend, overlap=overlap)]
+    while plan_tiles(model, height, width, candidates[-1], blend=blend, overlap=overlap).num_tiles > 1:
+        candidates.append(_next_valid(model, candidates[-1]))
+    # Memory grows with the size: binary search for the last size that fits.
+    lo, hi = 0, len(candidates) - 1
+    if tile_memory_bytes(model, candidates[0]) > budget:
+        hi = 0
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if tile_memory_bytes(model, candidates[mid]) <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    sizes = candidates[: lo + 1]
+    costs = [plan_tiles(model, height, width, s, blend=blend, overlap=overlap).num_tiles * s * s for s in sizes]
+    return sizes, costs
+
+
 def choose_tile_size(
     model: nn.Module,
     image_shape: Sequence[int],
@@ -332,43 +356,60 @@ def choose_tile_size(
     blend: bool = True,
     overlap: float = 0.25,
 ) -> int:
-    """A valid tile size (pixels) for an image of ``image_shape`` ``(H, W)`` or ``(C, H, W)``.
+    """The valid tile size (pixels) of least compute for an image of ``image_shape`` ``(H, W)`` or ``(C, H, W)``.
 
     Among the valid sizes whose :func:`tile_memory_bytes` fits in
     ``memory_bytes`` (default :func:`memory_budget` of ``device``, itself
-    defaulting to :func:`unet_tutorial._checks.select_device`), picks the largest whose total
+    defaulting to :func:`unet_tutorial.hardware.select_device`), picks the largest whose total
     input area (tiles × tile area: the compute) is within 5 % of the least
     (larger tiles have less per-tile overhead and, for blended same-padded
     networks, fewer seams). No tile larger than one covering the whole image
     is considered. If even the smallest usable tile does not fit, that one is
-    returned.
+    returned. :func:`~unet_tutorial.inference.fastest_tile_size` (what
+    :func:`~unet_tutorial.inference.predict_tiled` uses) times the candidates instead.
     """
     dims = check_shape(image_shape, "image_shape", lengths=(2, 3))
-    height, width = dims[-2], dims[-1]
     budget = memory_budget(device) if memory_bytes is None else int(memory_bytes)
-    # Candidates: every valid size from the smallest usable one up to the first
-    # that covers the image in one tile (larger ones only cost more).
-    candidates = [min_tile_size(model, blend=blend, overlap=overlap)]
-    while plan_tiles(model, height, width, candidates[-1], blend=blend, overlap=overlap).num_tiles > 1:
-        candidates.append(_next_valid(model, candidates[-1]))
-    # Memory grows with the size: binary search for the last size that fits.
-    lo, hi = 0, len(candidates) - 1
-    if tile_memory_bytes(model, candidates[0]) > budget:
-        return candidates[0]
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if tile_memory_bytes(model, candidates[mid]) <= budget:
-            lo = mid
-        else:
-            hi = mid - 1
-    costs = [
-        plan_tiles(model, height, width, s, blend=blend, overlap=overlap).num_tiles * s * s
-        for s in candidates[: lo + 1]
-    ]
+    sizes, costs = _fitting_sizes(model, dims[-2], dims[-1], budget, blend=blend, overlap=overlap)
     cheapest = min(costs)
     # Fewer, larger tiles have less per-tile overhead (and fewer blended seams):
     # take the largest size within 5 % of the least compute.
-    return max(s for s, c in zip(candidates, costs) if c <= _COST_SLACK * cheapest)
+    return max(s for s, c in zip(sizes, costs) if c <= _COST_SLACK * cheapest)
+
+
+def tile_size_candidates(
+    model: nn.Module,
+    image_shape: Sequence[int],
+    device: str | torch.device | None = None,
+    memory_bytes: int | None = None,
+    *,
+    blend: bool = True,
+    overlap: float = 0.25,
+    max_cost: float = 1.5,
+    most: int = 5,
+) -> list[int]:
+    """The tile sizes (pixels) worth timing for an image of ``image_shape``, ascending.
+
+    For every number of tiles the valid sizes that fit in memory (as
+    :func:`choose_tile_size`) allow, the smallest size giving that number (the
+    least compute for it); of those, the ones whose compute is at most
+    ``max_cost`` × the least, at most ``most`` of them (the cheapest), plus
+    :func:`choose_tile_size`'s answer. One entry when only one size is worth it.
+    """
+    dims = check_shape(image_shape, "image_shape", lengths=(2, 3))
+    if not max_cost >= 1.0 or not isinstance(most, int) or most < 1:
+        raise ValueError(f"max_cost must be >= 1 and most a positive int, got {max_cost!r}, {most!r}")
+    budget = memory_budget(device) if memory_bytes is None else int(memory_bytes)
+    sizes, costs = _fitting_sizes(model, dims[-2], dims[-1], budget, blend=blend, overlap=overlap)
+    first: dict[int, tuple[int, int]] = {}  # tiles -> (cost, size), the smallest size for that count
+    for s, c in zip(sizes, costs):
+        n = c // (s * s)
+        if n not in first:
+            first[n] = (c, s)
+    cheapest = min(costs)
+    worth = sorted(v for v in first.values() if v[0] <= max_cost * cheapest)[:most]
+    flops_choice = choose_tile_size(model, dims, memory_bytes=budget, blend=blend, overlap=overlap)
+    return sorted({s for _, s in worth} | {flops_choice})
 
 
 def _next_valid(model: nn.Module, size: int) -> int:

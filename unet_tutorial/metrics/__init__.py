@@ -42,7 +42,7 @@ References
 from __future__ import annotations
 
 # Private, re-exported for tests/test_metrics.py.
-from ._graph import _articulation_pixels as _articulation_pixels
+from ._graph import articulation_pixels as articulation_pixels
 from .instances import DSB_THRESHOLDS, InstanceMatch, dsb_score, instance_f1, match_instances, seg_score
 from .pixel import PixelScores, iou, pixel_error, pixel_scores
 from .rand import RandScores, rand_error, rand_scores, skimage_adapted_rand_error

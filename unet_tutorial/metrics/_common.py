@@ -1,11 +1,11 @@
 """Private helpers shared by the metric modules (not part of the public API).
 
-- :func:`_mask_pair`: the input check of every metric, a proposal and a ground
+- :func:`mask_pair`: the input check of every metric, a proposal and a ground
   truth in the ISBI convention (1 = cell, 0 = membrane), through the package's
   one validator :func:`unet_tutorial._checks.check_binary`.
-- :func:`_label4`, ``_C4``, ``_C8``: the 4-connected labelling of cells used
+- :func:`label4`, ``C4``, ``C8``: the 4-connected labelling of cells used
   throughout the challenge's Fiji code, and the two connectivities.
-- :func:`_f_score`: precision, recall and F-score as Fiji's
+- :func:`f_score`: precision, recall and F-score as Fiji's
   ``ClassificationStatistics`` forms them (pixel and Rand scores, §4).
 """
 
@@ -17,14 +17,14 @@ from scipy import ndimage as ndi
 from .._checks import check_binary
 
 #: Appended to the messages of :func:`~unet_tutorial._checks.check_binary` for metric inputs.
-_MASK_HINT = "; ISBI convention: 1 = cell, 0 = membrane"
+MASK_HINT = "; ISBI convention: 1 = cell, 0 = membrane"
 
 # 4-connectivity (the cross) and 8-connectivity for scipy.ndimage.label.
-_C4 = ndi.generate_binary_structure(2, 1)
-_C8 = ndi.generate_binary_structure(2, 2)
+C4 = ndi.generate_binary_structure(2, 1)
+C8 = ndi.generate_binary_structure(2, 2)
 
 
-def _mask_pair(pred, truth) -> tuple[np.ndarray, np.ndarray]:
+def mask_pair(pred, truth) -> tuple[np.ndarray, np.ndarray]:
     """Validate a proposal and a ground truth of the same shape ``(H, W)``.
 
     Parameters
@@ -43,20 +43,20 @@ def _mask_pair(pred, truth) -> tuple[np.ndarray, np.ndarray]:
         As :func:`unet_tutorial._checks.check_binary` (not 2-D, empty, a float
         dtype, values other than 0/1), or masks of different shapes.
     """
-    p = check_binary(pred, "pred", hint=_MASK_HINT)
-    t = check_binary(truth, "truth", hint=_MASK_HINT)
+    p = check_binary(pred, "pred", hint=MASK_HINT)
+    t = check_binary(truth, "truth", hint=MASK_HINT)
     if p.shape != t.shape:
         raise ValueError(f"pred and truth must have the same shape, got {p.shape} and {t.shape}")
     return p, t
 
 
-def _label4(mask: np.ndarray) -> tuple[np.ndarray, int]:
+def label4(mask: np.ndarray) -> tuple[np.ndarray, int]:
     """4-connected components of a mask (0 = background), as the Java code labels cells."""
-    lab, n = ndi.label(mask, structure=_C4)
+    lab, n = ndi.label(mask, structure=C4)
     return lab, int(n)
 
 
-def _f_score(tp: float, fp: float, fn: float) -> tuple[float, float, float]:
+def f_score(tp: float, fp: float, fn: float) -> tuple[float, float, float]:
     """Precision, recall and F-score as ``ClassificationStatistics`` defines them.
 
     No false positives means precision 1 and no false negatives recall 1 (even

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ._common import _label4
+from ._common import label4
 
 
 def _articulation(adjacency: list[list[int]], targets: Iterable[int]) -> set[int]:
@@ -79,7 +79,7 @@ def _articulation(adjacency: list[list[int]], targets: Iterable[int]) -> set[int
     return found
 
 
-def _articulation_pixels(warped: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+def articulation_pixels(warped: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """Whether each given cell pixel is an articulation point of its 4-connected cell.
 
     For a pixel whose cell neighbours all belong to its own cell, this is the
@@ -91,7 +91,7 @@ def _articulation_pixels(warped: np.ndarray, rows: np.ndarray, cols: np.ndarray)
     h, w = warped.shape
     tested = np.zeros((h, w), dtype=bool)
     tested[rows, cols] = True
-    pieces, n_pieces = _label4(warped & ~tested)
+    pieces, n_pieces = label4(warped & ~tested)
     # Graph vertices: pieces 0..n_pieces-1, then the tested pixels.
     node = np.full((h + 2, w + 2), -1, dtype=np.int64)
     node[1:-1, 1:-1][pieces > 0] = pieces[pieces > 0] - 1

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._common import _f_score, _mask_pair
+from ._common import f_score, mask_pair
 
 __all__ = ["pixel_error", "PixelScores", "pixel_scores", "iou"]
 
@@ -62,7 +62,7 @@ def pixel_error(pred: np.ndarray, truth: np.ndarray) -> float:
     .. [1] I. Arganda-Carreras et al., "Crowdsourcing the creation of image
            segmentation algorithms for connectomics", Front. Neuroanat. 9:142, 2015.
     """
-    p, t = _mask_pair(pred, truth)
+    p, t = mask_pair(pred, truth)
     return float(np.count_nonzero(p != t)) / p.size
 
 
@@ -89,7 +89,7 @@ class PixelScores:
     fscore_error: float
 
 
-def _pixel_counts(p: np.ndarray, t: np.ndarray) -> tuple[int, int, int, int]:
+def pixel_counts(p: np.ndarray, t: np.ndarray) -> tuple[int, int, int, int]:
     """``(tp, fp, fn, n_pixels)`` with cell pixels as the positive class."""
     tp = int(np.count_nonzero(p & t))
     fp = int(np.count_nonzero(p & ~t))
@@ -124,9 +124,9 @@ def pixel_scores(pred: np.ndarray, truth: np.ndarray) -> PixelScores:
     .. [1] I. Arganda-Carreras et al., "Crowdsourcing the creation of image
            segmentation algorithms for connectomics", Front. Neuroanat. 9:142, 2015.
     """
-    p, t = _mask_pair(pred, truth)
-    tp, fp, fn, n = _pixel_counts(p, t)
-    precision, recall, f = _f_score(tp, fp, fn)
+    p, t = mask_pair(pred, truth)
+    tp, fp, fn, n = pixel_counts(p, t)
+    precision, recall, f = f_score(tp, fp, fn)
     return PixelScores(error=(fp + fn) / n, precision=precision, recall=recall,
                        fscore_error=1.0 - f)
 
@@ -162,7 +162,7 @@ def iou(pred: np.ndarray, truth: np.ndarray) -> float:
     .. [2] O. Ronneberger, P. Fischer, T. Brox, "U-Net: Convolutional networks
            for biomedical image segmentation", MICCAI 2015 (Table 2).
     """
-    p, t = _mask_pair(pred, truth)
+    p, t = mask_pair(pred, truth)
     union = np.count_nonzero(p | t)
     if union == 0:
         return 1.0

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 from skimage.metrics import adapted_rand_error
 
-from ._common import _f_score, _label4, _mask_pair
+from ._common import f_score, label4, mask_pair
 
 __all__ = ["RandScores", "rand_scores", "rand_error", "skimage_adapted_rand_error"]
 
@@ -71,10 +71,10 @@ class RandScores:
     sum_ab: int
 
 
-def _rand_sums(p: np.ndarray, t: np.ndarray) -> tuple[int, int, int]:
+def rand_sums(p: np.ndarray, t: np.ndarray) -> tuple[int, int, int]:
     """``(ΣA, ΣB, ΣAB)`` of validated masks; all 0 when ``truth`` has no cell."""
-    a, _ = _label4(t)
-    b, nb = _label4(p)
+    a, _ = label4(t)
+    b, nb = label4(p)
     inside = a > 0
     ai = a[inside].astype(np.int64)
     if ai.size == 0:
@@ -91,9 +91,9 @@ def _rand_sums(p: np.ndarray, t: np.ndarray) -> tuple[int, int, int]:
     return sum_a, sum_b, sum_ab
 
 
-def _rand_from_sums(sum_a: int, sum_b: int, sum_ab: int) -> RandScores:
+def rand_from_sums(sum_a: int, sum_b: int, sum_ab: int) -> RandScores:
     """Precision, recall and error from pair counts (``ClassificationStatistics``)."""
-    precision, recall, f = _f_score(sum_ab, sum_b - sum_ab, sum_a - sum_ab)
+    precision, recall, f = f_score(sum_ab, sum_b - sum_ab, sum_a - sum_ab)
     return RandScores(error=1.0 - f, precision=precision, recall=recall,
                       sum_a=sum_a, sum_b=sum_b, sum_ab=sum_ab)
 
@@ -138,11 +138,11 @@ def rand_scores(pred: np.ndarray, truth: np.ndarray) -> RandScores:
     .. [2] I. Arganda-Carreras et al., "Crowdsourcing the creation of image
            segmentation algorithms for connectomics", Front. Neuroanat. 9:142, 2015.
     """
-    p, t = _mask_pair(pred, truth)
-    sums = _rand_sums(p, t)
+    p, t = mask_pair(pred, truth)
+    sums = rand_sums(p, t)
     if sums[0] == 0:
         raise ValueError("truth has no cell pixel: the foreground-restricted Rand error is undefined")
-    return _rand_from_sums(*sums)
+    return rand_from_sums(*sums)
 
 
 def rand_error(pred: np.ndarray, truth: np.ndarray) -> float:
@@ -193,8 +193,8 @@ def skimage_adapted_rand_error(pred: np.ndarray, truth: np.ndarray) -> float:
     ValueError
         Invalid masks, or a ground truth without any cell pixel.
     """
-    p, t = _mask_pair(pred, truth)
+    p, t = mask_pair(pred, truth)
     if not t.any():
         raise ValueError("truth has no cell pixel: the adapted Rand error is undefined")
-    are, _, _ = adapted_rand_error(_label4(t)[0], _label4(p)[0])
+    are, _, _ = adapted_rand_error(label4(t)[0], label4(p)[0])
     return float(are)

@@ -45,10 +45,10 @@ import numpy as np
 
 from .._checks import check_binary, check_probability
 from .._progress import progress_bar
-from ._common import _MASK_HINT, _f_score
-from .pixel import _pixel_counts
-from .rand import _rand_from_sums, _rand_sums
-from .warping import MismatchType, _check_radius, _classify, _warp_to_truth
+from ._common import MASK_HINT, f_score
+from .pixel import pixel_counts
+from .rand import rand_from_sums, rand_sums
+from .warping import MismatchType, check_radius, classify_mistakes, warp_to_truth
 
 __all__ = ["CHALLENGE_THRESHOLDS", "CHALLENGE_RADIUS", "SWEEP_METRICS", "SweepResult", "threshold_sweep"]
 
@@ -189,14 +189,14 @@ def threshold_sweep(
             raise ValueError(f"a list prob needs a list truth of the same length (>= 1), got {len(prob)} "
                              f"probability maps and {len(truth) if isinstance(truth, (list, tuple)) else 'an array'}")
         q = [check_probability(p, f"prob[{i}]", ndims=(2,)) for i, p in enumerate(prob)]
-        truths = [check_binary(t, f"truth[{i}]", ndims=(2,), hint=_MASK_HINT) for i, t in enumerate(truth)]
+        truths = [check_binary(t, f"truth[{i}]", ndims=(2,), hint=MASK_HINT) for i, t in enumerate(truth)]
         bad = [i for i, (p, t) in enumerate(zip(q, truths)) if p.shape != t.shape]
         if bad:
             raise ValueError(f"truth[{bad[0]}] must have the shape of prob[{bad[0]}] {q[bad[0]].shape}, "
                              f"got {truths[bad[0]].shape}")
     else:
         q = check_probability(prob, "prob", ndims=(2, 3))
-        t_arr = check_binary(truth, "truth", ndims=(2, 3), hint=_MASK_HINT)
+        t_arr = check_binary(truth, "truth", ndims=(2, 3), hint=MASK_HINT)
         if t_arr.shape != q.shape:
             raise ValueError(f"truth must have the shape of prob {q.shape}, got {t_arr.shape}")
         if q.ndim == 2:
@@ -215,23 +215,23 @@ def threshold_sweep(
             for qi, ti in zip(q, truths):
                 pi = qi > t
                 if "pixel" in metrics or "pixel_fscore" in metrics:
-                    tp, fp, fn, _ = _pixel_counts(pi, ti)
+                    tp, fp, fn, _ = pixel_counts(pi, ti)
                     acc["pix"] += fp + fn
                     acc["tp"] += tp
                     acc["fp"] += fp
                     acc["fn"] += fn
                 if "rand" in metrics:
-                    sa, sb, sab = _rand_sums(pi, ti)
+                    sa, sb, sab = rand_sums(pi, ti)
                     acc["sa"] += sa
                     acc["sb"] += sb
                     acc["sab"] += sab
                 if need_warp:
                     key = np.abs(qi - t).astype(np.float32)
-                    warped, remaining, _ = _warp_to_truth(ti, pi, key)
+                    warped, remaining, _ = warp_to_truth(ti, pi, key)
                     acc["warp"] += int(np.count_nonzero(remaining))
                     if "warping_splits_merges" in metrics:
-                        r = _check_radius(CHALLENGE_RADIUS, pi.shape)
-                        types = _classify(warped, remaining, r)
+                        r = check_radius(CHALLENGE_RADIUS, pi.shape)
+                        types = classify_mistakes(warped, remaining, r)
                         acc["sm"] += int(np.count_nonzero(
                             (types == MismatchType.SPLIT) | (types == MismatchType.MERGE)))
                 if bar is not None:
@@ -239,11 +239,11 @@ def threshold_sweep(
             if "pixel" in metrics:
                 values["pixel"][k] = acc["pix"] / n_pixels
             if "pixel_fscore" in metrics:
-                values["pixel_fscore"][k] = 1.0 - _f_score(acc["tp"], acc["fp"], acc["fn"])[2]
+                values["pixel_fscore"][k] = 1.0 - f_score(acc["tp"], acc["fp"], acc["fn"])[2]
             if "rand" in metrics:
                 if acc["sa"] == 0:
                     raise ValueError("truth has no cell pixel: the foreground-restricted Rand error is undefined")
-                values["rand"][k] = _rand_from_sums(acc["sa"], acc["sb"], acc["sab"]).error
+                values["rand"][k] = rand_from_sums(acc["sa"], acc["sb"], acc["sab"]).error
             if "warping" in metrics:
                 values["warping"][k] = acc["warp"] / n_pixels
             if "warping_splits_merges" in metrics:

@@ -22,7 +22,7 @@ from scipy import ndimage as ndi
 
 from .._checks import check_binary, check_instances
 from ..weights import touching_pairs
-from ._common import _C4, _C8, _MASK_HINT
+from ._common import C4, C8, MASK_HINT
 
 __all__ = ["TouchingMerges", "touching_merges"]
 
@@ -102,7 +102,7 @@ def touching_merges(pred: np.ndarray, instances: np.ndarray, connectivity: int =
     .. [1] O. Ronneberger, P. Fischer, T. Brox, "U-Net: Convolutional networks
            for biomedical image segmentation", MICCAI 2015 (§3, Eq. 2, Fig. 3).
     """
-    p = check_instances(pred, "pred") if labelled else check_binary(pred, "pred", hint=_MASK_HINT)
+    p = check_instances(pred, "pred") if labelled else check_binary(pred, "pred", hint=MASK_HINT)
     inst = check_instances(instances, "instances").astype(np.int64)
     if inst.shape != p.shape:
         raise ValueError(f"pred and instances must have the same shape, got {p.shape} and {inst.shape}")
@@ -113,7 +113,7 @@ def touching_merges(pred: np.ndarray, instances: np.ndarray, connectivity: int =
         comp = p.astype(np.int64)
         n_comp = int(comp.max())
     else:
-        comp, n_comp = ndi.label(p, structure=_C4 if connectivity == 4 else _C8)
+        comp, n_comp = ndi.label(p, structure=C4 if connectivity == 4 else C8)
     n_ids = int(inst.max()) + 1
     both = (inst > 0) & (comp > 0)
     # Sparse overlap counts (object id, component) through unique pair keys.

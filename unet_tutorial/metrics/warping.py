@@ -7,10 +7,10 @@ challenge's reference code computes it (Fiji's
 
 - :func:`simple_point_table`: which pixels can flip without changing the
   topology (4-connected cells, 8-connected membrane);
-- :func:`_warp_to_truth`: the topology-preserving warping of the ground truth
+- :func:`warp_to_truth`: the topology-preserving warping of the ground truth
   toward the proposal (``simplePointWarp2d``), with the same result as the
   Java loop at a fraction of the work;
-- :func:`_classify`: the classification of the remaining mismatches into
+- :func:`classify_mistakes`: the classification of the remaining mismatches into
   splits, mergers, holes and object additions/deletions
   (``classifyMismatches2d``), labelled by :class:`MismatchType`;
 - :func:`warping_details` (everything, as a :class:`WarpingResult`) and
@@ -45,8 +45,8 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from .._checks import check_int, check_probability
-from ._common import _C4, _C8, _label4, _mask_pair
-from ._graph import _articulation_pixels
+from ._common import C4, C8, label4, mask_pair
+from ._graph import articulation_pixels
 
 __all__ = ["MismatchType", "WarpingResult", "warping_details", "warping_error", "simple_point_table"]
 
@@ -85,11 +85,11 @@ def _is_simple(code: int) -> bool:
     patch = np.zeros((3, 3), dtype=bool)
     for k, (dr, dc) in enumerate(_NEIGHBOURS):
         patch[1 + dr, 1 + dc] = bool(code >> k & 1)
-    lab, _ = ndi.label(patch, structure=_C4)
+    lab, _ = ndi.label(patch, structure=C4)
     t4 = len({int(lab[r, c]) for r, c in ((0, 1), (1, 0), (1, 2), (2, 1))} - {0})
     background = ~patch
     background[1, 1] = False
-    _, t8_bar = ndi.label(background, structure=_C8)
+    _, t8_bar = ndi.label(background, structure=C8)
     return t4 == 1 and t8_bar == 1
 
 
@@ -124,7 +124,7 @@ def simple_point_table() -> np.ndarray:
 # ----------------------------------------------------------------------------
 # The warping (WarpingError.simplePointWarp2d)
 # ----------------------------------------------------------------------------
-def _warp_to_truth(
+def warp_to_truth(
     truth: np.ndarray, pred: np.ndarray, key: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Warp ``truth`` toward ``pred`` by simple-pixel flips, as ``simplePointWarp2d``.
@@ -243,7 +243,7 @@ def _splits_on_removal(
     ``radius=None`` (Java ``-1``): the relabelling covers the whole image. The
     test is then exactly "the pixel is an articulation point of its cell's
     4-adjacency graph" (every piece left by the removal holds a 4-neighbour of
-    the pixel), answered for all pixels at once by :func:`._graph._articulation_pixels`.
+    the pixel), answered for all pixels at once by :func:`._graph.articulation_pixels`.
 
     ``radius=r``: the relabelling covers only the ``(2r+1)²`` window around the
     pixel (zero outside the image), as the challenge script (``r = 20``) did;
@@ -251,7 +251,7 @@ def _splits_on_removal(
     split when the connecting path leaves the window.
     """
     h, w = warped.shape
-    split = _articulation_pixels(warped, rows, cols)
+    split = articulation_pixels(warped, rows, cols)
     if radius is None:
         return split
     # A window sees less of the cell than the whole image, so a global split is
@@ -264,13 +264,13 @@ def _splits_on_removal(
         x0, x1 = max(0, x - radius), min(w, x + radius + 1)
         local[y0 - y + radius:y1 - y + radius, x0 - x + radius:x1 - x + radius] = warped[y0:y1, x0:x1]
         local[radius, radius] = False
-        lab, _ = _label4(local)
+        lab, _ = label4(local)
         hood = lab[radius - 1:radius + 2, radius - 1:radius + 2]
         split[i] = np.unique(hood[hood > 0]).size >= 2
     return split
 
 
-def _classify(warped: np.ndarray, remaining: np.ndarray, radius: int | None) -> np.ndarray:
+def classify_mistakes(warped: np.ndarray, remaining: np.ndarray, radius: int | None) -> np.ndarray:
     """Type of every remaining mismatch, as ``classifyMismatches2d`` (uint8 flags).
 
     With ``ids`` the distinct 4-connected cell labels (0 = membrane) of the
@@ -288,7 +288,7 @@ def _classify(warped: np.ndarray, remaining: np.ndarray, radius: int | None) -> 
     rows, cols = np.nonzero(remaining)
     if rows.size == 0:
         return types
-    comps, _ = _label4(warped)
+    comps, _ = label4(warped)
     padded = np.full((h + 2, w + 2), -1, dtype=np.int64)  # -1 = outside the image
     padded[1:-1, 1:-1] = comps
     hood = np.stack([padded[rows + 1 + dr, cols + 1 + dc] for dr, dc in _NEIGHBOURS], axis=1)
@@ -321,7 +321,7 @@ def _count_clusters(mask: np.ndarray, connectivity: int) -> int:
     """Number of 4- or 8-connected components of a bool mask."""
     if not mask.any():
         return 0
-    return int(ndi.label(mask, structure=_C4 if connectivity == 4 else _C8)[1])
+    return int(ndi.label(mask, structure=C4 if connectivity == 4 else C8)[1])
 
 
 # ----------------------------------------------------------------------------
@@ -392,7 +392,7 @@ def _order_key(pred: np.ndarray, prob: np.ndarray | None, threshold: float) -> n
     return np.abs(q - threshold).astype(np.float32)
 
 
-def _check_radius(radius: int | None, shape: tuple[int, int]) -> int | None:
+def check_radius(radius: int | None, shape: tuple[int, int]) -> int | None:
     """The classification window's half-size; None means the whole image (Java ``-1``)."""
     if radius is None:
         return None
@@ -427,7 +427,7 @@ def warping_details(
     the submitted probability map. Without ``prob`` all keys tie, and the
     order is the Java scan order: by column (x), then row (y). The result is
     exactly the Java one, computed without re-testing unchanged pixels (see
-    :func:`_warp_to_truth`): a pure-Python loop over the mismatches only,
+    :func:`warp_to_truth`): a pure-Python loop over the mismatches only,
     typically 0.05–0.3 s for a 512×512 image, about 1 s for a nearly empty proposal.
 
     Parameters
@@ -465,11 +465,11 @@ def warping_details(
     .. [2] I. Arganda-Carreras et al., "Crowdsourcing the creation of image
            segmentation algorithms for connectomics", Front. Neuroanat. 9:142, 2015.
     """
-    p, t = _mask_pair(pred, truth)
+    p, t = mask_pair(pred, truth)
     key = _order_key(p, prob, float(threshold))
-    r = _check_radius(radius, p.shape)
-    warped, remaining, flips = _warp_to_truth(t, p, key)
-    types = _classify(warped, remaining, r)
+    r = check_radius(radius, p.shape)
+    warped, remaining, flips = warp_to_truth(t, p, key)
+    types = classify_mistakes(warped, remaining, r)
     n = p.size
     sm = np.count_nonzero((types == MismatchType.SPLIT) | (types == MismatchType.MERGE))
     # Mistakes = clusters of mismatch pixels of one kind, with the connectivity
@@ -528,7 +528,7 @@ def warping_error(
     .. [1] V. Jain et al., "Boundary learning by optimization with topological
            constraints", CVPR 2010, pp. 2488–2495.
     """
-    p, t = _mask_pair(pred, truth)
+    p, t = mask_pair(pred, truth)
     key = _order_key(p, prob, float(threshold))
-    _, remaining, _ = _warp_to_truth(t, p, key)
+    _, remaining, _ = warp_to_truth(t, p, key)
     return float(np.count_nonzero(remaining)) / p.size

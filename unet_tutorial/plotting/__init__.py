@@ -9,7 +9,8 @@ new) matplotlib ``Axes`` and never call ``plt.show()``.
 - :mod:`.architecture`: Fig. 1 from a trace of the network (§2).
 - :mod:`.tiles`: Fig. 2, the overlap-tile strategy (§2).
 - :mod:`.training`: loss and validation curves, predictions beside the truth (§3).
-- :mod:`.experiments`: recorded experiments: error against the number of training images (§3.1), arms side by side.
+- :mod:`.experiments`: recorded experiments: error against the number of training images (§3.1), arms side by side,
+  held-out curves against training time.
 - :mod:`.style`: :func:`setup_figures`, the course's figure defaults (size, dpi, text, layout),
   called once in each chapter's import cell.
 """
@@ -17,7 +18,7 @@ new) matplotlib ``Axes`` and never call ``plt.show()``.
 from __future__ import annotations
 
 from .architecture import draw_architecture
-from .experiments import plot_arms, plot_few_images
+from .experiments import plot_arms, plot_curves_by_time, plot_few_images
 from .images import (color_instances, grid_image, outline_overlay, overlay, plot_displacement, plot_weight_figure,
                      show_images)
 from .metrics import plot_mistakes
@@ -43,4 +44,5 @@ __all__ = [
     "plot_predictions",
     "plot_few_images",
     "plot_arms",
+    "plot_curves_by_time",
 ]

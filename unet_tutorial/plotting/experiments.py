@@ -1,4 +1,5 @@
-"""Figures of recorded experiments: errors against the number of training images, arms side by side."""
+"""Figures of recorded experiments: errors against the number of training images, arms side by side,
+held-out curves against training time."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 
 from ..experiments.summary import arm_summary
 
-__all__ = ["plot_few_images", "plot_arms"]
+__all__ = ["plot_few_images", "plot_arms", "plot_curves_by_time"]
 
 _LABELS = {"rand": "Rand error", "warping_splits_merges": "warping error", "pixel_fscore": "pixel error (1 − F)",
            "dsb": "DSB score", "f1": "F1 at IoU 0.5", "merged": "touching pairs merged", "missed": "nuclei missed",
@@ -83,3 +84,42 @@ def plot_arms(record: Mapping[str, Any], metrics: Sequence[str] = ("dsb", "f1", 
            title=f"mean ± s.d. over {len(record['seeds'])} seeds")
     ax.legend(fontsize=8, ncol=2)
     return ax
+
+
+def plot_curves_by_time(record: Mapping[str, Any], metrics: Sequence[str] = ("rand", "warping_splits_merges"),
+                        axes=None, *, reference: str | None = "fp32"):
+    """Held-out error of every run against its training time in minutes (an equal wall-clock budget).
+
+    One panel per metric; one colour per arm, one line style per seed; with
+    ``reference``, a dotted line at each seed's final value of that arm (the
+    quality the other arms must reach, :func:`~unet_tutorial.experiments.summary.time_to_quality`).
+
+    Args:
+        record: a record whose runs keep ``curves.validation`` (steps, seconds, metrics).
+        metrics: recorded metric names, one panel each.
+        axes: as many matplotlib ``Axes``; default a new figure's.
+        reference: the arm whose final values are marked, or ``None``.
+
+    Returns:
+        The ``Axes``.
+    """
+    import matplotlib.pyplot as plt
+
+    if axes is None:
+        _, axes = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics), 3.6), squeeze=False)
+        axes = axes[0]
+    styles = ("-", "--", ":", "-.")
+    colours = {arm: f"C{k}" for k, arm in enumerate(record["arms"])}
+    for ax, metric in zip(axes, metrics):
+        for k, seed in enumerate(record["seeds"]):
+            for arm in record["arms"]:
+                val = record["runs"][f"{arm}/seed{seed}"]["curves"]["validation"]
+                minutes = np.array(val["seconds"], dtype=float) / 60
+                ax.plot(minutes, val[metric], styles[k % len(styles)], color=colours[arm], marker="o", ms=3,
+                        label=f"{arm}, seed {seed}")
+                if arm == reference:
+                    ax.axhline(val[metric][-1], color=colours[arm], lw=0.8, ls=":", alpha=0.7)
+        ax.set(xlabel="training time (minutes)", ylabel=_LABELS.get(metric, metric) + " (held out)",
+               title=_LABELS.get(metric, metric))
+        ax.legend(fontsize=8)
+    return axes

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..metrics import MISMATCH_COLORS, WarpingResult, mismatch_rgb, warping_details
-from ..metrics._common import _mask_pair
+from ..metrics._common import mask_pair
 from .style import tidy_layout
 
 __all__ = ["plot_mistakes"]
@@ -65,7 +65,7 @@ def plot_mistakes(
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
-    p, t = _mask_pair(pred, truth)
+    p, t = mask_pair(pred, truth)
     if result is None:
         result = warping_details(p, t)
     if axes is None:
