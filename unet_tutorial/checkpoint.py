@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from .model import UNet
+from .protocol import Protocol, model_protocol
 
 __all__ = [
     "write_atomic",
@@ -141,9 +142,16 @@ def save_model(model: UNet, path: str | os.PathLike[str], **extra: object) -> No
 
     ``extra`` values must be plain Python/tensor data (they are loaded with
     ``weights_only=True``). The weights are stored in the model's dtype (a
-    ``model.half()`` gives a float16 file half the size).
+    ``model.half()`` gives a float16 file half the size). The model's
+    :class:`~unet_tutorial.protocol.Protocol` is saved as ``protocol``; ``threshold=``
+    and ``normalize=`` in ``extra`` change those fields of it.
     """
-    blob = {"unet": model_config(model), "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
+    protocol = model_protocol(model)
+    for key in ("threshold", "normalize"):
+        if key in extra:
+            protocol = protocol.replace(**{key: extra.pop(key)})
+    blob = {"unet": model_config(model), "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "protocol": protocol.to_dict()}
 
     def write(tmp: str) -> None:
         with open(tmp, "wb") as f:
@@ -190,10 +198,11 @@ def read_package_file(path: str | os.PathLike[str], map_location: str | torch.de
 def load_model(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> UNet:
     """Rebuild a :class:`~unet_tutorial.model.UNet` from a file of :func:`save_model` (or a checkpoint).
 
-    The weights are loaded into a float32 network whatever the file's dtype. A file
-    saved with ``threshold=`` (the foreground threshold chosen for the model) sets
-    ``model.threshold``; otherwise it is ``None``. ``model.normalize`` is the file's
-    ``normalize`` (the input normalisation of training), ``"none"`` if it has none.
+    The weights are loaded into a float32 network whatever the file's dtype;
+    ``model.protocol`` is the file's :class:`~unet_tutorial.protocol.Protocol` (input
+    normalisation, foreground threshold, whether it was chosen with TTA, class
+    names); files written before protocols give their ``threshold`` and
+    ``normalize`` (no TTA), or the defaults.
 
     Raises:
         FileNotFoundError: if ``path`` does not exist.
@@ -204,10 +213,7 @@ def load_model(path: str | os.PathLike[str], map_location: str | torch.device = 
                              hint="write it with save_model")
     model = UNet(**blob["unet"])
     model.load_state_dict(blob["state_dict"])  # copies (and casts) into the float32 parameters
-    # The foreground threshold chosen for this model, if its file has one (predict_instances uses it).
-    model.threshold = float(blob["threshold"]) if blob.get("threshold") is not None else None
-    # The input normalisation it was trained with (predict_tiled applies it); older files have none.
-    model.normalize = str(blob.get("normalize") or "none")
+    model.protocol = Protocol.from_file(blob)  # how its recorded numbers were made (predictions use it)
     return model.to(map_location)
 
 

@@ -40,6 +40,7 @@ from .checkpoint import model_config
 from .inference.onnx_backend import ONNX_METADATA_KEY
 from .model import UNet
 from .normalize import NORMALIZE_PERCENTILES, model_normalization, normalize_image
+from .protocol import model_protocol
 
 __all__ = ["valid_size_rule", "export_onnx", "export_bioimageio", "validate_bioimageio", "add_export_command"]
 
@@ -139,7 +140,8 @@ def export_onnx(model: UNet, path: str | os.PathLike[str], *, opset: int = ONNX_
                                     dynamic_shapes={"x": dims}, opset_version=opset, dynamo=True, verbose=False)
     proto = program.model_proto
     info = {"unet": model_config(net), "border": net.border, "size_min": first, "size_step": step,
-            "normalize": model_normalization(net), "threshold": getattr(net, "threshold", None)}
+            "normalize": model_normalization(net), "threshold": model_protocol(net).threshold,
+            "protocol": model_protocol(net).to_dict()}
     entry = proto.metadata_props.add()
     entry.key, entry.value = ONNX_METADATA_KEY, json.dumps(info)
     onnx.save(proto, str(path))

@@ -35,6 +35,7 @@ import torch
 from torch import nn
 
 from ._checks import check_int, check_planes
+from .protocol import Protocol, WithProtocol
 
 __all__ = [
     "UNet",
@@ -353,7 +354,7 @@ class LayerShape:
 # --------------------------------------------------------------------------
 
 
-class UNet(nn.Module):
+class UNet(WithProtocol, nn.Module):
     """The U-Net of Fig. 1; defaults give the exact version of the paper.
 
     Args:
@@ -405,6 +406,7 @@ class UNet(nn.Module):
         self.base_channels = base_channels
         self.depth = depth
         self.padding: Padding = padding
+        self.protocol = Protocol()  # how it is meant to be used, set when trained or loaded
 
         chans = [base_channels * 2**i for i in range(depth + 1)]
         self.inc = DoubleConv(in_channels, chans[0], padding)

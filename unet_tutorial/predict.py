@@ -17,11 +17,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ._checks import as_unit_float, one_line
+from ._checks import one_line
 from .hardware import resolve_precision, select_device
 from .checkpoint import results_dir, write_atomic
 from .data.io import read_image
 from .inference import DEFAULT_MIN_SIZE, instances_from_probability, plan_tiles, predict_tiled
+from .protocol import model_protocol
 
 __all__ = ["read_image", "resolve_weights", "add_predict_command", "run_predict"]
 
@@ -72,9 +73,11 @@ def add_predict_command(subparsers: argparse._SubParsersAction) -> argparse.Argu
     p.add_argument("--precision", choices=("fp32", "bf16", "auto"), default="fp32",
                    help="fp32 (default: the numbers the course records), bf16 autocast (faster on GPUs and on CPUs "
                    "with native bf16, ~1e-2 less exact), or auto (bf16 where the machine has it)")
-    p.add_argument("--tta", action="store_true", help="average over the 8 flips/rotations (paper §4)")
+    p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
+                   help="average over the 8 flips/rotations (paper §4); default: as the model's protocol says "
+                   "(a model whose threshold was chosen with TTA predicts with it)")
     p.add_argument("--threshold", type=float, default=None,
-                   help="foreground probability threshold (default: the model's saved threshold, else 0.5)")
+                   help="foreground probability threshold (default: the model's protocol, else 0.5)")
     p.add_argument("--instances", action="store_true",
                    help="also write <stem>_instances.tif: separated objects (connected components, "
                    "separation borders given back, small specks removed)")
@@ -126,7 +129,15 @@ def _predict_files(args: argparse.Namespace) -> None:
     if args.precision == "bf16" and args.backend == "onnxruntime":
         raise ValueError("--precision bf16 needs --backend torch (the ONNX file computes in float32)")
     amp = args.backend == "torch" and resolve_precision(args.precision, device) == torch.bfloat16
-    threshold = next(t for t in (args.threshold, model.threshold, 0.5) if t is not None)
+    protocol = model_protocol(model)
+    threshold = next(t for t in (args.threshold, protocol.threshold, 0.5) if t is not None)
+    tta = protocol.tta if args.tta is None else bool(args.tta)
+    if not args.quiet:  # say how the numbers are made: the model's protocol, or what was overridden
+        told = [k for k, v in (("threshold", args.threshold), ("tta", args.tta)) if v is not None]
+        print(f"predicting with threshold {threshold:g}, TTA {'on' if tta else 'off'}, normalisation "
+              f"{protocol.normalize}, {'bf16' if amp else 'fp32'}"
+              + (f" (the model's protocol, except {', '.join(told)})" if told else " (the model's protocol)"),
+              file=sys.stderr)
     min_size = DEFAULT_MIN_SIZE if args.min_size is None else args.min_size
 
     # Validate every input before writing anything.
@@ -147,7 +158,7 @@ def _predict_files(args: argparse.Namespace) -> None:
     import tifffile
 
     for path in progress_bar(dict.fromkeys(paths), desc="images", unit="image", disable=args.quiet):
-        prob = predict_tiled(model, read_image(path, model.in_channels), tile_size=args.tile_size, tta=args.tta,
+        prob = predict_tiled(model, read_image(path, model.in_channels), tile_size=args.tile_size, tta=tta,
                              amp=amp)[1]
         mask = np.where(prob > threshold, 255, 0).astype(np.uint8)
         write_atomic(out / f"{path.stem}_prob.tif", lambda f: tifffile.imwrite(f, prob.astype(np.float32)))

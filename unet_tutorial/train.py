@@ -63,6 +63,7 @@ from .sampling import NumberedSamples, batches, sample_numbers, step_seed
 from .history import History, TrainingDiverged
 from .losses import weighted_cross_entropy
 from .model import UNet
+from .protocol import Protocol
 
 __all__ = [
     "History", "TrainingDiverged", "resolve_precision", "build_model", "make_optimizer", "make_scheduler",
@@ -338,7 +339,7 @@ def train(
             torch.set_num_threads(config.num_threads)
         rank, world, own_group = _distributed(dev)
         model = build_model(config)
-        model.normalize = config.normalize  # saved with it; predict_tiled applies it to every image
+        model.protocol = Protocol(normalize=config.normalize)  # saved with it; predict_tiled applies it
         if init is not None:
             model.load_state_dict(init.state_dict())
         model.to(dev, memory_format=memory_format)

@@ -13,7 +13,23 @@ evaluation), run once with ``python -m unet_tutorial experiment run NAME``
   steps, wall and CPU time, the final ``metrics`` (a flat mapping
   ``name → value``; ``ARM/seedS/name`` where there are several runs) and the
   curves (step, seconds, training loss, held-out metrics at each validation);
-- ``model.pt``: the kept model in float16 (≤ 10 MB), where the experiment keeps one.
+- ``model.pt``: the kept model in float16 (≤ 10 MB), where the experiment keeps one;
+- ``pilot.json``: the short pilot that sized it (``experiment pilot NAME --steps N``:
+  each arm's speed, loss and held-out metrics for a few seeds).
+
+How an experiment decides (the principles every comparison follows):
+
+- its **hypothesis** and **verdict rule** are written in the registry
+  (:class:`Experiment`: ``hypothesis``, ``verdict_rule``) *before* it is run, and
+  copied into its record;
+- a short recorded **pilot** sizes it: the speed gives the steps a budget buys,
+  the seed spread the number of seeds the difference needs;
+- **seeds are paired** across arms (the same initialisation and tile order) and run
+  seed by seed, so the arms of a seed see the same machine;
+- **thresholds** are chosen on validation images that are never scored;
+- a comparison reports the **mean paired difference with a 95 % interval**
+  (:func:`paired_difference`), and a verdict says "inconclusive" when the interval
+  contains zero and the rule's bounds.
 
 ``experiment check NAME`` re-evaluates the committed model on the recorded
 held-out images and fails, naming the metric, when a recorded number is not
@@ -38,7 +54,7 @@ from __future__ import annotations
 from .cli import add_experiment_command
 from .evaluation import evaluate_isbi2012
 from .registry import EXPERIMENTS, Arm, Experiment
-from .summary import arm_summary, summary_rows
+from .summary import arm_summary, paired_difference, summary_rows, time_to_quality
 from .runner import (
     TOLERANCE,
     check_experiment,
@@ -48,6 +64,7 @@ from .runner import (
     rescore_experiment,
     results_dir,
     run_experiment,
+    run_pilot,
 )
 from .timing import MIN_SPEEDUP, TIMINGS, check_timing, record_speed_512
 
@@ -59,6 +76,7 @@ __all__ = [
     "results_dir",
     "evaluate_isbi2012",
     "run_experiment",
+    "run_pilot",
     "rescore_experiment",
     "check_experiment",
     "load_record",
@@ -67,6 +85,8 @@ __all__ = [
     "add_experiment_command",
     "arm_summary",
     "summary_rows",
+    "paired_difference",
+    "time_to_quality",
     "TIMINGS",
     "MIN_SPEEDUP",
     "record_speed_512",

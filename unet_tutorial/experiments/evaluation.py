@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from ..model import UNet
+from ..protocol import model_protocol
 
 __all__ = ["evaluate_isbi2012", "evaluate_ctc", "evaluate_dsb2018", "nuclei_metrics", "choose_threshold", "THRESHOLD_SCORES", "DataProtocol", "DATA",
            "DSB_THRESHOLD_SWEEP"]
@@ -290,7 +291,7 @@ def _threshold_for(model: UNet, images, instances, score: str, *, tta: bool, dev
     if images:
         probs = _probabilities(model, images, tta=tta, device=device)
         return choose_threshold(probs, instances, thresholds or DSB_THRESHOLD_SWEEP, score=score)
-    own = getattr(model, "threshold", None)
+    own = model_protocol(model).threshold
     return 0.5 if own is None else float(own)
 
 

@@ -18,6 +18,7 @@ import torch
 from ..hardware import cpu_features, cpu_has_native_bf16, cpu_model, resolve_precision, select_device
 from ..checkpoint import RESULTS_ENV_VAR, REPOSITORY, load_model, model_config, results_dir, save_model, write_atomic
 from ..model import UNet
+from ..protocol import Protocol, model_protocol
 from .evaluation import DATA, crop_for_smoke
 from .registry import EXPERIMENTS, get_experiment
 
@@ -100,7 +101,7 @@ def half_copy(model: UNet) -> UNet:
     """The model with float16-rounded weights (what ``model.pt`` holds), back in float32."""
     out = UNet(**model_config(model))
     out.load_state_dict({k: v.detach().cpu().half().float() for k, v in model.state_dict().items()})
-    out.normalize = getattr(model, "normalize", "none")
+    out.protocol = model_protocol(model)
     return out.eval()
 
 
@@ -202,10 +203,10 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
             "metrics": metrics, "curves": _curves(history), "settings": dict(history.settings),
         }
         if exp.keep == arm.name and seed == exp.seeds[0]:
-            extra = {"threshold": metrics["threshold"]} if "threshold" in metrics else {}
+            # its protocol: how the recorded numbers were made (predict uses it by default)
+            shipped.protocol = Protocol(normalize=cfg.normalize, threshold=metrics.get("threshold"), tta=tta)
             save_model(shipped.half(), folder / "model.pt", config=cfg.to_dict(), experiment=exp.name,
-                       normalize=cfg.normalize,
-                       metrics=metrics, **extra)
+                       metrics=metrics)
             record["model"] = {"file": "model.pt", "arm": arm.name, "seed": seed, "metrics": metrics,
                                "dtype": "float16", "parameters": shipped.count_parameters()}
         elif exp.keep is None:
@@ -395,8 +396,8 @@ def rescore_experiment(name: str, *, reason: str, results: str | os.PathLike[str
         "previous_split": rec["split"], "previous_metrics": rec["metrics"]})
     rec["split"], rec["metrics"], run["metrics"], rec["model"]["metrics"] = split, metrics, metrics, metrics
     folder = (Path(results) if results is not None else results_dir()) / name
-    extra = {"threshold": metrics["threshold"]} if "threshold" in metrics else {}
+    model.protocol = model.protocol.replace(threshold=metrics.get("threshold"), tta=bool(rec["evaluation"]["tta"]))
     save_model(model.half(), folder / "model.pt", config=rec["configs"][run["arm"]], experiment=name,
-               metrics=metrics, normalize=model.normalize, **extra)
+               metrics=metrics)
     write_json(folder / "record.json", rec)
     return rec

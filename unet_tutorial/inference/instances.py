@@ -22,6 +22,7 @@ from scipy import ndimage as ndi
 from torch import nn
 
 from .._checks import check_int, check_positive, check_probability
+from ..protocol import model_protocol
 from .tiled import predict_tiled
 
 __all__ = ["DEFAULT_MIN_SIZE", "instances_from_probability", "predict_instances"]
@@ -92,7 +93,7 @@ def _fill_gaps(labels: np.ndarray, gap: int) -> np.ndarray:
     return out
 
 
-def predict_instances(model: nn.Module, image, *, threshold: float | None = None, tta: bool = False,
+def predict_instances(model: nn.Module, image, *, threshold: float | None = None, tta: bool | None = None,
                       min_size: int = DEFAULT_MIN_SIZE, gap: int = 2,
                       device: str | torch.device | None = None, **kwargs) -> np.ndarray:
     """Segment an image into separated objects: int32 labels ``(H, W)``, 0 = background.
@@ -105,13 +106,17 @@ def predict_instances(model: nn.Module, image, *, threshold: float | None = None
         model: a U-Net with 2 classes (1 = foreground).
         image: ``(H, W)`` or ``(C, H, W)``, as :func:`predict_tiled` takes it.
         threshold: foreground where the probability is above it; ``None`` = the
-            threshold saved with the model (``model.threshold``, set by
-            :func:`unet_tutorial.checkpoint.load_model` when the file has one), else 0.5.
+            threshold of the model's protocol (:class:`~unet_tutorial.protocol.Protocol`,
+            read from its file by :func:`unet_tutorial.checkpoint.load_model`), else 0.5.
+        tta: average the 8 flips/rotations; ``None`` = as the model's protocol says
+            (a threshold chosen with TTA is used with TTA).
         min_size, gap: see :func:`instances_from_probability`.
         device, kwargs: passed to :func:`predict_tiled`.
     """
+    protocol = model_protocol(model)
     if threshold is None:
-        threshold = getattr(model, "threshold", None)
-        threshold = 0.5 if threshold is None else float(threshold)
+        threshold = 0.5 if protocol.threshold is None else protocol.threshold
+    if tta is None:
+        tta = protocol.tta
     prob = predict_tiled(model, image, tta=tta, device=device, **kwargs)[1]
     return instances_from_probability(prob, threshold, min_size=min_size, gap=gap)

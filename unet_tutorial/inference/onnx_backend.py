@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from ..model import UNet
+from ..protocol import Protocol, WithProtocol
 
 __all__ = ["ONNX_METADATA_KEY", "OnnxUNet"]
 
@@ -35,7 +36,7 @@ ONNX_METADATA_KEY = "unet_tutorial"
 _TINY = 1e-30
 
 
-class OnnxUNet(nn.Module):
+class OnnxUNet(WithProtocol, nn.Module):
     """An exported U-Net run by onnxruntime, usable wherever ``predict_tiled`` takes a model.
 
     Args:
@@ -45,7 +46,9 @@ class OnnxUNet(nn.Module):
         providers: onnxruntime execution providers; default the CPU.
 
     Attributes:
-        threshold, normalize: what the exported model was saved with (``None``/``"none"`` if nothing).
+        protocol: the :class:`~unet_tutorial.protocol.Protocol` the exported model was saved
+            with (normalisation, threshold, TTA, class names); ``threshold``, ``normalize``
+            read its fields.
 
     Raises:
         FileNotFoundError: no such file.
@@ -82,8 +85,7 @@ class OnnxUNet(nn.Module):
         self.session = ort.InferenceSession(str(path), options, providers=providers or ["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name
         self.path = path
-        self.threshold = info.get("threshold")
-        self.normalize = info.get("normalize") or "none"
+        self.protocol = Protocol.from_file(info)
         for attr in ("in_channels", "num_classes", "depth", "padding"):
             setattr(self, attr, getattr(self._shape, attr))
 
