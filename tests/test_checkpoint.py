@@ -66,5 +66,5 @@ def test_float16_model_files_load_as_float32(tmp_path):
 
 def test_load_pretrained_says_how_to_get_a_missing_model(tmp_path, monkeypatch):
     monkeypatch.setenv("UNET_TUTORIAL_MODELS", str(tmp_path))
-    with pytest.raises(FileNotFoundError, match=r"load_or_train\('nothing'\)"):
+    with pytest.raises(FileNotFoundError, match=r"save_pretrained\(model, 'nothing'"):
         K.load_pretrained("nothing")

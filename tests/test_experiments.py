@@ -144,3 +144,23 @@ def test_rescore_updates_record_and_model_and_keeps_the_history(smoke_records, t
         E.rescore_experiment("isbi2012-pilot", reason="x", results=tmp_path)
     with pytest.raises(ValueError, match="reason"):
         E.rescore_experiment("ctc2015-hela", reason=" ", results=tmp_path)
+
+
+def test_a_pilot_records_each_arms_speed_and_metrics(tmp_path):
+    pilot = E.run_pilot("isbi2012-precision", 2, seeds=(0,), results=tmp_path, progress=False, smoke=True,
+                        command="pytest")
+    saved = json.loads((tmp_path / "isbi2012-precision" / "pilot.json").read_text())
+    assert saved == json.loads(json.dumps(pilot))
+    assert set(saved["runs"]) == {"fp32/seed0", "fast/seed0"}
+    for run in saved["runs"].values():
+        assert run["steps"] == 2 and run["steps_per_second"] > 0 and "rand" in run["metrics"]
+    assert saved["runs"]["fp32/seed0"]["settings"]["precision"] == "fp32"
+    assert saved["machine"]["auto_precision"] == saved["runs"]["fast/seed0"]["settings"]["precision"]
+    with pytest.raises(ValueError, match="steps"):
+        E.run_pilot("isbi2012-precision", 0, results=tmp_path)
+
+
+def test_registered_comparisons_state_their_hypothesis_before_the_run():
+    exp = E.EXPERIMENTS["isbi2012-precision"]
+    assert exp.hypothesis and exp.verdict_rule
+    assert [a.name for a, _ in exp.runs()][:2] == ["fp32", "fast"]  # seed by seed: pairs run together

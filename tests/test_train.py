@@ -390,6 +390,21 @@ def test_bf16_keeps_float32_weights_optimiser_state_loss_and_checkpoints(tiny_da
     assert np.abs(bf16 - fp32).max() <= 0.05 * fp32.max()
 
 
+def test_train_takes_its_loss(tiny_data):
+    """train(loss_fn=) replaces Eq. 1; the default is Eq. 1."""
+    seen = []
+
+    def doubled(logits, y, w):
+        seen.append((logits.dtype, tuple(y.shape)))
+        return 2 * weighted_cross_entropy(logits, y, w)
+
+    cfg = tiny_config(steps=1, precision="fp32")
+    _, plain = T.train(cfg, data=tiny_data, progress=False)
+    _, twice = T.train(cfg, data=tiny_data, progress=False, loss_fn=doubled)
+    assert seen and seen[0][0] == torch.float32
+    assert twice.loss[0] == 2 * plain.loss[0]
+
+
 def _interrupted_then_resumed(cfg, data, out, stop_after):
     """Train until the checkpoint of step ``stop_after`` exists, 'crash', then resume."""
 
@@ -500,51 +515,6 @@ def test_cli_reports_bad_configuration(tmp_path):
 # --------------------------------------------------------------------------
 # Pre-trained weights cache
 # --------------------------------------------------------------------------
-
-
-def test_load_or_train_caches(tiny_data, tmp_path, monkeypatch):
-    monkeypatch.setenv("UNET_TUTORIAL_MODELS", str(tmp_path))
-    assert K.pretrained_path("demo") == tmp_path / "demo.pt"
-    cfg = tiny_config(steps=3)
-    first = T.load_or_train("demo", config=cfg, data=tiny_data, progress=False)
-    assert (tmp_path / "demo.pt").is_file()
-    monkeypatch.setattr(T, "train", lambda *a, **k: pytest.fail("should load from the cache"))
-    second = T.load_or_train("demo", config=cfg, data=tiny_data)
-    for a, b in zip(first.state_dict().values(), second.state_dict().values()):
-        assert torch.equal(a.cpu(), b.cpu())
-    with pytest.raises(ValueError, match="plain file name"):
-        K.pretrained_path("../escape")
-    with pytest.raises(ValueError, match="no recipe"):
-        T.load_or_train("unknown-model")
-
-
-def test_load_or_train_checkpoints_into_the_cache_and_resumes(tiny_data, tmp_path, monkeypatch):
-    """A crash of load_or_train loses nothing: it checkpoints into <models>/<name>.run and resumes."""
-    monkeypatch.setenv("UNET_TUTORIAL_MODELS", str(tmp_path / "models"))
-    cfg = tiny_config(steps=12, checkpoint_every=4)
-    reference = T.load_or_train("whole", config=cfg, data=tiny_data, progress=False)
-
-    class Crash(Exception):
-        pass
-
-    original = T.save_checkpoint
-
-    def save_then_crash(*args, step, **kwargs):
-        original(*args, step=step, **kwargs)
-        if step == 8:
-            raise Crash
-
-    monkeypatch.setattr(T, "save_checkpoint", save_then_crash)
-    with pytest.raises(Crash):
-        T.load_or_train("crashy", config=cfg, data=tiny_data, progress=False)
-    run_dir = tmp_path / "models" / "crashy.run"
-    assert K.load_checkpoint(run_dir / "checkpoint.pt")["step"] == 8
-    assert not (tmp_path / "models" / "crashy.pt").exists()
-    monkeypatch.setattr(T, "save_checkpoint", original)
-    resumed = T.load_or_train("crashy", config=cfg, data=tiny_data, progress=False)
-    for a, b in zip(reference.state_dict().values(), resumed.state_dict().values()):
-        assert torch.equal(a.cpu(), b.cpu())  # exact resume: the same weights as the uninterrupted run
-    assert (tmp_path / "models" / "crashy.pt").is_file() and not run_dir.exists()
 
 
 def test_divergence_never_names_a_stale_checkpoint(tiny_data, tmp_path, monkeypatch):

@@ -314,10 +314,12 @@ def load_pretrained(name: str, map_location: str | torch.device = "cpu") -> UNet
     """The cached model ``name`` in eval mode.
 
     Raises:
-        FileNotFoundError: not cached yet (train it with :func:`unet_tutorial.train.load_or_train`).
+        FileNotFoundError: not cached yet (train a model and keep it with :func:`save_pretrained`;
+            the course's trained models are in ``results/``: :func:`~unet_tutorial.experiments.load_result_model`).
     """
     path = pretrained_path(name)
     if not path.is_file():
-        raise FileNotFoundError(f"no cached model {name!r} at {path}; train it with "
-                                f"unet_tutorial.train.load_or_train({name!r})")
+        raise FileNotFoundError(f"no cached model {name!r} at {path}: train one and keep it with "
+                                f"save_pretrained(model, {name!r}, config=...), or use a recorded model "
+                                "(unet_tutorial.experiments.load_result_model)")
     return load_model(path, map_location=map_location).eval()

@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -49,12 +48,8 @@ from torch import nn
 from .hardware import precision_name, resolve_precision, select_device, use_channels_last
 from .checkpoint import (
     load_checkpoint,
-    load_model,
-    models_dir,
-    pretrained_path,
     save_checkpoint,
     save_model,
-    save_pretrained,
     set_rng_state,
 )
 from .config import TrainConfig, get_config, parse_override
@@ -65,10 +60,20 @@ from .losses import weighted_cross_entropy
 from .model import UNet
 from .protocol import Protocol
 
+#: A training loss: ``(logits (N, K, o, o) float32, labels (N, s', s') int64, weights or None) → scalar``.
+LossFn = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None"], torch.Tensor]
+
+
+def _eq1(logits: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
+    # The data set validated every label and weight map once, when it was built:
+    # no per-step value checks (each costs a device-to-host synchronisation).
+    return weighted_cross_entropy(logits, y, w, check_values=False)
+
+
 __all__ = [
-    "History", "TrainingDiverged", "resolve_precision", "build_model", "make_optimizer", "make_scheduler",
-    "lr_factor", "train_step", "sample_numbers", "predict_probabilities", "evaluate", "train", "PRETRAINED",
-    "load_or_train", "add_train_command", "run_train_command", "main"
+    "History", "TrainingDiverged", "LossFn", "resolve_precision", "build_model", "make_optimizer", "make_scheduler",
+    "lr_factor", "train_step", "sample_numbers", "predict_probabilities", "evaluate", "train",
+    "add_train_command", "run_train_command", "main"
 ]
 
 
@@ -223,6 +228,7 @@ def train_step(
     amp_dtype: torch.dtype | None = None,
     grad_clip: float = 0.0,
     world_size: int = 1,
+    loss_fn: LossFn | None = None,
 ) -> float:
     """One optimisation step on a batch; returns the loss (averaged over processes).
 
@@ -236,14 +242,14 @@ def train_step(
         net: the network (possibly wrapped in DistributedDataParallel), in train mode.
         x: input tiles ``(N, C, s, s)``; y: labels ``(N, s', s')`` (int64);
             w: weights ``(N, s', s')`` or ``None``; ``s' >=`` the output size.
+        loss_fn: ``(logits float32 (N, K, o, o), y, w) → scalar``; default Eq. 1
+            (:func:`weighted_cross_entropy`, whose inputs the data set checked once).
     """
     optimizer.zero_grad(set_to_none=True)
     device_type = x.device.type
     with torch.autocast(device_type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
         logits = net(x)
-    # The data set validated every label and weight map once, when it was built:
-    # no per-step value checks (each costs a device-to-host synchronisation).
-    loss = weighted_cross_entropy(logits.float(), y, w, check_values=False)
+    loss = (loss_fn or _eq1)(logits.float(), y, w)
     value = loss.detach()
     if world_size > 1:
         import torch.distributed as dist
@@ -279,6 +285,7 @@ def train(
     device: str | torch.device | None = None,
     init: UNet | None = None,
     evaluate_fn: Callable[[UNet], dict[str, float]] | None = None,
+    loss_fn: LossFn | None = None,
 ) -> tuple[UNet, History]:
     """Train a U-Net as §3 describes; return the trained model and its :class:`History`.
 
@@ -299,6 +306,9 @@ def train(
         evaluate_fn: how to validate: called with the model (eval mode) at every
             validation, returns metric name → value; default :func:`evaluate`
             on the held-out images of ``data`` at threshold 0.5.
+        loss_fn: the loss, ``(logits (N, K, o, o), labels (N, s', s'), weights or
+            None) → scalar``, labels and weights cropped by the loss itself; default
+            Eq. 1 (:func:`weighted_cross_entropy`).
 
     Returns:
         ``(model, history)``; the model is on the training device, in eval mode.
@@ -367,7 +377,7 @@ def train(
         samples = NumberedSamples(make_tile_dataset(train_data, config), config.seed)
         _loop(net, model, optimizer, scheduler, scaler, samples, train_data, config, history,
               start=start, dev=dev, amp_dtype=amp_dtype, memory_format=memory_format,
-              rank=rank, world=world, out=out, progress=progress, evaluate_fn=evaluate_fn)
+              rank=rank, world=world, out=out, progress=progress, evaluate_fn=evaluate_fn, loss_fn=loss_fn)
     finally:
         torch.set_num_threads(threads_before)
         if own_group:
@@ -390,7 +400,8 @@ def _time_is_up(mine: bool, world: int, dev: torch.device) -> bool:
 
 
 def _loop(net, model, optimizer, scheduler, scaler, samples, data, config, history, *,
-          start, dev, amp_dtype, memory_format, rank, world, out, progress, evaluate_fn=None) -> None:
+          start, dev, amp_dtype, memory_format, rank, world, out, progress, evaluate_fn=None,
+          loss_fn=None) -> None:
     """The optimisation steps ``start … config.steps − 1`` (see :func:`train`)."""
     from ._progress import progress_bar
 
@@ -440,7 +451,7 @@ def _loop(net, model, optimizer, scheduler, scaler, samples, data, config, histo
             w = w.to(dev, non_blocking=True) if w is not None else None
             lr = optimizer.param_groups[0]["lr"]
             value = train_step(net, optimizer, x, y, w, scaler=scaler, amp_dtype=amp_dtype,
-                               grad_clip=config.grad_clip, world_size=world)
+                               grad_clip=config.grad_clip, world_size=world, loss_fn=loss_fn)
             if not math.isfinite(value):
                 raise TrainingDiverged(step + 1, value, lr, last_good)
             scheduler.step()
@@ -468,50 +479,6 @@ def _loop(net, model, optimizer, scheduler, scaler, samples, data, config, histo
         if history.val_step:
             extra["val"] = {k: v[-1] for k, v in history.val.items()}
         save_model(model, out / "model.pt", **extra)
-
-
-# --------------------------------------------------------------------------
-# A trained model for the later chapters, kept in the model cache
-# --------------------------------------------------------------------------
-
-
-PRETRAINED = {"isbi2012_cpu": ("cpu", "isbi2012"), "isbi2012_paper": ("paper", "isbi2012")}
-
-
-def load_or_train(
-    name: str = "isbi2012_cpu",
-    *,
-    config: TrainConfig | str | None = None,
-    data: Any = None,
-    retrain: bool = False,
-    progress: bool = True,
-    device: str | torch.device | None = None,
-) -> UNet:
-    """The cached model ``name`` if it exists, else train it (and cache it); eval mode.
-
-    For the names of :data:`PRETRAINED` the configuration and data are known
-    (``isbi2012_cpu``: the ``cpu`` configuration on ISBI 2012 slices 0–24);
-    other names need ``config`` and ``data``. Training checkpoints into the
-    model cache (``<models_dir>/<name>.run/``) and resumes from there, so a run
-    interrupted by a crash or a closed notebook continues where it stopped; the
-    folder is removed once the model is cached.
-    """
-    path = pretrained_path(name)
-    if path.is_file() and not retrain:
-        return load_model(path, map_location=select_device(device)).eval()
-    if config is None or data is None:
-        if name not in PRETRAINED:
-            raise ValueError(f"no cached model {path} and no recipe for {name!r}: pass config= and data=")
-        config = config or PRETRAINED[name][0]
-        data = data or PRETRAINED[name][1]
-    run_dir = models_dir() / f"{name}.run"
-    if retrain and run_dir.exists():
-        shutil.rmtree(run_dir)
-    model, history = train(config, data=data, progress=progress, device=device, out_dir=run_dir, resume=True)
-    cfg = config if isinstance(config, TrainConfig) else get_config(config)
-    save_pretrained(model, name, config=cfg, history=history)
-    shutil.rmtree(run_dir, ignore_errors=True)
-    return model
 
 
 # --------------------------------------------------------------------------

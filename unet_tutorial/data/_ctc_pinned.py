@@ -5,8 +5,9 @@ to keep that module short. A manifest ``ctc_manifests/<dataset>.tsv.gz`` (gzip, 
 separated: ``path, sha256, source_repo, source_commit, source_path``) lists every file
 of a pinned copy: where it lands under ``<data dir>/<dataset>/``, its SHA-256, and the
 public GitHub commit it is downloaded from. The manifests are package data
-(``pyproject.toml``); ``_write_ctc_manifest`` regenerates one from a verified copy's
-``PROVENANCE.tsv``, and ``tests/test_ctc.py`` checks them against the shared copies.
+(``pyproject.toml``), written from a verified copy's ``PROVENANCE.tsv`` (path, sha256 and
+source columns, gzip without name or time); ``tests/test_ctc.py`` checks them against the
+shared copies.
 """
 
 from __future__ import annotations
@@ -81,23 +82,6 @@ def _ctc_manifest(dataset: str) -> tuple[_CTCFile, ...]:
     if tuple(rows[0]) != _MANIFEST_COLUMNS:
         raise ValueError(f"bad header of the shipped manifest {entry}: {rows[0]}")
     return tuple(_CTCFile(*row) for row in rows[1:])
-
-
-def _write_ctc_manifest(folder: Path, out: Path) -> None:
-    """Write the manifest of a pinned copy from its ``PROVENANCE.tsv`` (for maintainers).
-
-    ``folder`` is a verified copy (``<data dir>/<dataset>/`` with ``PROVENANCE.tsv``);
-    ``out`` is ``unet_tutorial/data/ctc_manifests/<dataset>.tsv.gz``. The gzip header
-    carries no name and no time, so the same input gives the same bytes.
-    """
-    with open(folder / "PROVENANCE.tsv", newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f, delimiter="\t"))
-    buf = io.StringIO()
-    writer = csv.writer(buf, delimiter="\t", lineterminator="\n")
-    writer.writerow(_MANIFEST_COLUMNS)
-    writer.writerows([row[c] for c in _MANIFEST_COLUMNS] for row in rows)
-    with open(out, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
-        gz.write(buf.getvalue().encode("utf-8"))
 
 
 def pinned_contents(dataset: str) -> dict[str, set[str]]:

@@ -222,7 +222,7 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
 
 def run_pilot(name: str, steps: int, *, seeds: tuple[int, ...] | None = None,
               results: str | os.PathLike[str] | None = None, progress: bool = True,
-              command: str | None = None) -> dict[str, Any]:
+              command: str | None = None, smoke: bool = False) -> dict[str, Any]:
     """A short recorded pilot of experiment ``name``: every arm for ``steps`` steps, a few seeds.
 
     What sizes the real run before it starts: the speed of each arm on this
@@ -236,6 +236,7 @@ def run_pilot(name: str, steps: int, *, seeds: tuple[int, ...] | None = None,
         steps: optimisation steps of every pilot run [steps] (no time budget applies).
         seeds: the seeds to run (default: the experiment's first two, or its one).
         results: folder of the records (default :func:`results_dir`).
+        smoke: tiny tiles and a 96 px crop, no TTA (as :func:`run_experiment`): tests the code only.
 
     Returns:
         The pilot record (also written to ``RESULTS/NAME/pilot.json``).
@@ -252,7 +253,7 @@ def run_pilot(name: str, steps: int, *, seeds: tuple[int, ...] | None = None,
     if first_cfg.num_threads:
         torch.set_num_threads(first_cfg.num_threads)
     pilot: dict[str, Any] = {
-        "name": exp.name, "kind": "pilot", "steps": steps, "seeds": list(seeds),
+        "name": exp.name, "kind": "pilot", "steps": steps, "seeds": list(seeds), "smoke": smoke,
         "command": command or " ".join(["python -m unet_tutorial", *sys.argv[1:]]),
         "git": git_commit(), "machine": machine_info(device), "runs": {},
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -262,10 +263,13 @@ def run_pilot(name: str, steps: int, *, seeds: tuple[int, ...] | None = None,
         ids = exp.arm_train_ids(arm)
         if ids not in splits:
             splits[ids] = proto.split(ids, exp.held_out, exp.validation)
+            if smoke:
+                splits[ids] = crop_for_smoke(splits[ids])
         data = splits[ids]
-        cfg = exp.train_config(arm, seed).replace(steps=steps, val_every=0, checkpoint_every=0, max_minutes=0.0)
+        cfg = exp.train_config(arm, seed, smoke=smoke).replace(steps=steps, val_every=0, checkpoint_every=0,
+                                                               max_minutes=0.0)
         model, history = train(cfg, data=data, progress=progress,
-                               evaluate_fn=lambda m: proto.evaluate(half_copy(m), data, tta=True, device=device))
+                               evaluate_fn=lambda m: proto.evaluate(half_copy(m), data, tta=not smoke, device=device))
         seconds = history.time[-1] if history.time else 0.0
         pilot["runs"][f"{arm.name}/seed{seed}"] = {
             "arm": arm.name, "seed": seed, "steps": len(history.step), "train_seconds": round(seconds, 1),
