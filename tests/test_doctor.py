@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from test_folder import M, _rgb, _touching_ids, make_folder, write, write_palette
+from folder_helpers import M, make_folder, rgb, touching_ids, write, write_palette
 from unet_tutorial.__main__ import main
 from unet_tutorial.checkpoint import save_model
 from unet_tutorial.doctor import Finding, diagnose, format_findings, has_errors
@@ -157,7 +157,7 @@ def test_palette_mask(tmp_path):
 
 
 def test_rgb_two_colour_mask(tmp_path):
-    root = _mask_folder(tmp_path, lambda d: write(d / "a0.png", _rgb(M, (0, 255, 0), (0, 0, 128))))
+    root = _mask_folder(tmp_path, lambda d: write(d / "a0.png", rgb(M, (0, 255, 0), (0, 0, 128))))
     f = only(diagnose(root), "masks/a0.png", "info", "RGB")
     assert "(0, 255, 0) → foreground" in f.problem and "darker" in f.problem
     assert exit_code(root) == 0
@@ -178,7 +178,7 @@ def test_float_tiff_mask(tmp_path):
 
 
 def test_instance_labels(tmp_path):
-    root = _mask_folder(tmp_path, lambda d: write(d / "a0.tif", _touching_ids()))
+    root = _mask_folder(tmp_path, lambda d: write(d / "a0.tif", touching_ids()))
     f = only(diagnose(root), "masks/a0.tif", "info", "instance labels")
     assert "3 objects" in f.problem and "1 touching pairs" in f.problem and "separation borders" in f.problem
     assert exit_code(root) == 0

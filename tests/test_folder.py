@@ -6,15 +6,13 @@ the decoded binary mask is compared with the mask that was written.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
-import tifffile
 import torch
-from PIL import Image
 from skimage.color import rgb2gray
 
+from folder_helpers import BLACK, BLUE, M, RED, WHITE, make_folder, one_pair, rgb, touching_ids, write, write_palette
 from unet_tutorial.__main__ import main
 from unet_tutorial.data import TrainData, prepare_data
 from unet_tutorial.data.folder import (
@@ -25,71 +23,7 @@ from unet_tutorial.data.folder import (
     split_names,
     train_data_argument,
 )
-from unet_tutorial.data.synthetic import synthetic_em
 from unet_tutorial.weights import separation_mask
-
-
-# --------------------------------------------------------------------------
-# Writing files
-# --------------------------------------------------------------------------
-
-
-def write(path: Path, array: np.ndarray) -> Path:
-    """Write ``array`` as PNG (Pillow) or TIFF (tifffile), as stored."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix in (".tif", ".tiff"):
-        tifffile.imwrite(path, array)
-    else:
-        Image.fromarray(array).save(path)
-    return path
-
-
-def write_palette(path: Path, indices: np.ndarray, palette: list[int]) -> Path:
-    """A palette PNG (mode "P") holding ``indices`` with the colours ``palette``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    h, w = indices.shape
-    im = Image.frombytes("P", (w, h), indices.astype(np.uint8).tobytes())
-    im.putpalette(palette)
-    im.save(path)
-    return path
-
-
-def cells(h: int = 40, w: int = 48) -> np.ndarray:
-    """A binary 0/1 mask with two separated rectangles."""
-    m = np.zeros((h, w), np.uint8)
-    m[5:18, 4:20] = 1
-    m[22:35, 25:44] = 1
-    return m
-
-
-def make_folder(root: Path, n: int = 3, size: int = 64) -> Path:
-    """``n`` synthetic EM-like pairs: 8-bit gray PNG images, 0/255 PNG masks."""
-    for i in range(n):
-        image, label = synthetic_em((size, size), n_cells=6, seed=i)
-        write(root / "images" / f"img{i}.png", (image * 255).astype(np.uint8))
-        write(root / "masks" / f"img{i}.png", (label * 255).astype(np.uint8))
-    return root
-
-
-def one_pair(root: Path, mask_writer, image: np.ndarray | None = None, name: str = "a") -> Path:
-    """A folder with one image (gray noise unless given) and the mask ``mask_writer(path)`` writes."""
-    image = np.random.default_rng(0).integers(0, 256, (40, 48), dtype=np.uint8) if image is None else image
-    write(root / "images" / f"{name}.png", image)
-    mask_writer(root / "masks")
-    return root
-
-
-# --------------------------------------------------------------------------
-# Mask encodings
-# --------------------------------------------------------------------------
-
-M = cells()
-RED, BLACK, WHITE, BLUE = (255, 0, 0), (0, 0, 0), (255, 255, 255), (0, 0, 255)
-
-
-def _rgb(mask: np.ndarray, fg: tuple[int, int, int], bg: tuple[int, int, int], alpha: bool = False) -> np.ndarray:
-    out = np.where(mask[..., None] == 1, np.array(fg, np.uint8), np.array(bg, np.uint8))
-    return np.concatenate([out, np.full(mask.shape + (1,), 255, np.uint8)], axis=-1) if alpha else out
 
 
 ENCODINGS = {
@@ -101,11 +35,11 @@ ENCODINGS = {
     "1/2 tiff": (lambda d: write(d / "a.tiff", M + 1), M, "two-value"),
     "palette black/red": (lambda d: write_palette(d / "a.png", M, [*BLACK, *RED]), M, "palette"),
     "palette white/black": (lambda d: write_palette(d / "a.png", M, [*WHITE, *BLACK]), 1 - M, "palette"),
-    "rgb black/red": (lambda d: write(d / "a.png", _rgb(M, RED, BLACK)), M, "rgb"),
-    "rgba black/red": (lambda d: write(d / "a.png", _rgb(M, RED, BLACK, alpha=True)), M, "rgb"),
+    "rgb black/red": (lambda d: write(d / "a.png", rgb(M, RED, BLACK)), M, "rgb"),
+    "rgba black/red": (lambda d: write(d / "a.png", rgb(M, RED, BLACK, alpha=True)), M, "rgb"),
     # the rule is "the darker colour is background": white surroundings of blue objects become foreground
-    "rgb white/blue": (lambda d: write(d / "a.png", _rgb(M, BLUE, WHITE)), 1 - M, "rgb"),
-    "rgb gray 0/255": (lambda d: write(d / "a.png", _rgb(M, WHITE, BLACK)), M, "two-value"),
+    "rgb white/blue": (lambda d: write(d / "a.png", rgb(M, BLUE, WHITE)), 1 - M, "rgb"),
+    "rgb gray 0/255": (lambda d: write(d / "a.png", rgb(M, WHITE, BLACK)), M, "two-value"),
 }
 
 
@@ -119,17 +53,9 @@ def test_load_folder_decodes_every_binary_encoding(tmp_path, name):
     assert sample.name == "a" and sample.mask_path.parent.name == "masks"
 
 
-def _touching_ids() -> np.ndarray:
-    ids = np.zeros((40, 48), np.uint16)
-    ids[5:20, 5:20] = 7
-    ids[5:20, 20:35] = 300  # touches 7 along an edge
-    ids[25:35, 5:15] = 9
-    return ids
-
-
 @pytest.mark.parametrize("suffix", [".tif", ".png"])
 def test_instance_labels_give_the_separation_mask(tmp_path, suffix):
-    ids = _touching_ids()
+    ids = touching_ids()
     (sample,) = load_folder(one_pair(tmp_path, lambda d: write(d / f"a{suffix}", ids)))
     assert sample.encoding == "instances" and sample.instances.dtype == np.int32
     assert sorted(np.unique(sample.instances)) == [0, 1, 2, 3]  # ids compacted, 0 stays background
@@ -139,7 +65,7 @@ def test_instance_labels_give_the_separation_mask(tmp_path, suffix):
 
 
 def test_palette_with_many_indices_is_instance_labels(tmp_path):
-    idx = _touching_ids()
+    idx = touching_ids()
     idx = np.select([idx == 7, idx == 300, idx == 9], [1, 2, 3], 0).astype(np.uint8)
     (sample,) = load_folder(one_pair(tmp_path, lambda d: write_palette(d / "a.png", idx, [0, 0, 0] * 4)))
     assert sample.encoding == "instances"
@@ -155,7 +81,7 @@ def test_uniform_masks():
 @pytest.mark.parametrize("raw, words", [
     (np.zeros((8, 8), np.float32), "floating-point"),
     (np.stack([np.arange(64).reshape(8, 8) % 3 * 100] * 2 + [np.zeros((8, 8))], -1).astype(np.uint8), "3 colours"),
-    (_rgb(np.eye(8, dtype=np.uint8), (255, 0, 0), (0, 75, 14)), "equally bright"),  # luminance 54.2 vs 54.7
+    (rgb(np.eye(8, dtype=np.uint8), (255, 0, 0), (0, 75, 14)), "equally bright"),  # luminance 54.2 vs 54.7
     (-np.ones((8, 8), np.int16), "negative"),
     (np.zeros((2, 8, 8, 5), np.uint8), "shape"),
 ])

@@ -360,7 +360,9 @@ def test_automatic_tile_size_in_predict_and_default_budget() -> None:
 
 
 def test_select_device() -> None:
-    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    from unet_tutorial.hardware import mps_available
+
+    expected = "cuda" if torch.cuda.is_available() else "mps" if mps_available() else "cpu"
     assert select_device().type == expected
 
 
@@ -575,7 +577,7 @@ def test_time_per_pixel_classifier_is_a_positive_time() -> None:
     from unet_tutorial.baseline import CiresanN4, time_per_pixel_classifier
 
     seconds = time_per_pixel_classifier(CiresanN4(), noise(30, 30), samples=8, batch_size=4)
-    assert 0.0 < seconds < 1.0
+    assert seconds > 0.0 and np.isfinite(seconds)  # a time, per pixel: no bound on the machine's speed
 
 
 # --------------------------------------------------------------------------

@@ -68,7 +68,7 @@ def test_every_verdict_is_the_declared_one(claim):
 def test_the_claims_keep_their_keys_and_add_the_speed_claim():
     keys = [c.key for c in CLAIMS]
     assert len(keys) == len(set(keys))
-    assert set(keys) == ORIGINAL_KEYS | {"speed_512"}
+    assert ORIGINAL_KEYS | {"speed_512"} <= set(keys)  # none lost; new claims may join
     speed = ledger._BY_KEY["speed_512"]
     assert speed.section == "abstract" and "512×512" in speed.statement and "less than a second" in speed.statement
     assert set(measures.MEASURES) == set(keys)

@@ -8,17 +8,11 @@ import torch
 
 from unet_tutorial.checkpoint import load_model, save_model
 from unet_tutorial.inference import predict_instances, predict_tiled
-from unet_tutorial.model import UNet
 from unet_tutorial.protocol import Protocol, model_protocol
 
 
-def _net() -> UNet:
-    torch.manual_seed(0)
-    return UNet(base_channels=2, depth=2, dropout=0.0).eval()
-
-
-def test_protocol_is_declared_saved_and_loaded(tmp_path):
-    net = _net()
+def test_protocol_is_declared_saved_and_loaded(tmp_path, tiny_unet):
+    net = tiny_unet(base_channels=2)
     assert net.protocol == Protocol()  # declared by the constructor, the defaults
     net.protocol = Protocol(normalize="percentile", threshold=0.7, tta=True, class_names=("bg", "nucleus"))
     save_model(net, tmp_path / "m.pt")
@@ -27,8 +21,8 @@ def test_protocol_is_declared_saved_and_loaded(tmp_path):
     assert (back.threshold, back.normalize) == (0.7, "percentile")  # the fields, as properties
 
 
-def test_older_files_without_a_protocol_keep_their_threshold_and_normalisation(tmp_path):
-    net = _net()
+def test_older_files_without_a_protocol_keep_their_threshold_and_normalisation(tmp_path, tiny_unet):
+    net = tiny_unet(base_channels=2)
     blob = {"unet": {"in_channels": 1, "num_classes": 2, "base_channels": 2, "depth": 2, "padding": "valid",
                      "dropout": 0.0}, "state_dict": net.state_dict(), "threshold": 0.6, "normalize": "percentile"}
     torch.save(blob, tmp_path / "old.pt")
@@ -42,8 +36,8 @@ def test_a_bad_protocol_is_refused_where_it_is_written(changes, match):
         Protocol(**changes)
 
 
-def test_predict_instances_follows_the_protocols_tta_and_threshold(monkeypatch):
-    net = _net()
+def test_predict_instances_follows_the_protocols_tta_and_threshold(monkeypatch, tiny_unet):
+    net = tiny_unet(base_channels=2)
     image = np.random.default_rng(0).random((30, 30)).astype(np.float32)
     seen = {}
     import unet_tutorial.inference.instances as I

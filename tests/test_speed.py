@@ -4,26 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from unet_tutorial.experiments import paired_difference, time_to_quality
 from unet_tutorial.inference import (choose_tile_size, clear_tile_timings, fastest_tile_size, plan_tiles,
                                      predict_tiled, predict_tiled_many, tile_seconds, tile_size_candidates)
 from unet_tutorial.inference import speed as S
-from unet_tutorial.model import UNet
-
-
-def _net(padding: str = "valid") -> UNet:
-    torch.manual_seed(0)
-    return UNet(base_channels=4, depth=2, padding=padding, dropout=0.0).eval()
 
 
 def _image(h: int, w: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).random((h, w)).astype(np.float32)
 
 
-def test_candidates_fit_are_cheap_and_include_the_fewest_flops_size():
-    net = _net()
+def test_candidates_fit_are_cheap_and_include_the_fewest_flops_size(tiny_unet):
+    net = tiny_unet()
     for shape in ((40, 50), (300, 200), (1000, 1000)):
         sizes = tile_size_candidates(net, shape)
         assert sizes == sorted(sizes) and choose_tile_size(net, shape) in sizes
@@ -34,8 +27,8 @@ def test_candidates_fit_are_cheap_and_include_the_fewest_flops_size():
         tile_size_candidates(net, (40, 50), max_cost=0.5)
 
 
-def test_fastest_tile_size_minimises_tiles_times_seconds(monkeypatch):
-    net = _net()
+def test_fastest_tile_size_minimises_tiles_times_seconds(monkeypatch, tiny_unet):
+    net = tiny_unet()
     shape = (600, 600)
     sizes = tile_size_candidates(net, shape)
     assert len(sizes) > 1
@@ -46,20 +39,20 @@ def test_fastest_tile_size_minimises_tiles_times_seconds(monkeypatch):
         assert fastest_tile_size(net, shape) == want == slow
 
 
-def test_a_single_candidate_is_not_timed(monkeypatch):
-    net = _net()
+def test_a_single_candidate_is_not_timed(monkeypatch, tiny_unet):
+    net = tiny_unet()
     monkeypatch.setattr(S, "tile_seconds", lambda *a, **k: pytest.fail("timed a single candidate"))
     assert fastest_tile_size(net, (20, 20)) in tile_size_candidates(net, (20, 20))
 
 
-def test_tile_timings_are_cached_per_shape_precision_and_layout():
-    net = _net()
+def test_tile_timings_are_cached_per_shape_precision_and_layout(tiny_unet):
+    net = tiny_unet()
     clear_tile_timings()
     t = tile_seconds(net, 76)
     assert t > 0 and tile_seconds(net, 76) == t  # cached: the same number
     assert len(S._TIMINGS) == 1
     tile_seconds(net, 76, channels_last=True)
-    tile_seconds(_net(), 76)  # another model of the same architecture: the same entry
+    tile_seconds(tiny_unet(), 76)  # another model of the same architecture: the same entry
     assert len(S._TIMINGS) == 2
     assert net.training is False
     clear_tile_timings()
@@ -68,8 +61,8 @@ def test_tile_timings_are_cached_per_shape_precision_and_layout():
 
 @pytest.mark.parametrize("padding", ["valid", "same"])
 @pytest.mark.parametrize("tta", [False, True])
-def test_many_images_give_what_each_gives_alone(padding, tta):
-    net = _net(padding)
+def test_many_images_give_what_each_gives_alone(padding, tta, tiny_unet):
+    net = tiny_unet(padding=padding)
     images = [_image(40, 50, 1), _image(70, 33, 2), _image(40, 50, 3), _image(9, 120, 4)]
     together = predict_tiled_many(net, images, tta=tta, batch_size=5)
     for im, got in zip(images, together):
@@ -79,8 +72,8 @@ def test_many_images_give_what_each_gives_alone(padding, tta):
         assert np.allclose(got.sum(0), 1.0, atol=1e-5)
 
 
-def test_many_images_are_batched_across_images(monkeypatch):
-    net = _net()
+def test_many_images_are_batched_across_images(monkeypatch, tiny_unet):
+    net = tiny_unet()
     calls = []
     original = net.forward
 
@@ -94,11 +87,11 @@ def test_many_images_are_batched_across_images(monkeypatch):
     assert calls == [6]  # one forward pass for all six
 
 
-def test_many_images_refuse_a_single_array():
+def test_many_images_refuse_a_single_array(tiny_unet):
     with pytest.raises(ValueError, match="list"):
-        predict_tiled_many(_net(), _image(30, 30))
+        predict_tiled_many(tiny_unet(), _image(30, 30))
     with pytest.raises(ValueError, match=r"images\[1\]"):
-        predict_tiled_many(_net(), [_image(30, 30), np.full((30, 30), np.nan, np.float32)])
+        predict_tiled_many(tiny_unet(), [_image(30, 30), np.full((30, 30), np.nan, np.float32)])
 
 
 def _record(curves: dict, seconds: dict) -> dict:
