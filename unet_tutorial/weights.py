@@ -54,6 +54,8 @@ __all__ = [
     "border_cutoff",
     "border_weight_map",
     "border_weight_map_direct",
+    "border_term",
+    "two_nearest_sq",
     "instances_from_binary",
 ]
 

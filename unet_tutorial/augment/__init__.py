@@ -41,7 +41,7 @@ edge pixels), as in the overlap-tile strategy (§2, Fig. 2).
 
 from __future__ import annotations
 
-from .elastic import (  # noqa: F401  (the private names are used by the tests)
+from .elastic import (  # noqa: F401  (the helpers of elastic_deform are used by the tests)
     ElasticField,
     dense_field,
     grid_from_control,
@@ -52,7 +52,7 @@ from .elastic import (  # noqa: F401  (the private names are used by the tests)
     elastic_deform,
     elastic_displacement,
 )
-from .transforms import (  # noqa: F401  (the private name is used by the tests)
+from .transforms import (  # noqa: F401  (affine_field is used by the tests)
     Compose,
     ElasticDeform,
     GrayValue,
@@ -70,6 +70,7 @@ __all__ = [
     # elastic
     "ElasticField",
     "elastic_displacement",
+    "dense_field",
     "apply_displacement",
     "elastic_deform",
     # transforms

@@ -38,7 +38,8 @@ from ._common import (
     to_batch,
 )
 
-__all__ = ["ElasticField", "elastic_displacement", "apply_displacement", "elastic_deform"]
+__all__ = ["ElasticField", "elastic_displacement", "dense_field", "apply_displacement", "elastic_deform",
+           "grid_from_control", "grid_from_field", "field_margin", "resample", "field_gain", "restore_type"]
 
 
 # --------------------------------------------------------------------------------------
