@@ -97,6 +97,38 @@ def test_tile_size_and_tta_options(tmp_path, weights, images, model) -> None:
     assert np.abs(prob - predict_tiled(model, expected_input(images["gray"]), tile_size=52, tta=True)[1]).max() <= 1e-5
 
 
+def test_the_models_protocol_decides_tta_and_threshold_unless_told(tmp_path, model, images, capsys) -> None:
+    from unet_tutorial.protocol import Protocol
+
+    model.protocol = Protocol(threshold=0.45, tta=True)
+    save_model(model, tmp_path / "p.pt")
+    img = expected_input(images["gray"])
+    for extra, tta, threshold in (([], True, 0.45), (["--no-tta"], False, 0.45), (["--threshold", "0.6"], True, 0.6)):
+        out = tmp_path / f"out{len(extra)}{tta}"
+        assert main(["predict", "--weights", str(tmp_path / "p.pt"), "--out", str(out), *extra,
+                     str(images["gray"])]) == 0
+        err = capsys.readouterr().err
+        assert f"threshold {threshold:g}, TTA {'on' if tta else 'off'}" in err
+        assert ("except" in err) == bool(extra)
+        prob = tifffile.imread(out / "gray_prob.tif")
+        assert np.abs(prob - predict_tiled(model, img, tta=tta)[1]).max() <= 1e-5
+        mask = skimage.io.imread(out / "gray_mask.png")
+        assert np.array_equal(mask == 255, prob > threshold)
+
+
+def test_precision_option(tmp_path, weights, images, model, capsys) -> None:
+    out = tmp_path / "bf16"
+    assert main(["predict", "--weights", str(weights), "--out", str(out), "--precision", "bf16",
+                 str(images["gray"])]) == 0
+    assert "bf16" in capsys.readouterr().err
+    prob = tifffile.imread(out / "gray_prob.tif")
+    exact = predict_tiled(model, expected_input(images["gray"]))[1]
+    assert 0 < np.abs(prob - exact).max() <= 0.05  # bf16: close to float32, not equal
+    onnx = main(["predict", "--weights", str(weights), "--out", str(out), "--precision", "bf16",
+                 "--backend", "onnxruntime", str(images["gray"])])
+    assert onnx == 2 and "--backend torch" in capsys.readouterr().err
+
+
 def test_read_image_conversions(images, tmp_path) -> None:
     for path in images.values():
         img = read_image(path)

@@ -405,6 +405,30 @@ def test_train_takes_its_loss(tiny_data):
     assert twice.loss[0] == 2 * plain.loss[0]
 
 
+def test_weight_average_is_validated_saved_and_returned(tiny_data, tmp_path):
+    """ema_decay = d: after two steps the returned weights are d·w1 + (1 − d)·w2 (w1, w2: the plain run's)."""
+    d = 0.75
+    cfg = tiny_config(precision="fp32", schedule="constant", warmup_steps=0, val_every=0)
+    w1 = T.train(cfg.replace(steps=1), data=tiny_data, progress=False)[0].state_dict()
+    w2 = T.train(cfg.replace(steps=2), data=tiny_data, progress=False)[0].state_dict()
+    averaged, history = T.train(cfg.replace(steps=2, ema_decay=d), data=tiny_data, out_dir=tmp_path,
+                                progress=False)
+    for k, v in averaged.state_dict().items():
+        assert torch.allclose(v, d * w1[k] + (1 - d) * w2[k], atol=1e-6), k
+    saved = load_model(tmp_path / "model.pt").state_dict()
+    assert all(torch.equal(saved[k], v.cpu()) for k, v in averaged.state_dict().items())
+    assert "ema" in K.load_checkpoint(tmp_path / "checkpoint.pt")
+
+
+def test_resume_with_a_weight_average_is_bit_identical(tiny_data, tmp_path):
+    cfg = tiny_config(ema_decay=0.9, val_every=4, precision="fp32")
+    full_model, full = T.train(cfg, data=tiny_data, out_dir=tmp_path / "full", progress=False)
+    model, resumed = _interrupted_then_resumed(cfg, tiny_data, tmp_path / "resumed", stop_after=8)
+    assert resumed.loss == full.loss and resumed.val == full.val
+    for a, b in zip(model.state_dict().values(), full_model.state_dict().values()):
+        assert torch.equal(a, b)
+
+
 def _interrupted_then_resumed(cfg, data, out, stop_after):
     """Train until the checkpoint of step ``stop_after`` exists, 'crash', then resume."""
 

@@ -73,6 +73,10 @@ class TrainConfig:
         momentum: SGD momentum μ (0.99 in the paper); Adam uses ``betas``.
         betas: Adam's (β1, β2).
         weight_decay: L2 penalty coefficient (0 in the paper's description).
+        ema_decay: keep an exponential moving average of the weights,
+            ``w̄ ← d·w̄ + (1 − d)·w`` after every step, and validate, save and return
+            it instead of the last weights (Polyak averaging; it smooths the
+            step-to-step swing of the held-out errors); 0 = off (the paper).
         schedule: ``"constant"`` (the paper) or ``"cosine"`` (decays to
             ``lr · lr_min_fraction`` at the last step).
         lr_min_fraction: final learning rate of the cosine schedule, as a fraction of ``lr``.
@@ -125,6 +129,7 @@ class TrainConfig:
     momentum: float = 0.99
     betas: tuple[float, float] = (0.9, 0.999)
     weight_decay: float = 0.0
+    ema_decay: float = 0.0
     schedule: str = "constant"
     lr_min_fraction: float = 0.0
     warmup_steps: int = 0
@@ -268,6 +273,7 @@ FIELDS: dict[str, Rule] = {
     "momentum": Rule(_FLOAT, _finite(0.0, 1.0), "must be in [0, 1)"),
     "betas": Rule(_PAIR, lambda v: all(0.0 <= b < 1.0 for b in v), "must both be in [0, 1)"),
     "weight_decay": Rule(_FLOAT, _finite(0.0), "must be a finite number >= 0"),
+    "ema_decay": Rule(_FLOAT, _finite(0.0, 1.0), "must be in [0, 1) (0 = off)"),
     "schedule": Rule(_STR, *_choice("constant", "cosine")),
     "lr_min_fraction": Rule(_FLOAT, _finite(0.0, 1.0, open_hi=False), "must be in [0, 1]"),
     "warmup_steps": Rule(_INT, *_AT_LEAST_0),

@@ -111,6 +111,8 @@ def _predict_files(args: argparse.Namespace) -> None:
         raise ValueError(f"--threshold must be in [0, 1], got {args.threshold}")
     if args.min_size is not None and args.min_size < 0:
         raise ValueError(f"--min-size must be >= 0, got {args.min_size}")
+    if args.precision == "bf16" and args.backend == "onnxruntime":
+        raise ValueError("--precision bf16 needs --backend torch (the ONNX file computes in float32)")
     device = select_device(args.device)
     weights = resolve_weights(args.weights)
     if args.backend == "onnxruntime":
@@ -126,8 +128,6 @@ def _predict_files(args: argparse.Namespace) -> None:
             raise ValueError(f"cannot load weights {weights}: {one_line(err)}") from None
     if args.tile_size is not None:
         plan_tiles(model, 1, 1, args.tile_size)  # ValueError naming valid sizes, before any output
-    if args.precision == "bf16" and args.backend == "onnxruntime":
-        raise ValueError("--precision bf16 needs --backend torch (the ONNX file computes in float32)")
     amp = args.backend == "torch" and resolve_precision(args.precision, device) == torch.bfloat16
     protocol = model_protocol(model)
     threshold = next(t for t in (args.threshold, protocol.threshold, 0.5) if t is not None)

@@ -357,8 +357,11 @@ def train(
         scheduler = make_scheduler(optimizer, config)
         history = History()
         start = 0
+        ema = _weight_average(model, config.ema_decay)
         if blob is not None:
             model.load_state_dict(blob["state_dict"])
+            if ema is not None:
+                ema.load_state_dict(blob["ema"])
             optimizer.load_state_dict(blob["optimizer"])
             scheduler.load_state_dict(blob["scheduler"])
             if blob.get("scaler") and scaler.is_enabled():
@@ -377,15 +380,26 @@ def train(
         samples = NumberedSamples(make_tile_dataset(train_data, config), config.seed)
         _loop(net, model, optimizer, scheduler, scaler, samples, train_data, config, history,
               start=start, dev=dev, amp_dtype=amp_dtype, memory_format=memory_format,
-              rank=rank, world=world, out=out, progress=progress, evaluate_fn=evaluate_fn, loss_fn=loss_fn)
+              rank=rank, world=world, out=out, progress=progress, evaluate_fn=evaluate_fn, loss_fn=loss_fn,
+              ema=ema)
     finally:
         torch.set_num_threads(threads_before)
         if own_group:
             import torch.distributed as dist
 
             dist.destroy_process_group()
+    model = model if ema is None else ema.module  # the averaged weights, when kept
     model.eval()
     return model, history
+
+
+def _weight_average(model: UNet, decay: float) -> torch.optim.swa_utils.AveragedModel | None:
+    """An exponential moving average of ``model``'s weights (``decay`` per step), or ``None`` for 0."""
+    if not decay:
+        return None
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
 def _time_is_up(mine: bool, world: int, dev: torch.device) -> bool:
@@ -401,7 +415,7 @@ def _time_is_up(mine: bool, world: int, dev: torch.device) -> bool:
 
 def _loop(net, model, optimizer, scheduler, scaler, samples, data, config, history, *,
           start, dev, amp_dtype, memory_format, rank, world, out, progress, evaluate_fn=None,
-          loss_fn=None) -> None:
+          loss_fn=None, ema=None) -> None:
     """The optimisation steps ``start … config.steps − 1`` (see :func:`train`)."""
     from ._progress import progress_bar
 
@@ -420,7 +434,7 @@ def _loop(net, model, optimizer, scheduler, scaler, samples, data, config, histo
         if main_proc and ckpt_path is not None:
             t = time.perf_counter()
             save_checkpoint(ckpt_path, model, optimizer, scheduler, step=done, config=config,
-                            history=history, scaler=scaler)
+                            history=history, scaler=scaler, ema=ema)
             history.save(out / "history.json")
             last_good = ckpt_path
             paused += time.perf_counter() - t
@@ -429,11 +443,12 @@ def _loop(net, model, optimizer, scheduler, scaler, samples, data, config, histo
         nonlocal paused
         if main_proc and (evaluate_fn is not None or len(data.val_images)):
             t = time.perf_counter()
-            model.eval()
+            judged = model if ema is None else ema.module  # the averaged weights, when kept
+            judged.eval()
             if evaluate_fn is not None:
-                metrics = {k: float(v) for k, v in evaluate_fn(model).items()}
+                metrics = {k: float(v) for k, v in evaluate_fn(judged).items()}
             else:
-                metrics = evaluate(model, data.val_images, data.val_labels, tta=config.val_tta, device=dev)
+                metrics = evaluate(judged, data.val_images, data.val_labels, tta=config.val_tta, device=dev)
             history.log_validation(done, metrics)
             if progress:
                 bar.write(f"step {done}: held-out " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
@@ -454,6 +469,8 @@ def _loop(net, model, optimizer, scheduler, scaler, samples, data, config, histo
                                grad_clip=config.grad_clip, world_size=world, loss_fn=loss_fn)
             if not math.isfinite(value):
                 raise TrainingDiverged(step + 1, value, lr, last_good)
+            if ema is not None:
+                ema.update_parameters(model)
             scheduler.step()
             step += 1
             seconds = time_offset + time.perf_counter() - t0 - paused
@@ -478,7 +495,7 @@ def _loop(net, model, optimizer, scheduler, scaler, samples, data, config, histo
         extra = {"config": config.to_dict(), "step": step, "normalize": config.normalize}
         if history.val_step:
             extra["val"] = {k: v[-1] for k, v in history.val.items()}
-        save_model(model, out / "model.pt", **extra)
+        save_model(model if ema is None else ema.module, out / "model.pt", **extra)
 
 
 # --------------------------------------------------------------------------
