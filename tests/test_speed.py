@@ -127,3 +127,18 @@ def test_paired_difference_interval():
     assert d["mean"] == pytest.approx(0.1) and d["high"] - d["low"] == pytest.approx(0.0, abs=1e-12)
     with pytest.raises(KeyError, match="arm 'c'"):
         paired_difference(rec, "x", "a", "c")
+
+
+def test_time_to_quality_can_smooth_and_read_the_training_loss():
+    rec = _record({"fp32/seed0": ([1000, 2000, 3000], [300.0, 600.0, 900.0], [0.2, 0.1, 0.12]),
+                   "fast/seed0": ([1000, 2000, 3000], [150.0, 300.0, 450.0], [0.05, 0.2, 0.1])},
+                  {"fp32/seed0": 900.0, "fast/seed0": 450.0})
+    assert time_to_quality(rec)[0]["fast_seconds"] == 150.0  # one lucky dip decides without smoothing
+    (t,) = time_to_quality(rec, smooth=2)  # running means: fp32 .15, .11; fast .125, .15
+    assert t["base_final"] == pytest.approx(0.11) and t["fast_seconds"] is None
+    for key in rec["runs"]:
+        v = rec["runs"][key]["curves"]["validation"]
+        rec["runs"][key]["curves"]["train"] = {"step": v["step"], "seconds": v["seconds"], "loss": v["rand"]}
+    assert time_to_quality(rec, metric="loss")[0]["fast_seconds"] == 150.0
+    with pytest.raises(ValueError, match="smooth"):
+        time_to_quality(rec, smooth=0)

@@ -132,12 +132,6 @@ def _predict_files(args: argparse.Namespace) -> None:
     protocol = model_protocol(model)
     threshold = next(t for t in (args.threshold, protocol.threshold, 0.5) if t is not None)
     tta = protocol.tta if args.tta is None else bool(args.tta)
-    if not args.quiet:  # say how the numbers are made: the model's protocol, or what was overridden
-        told = [k for k, v in (("threshold", args.threshold), ("tta", args.tta)) if v is not None]
-        print(f"predicting with threshold {threshold:g}, TTA {'on' if tta else 'off'}, normalisation "
-              f"{protocol.normalize}, {'bf16' if amp else 'fp32'}"
-              + (f" (the model's protocol, except {', '.join(told)})" if told else " (the model's protocol)"),
-              file=sys.stderr)
     min_size = DEFAULT_MIN_SIZE if args.min_size is None else args.min_size
 
     # Validate every input before writing anything.
@@ -153,6 +147,13 @@ def _predict_files(args: argparse.Namespace) -> None:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise OSError(f"cannot create output folder {out}: {one_line(err)}") from None
+
+    if not args.quiet:  # say how the numbers are made: the model's protocol, or what was overridden
+        told = [k for k, v in (("threshold", args.threshold), ("tta", args.tta)) if v is not None]
+        print(f"predicting with threshold {threshold:g}, TTA {'on' if tta else 'off'}, normalisation "
+              f"{protocol.normalize}, {'bf16' if amp else 'fp32'}"
+              + (f" (the model's protocol, except {', '.join(told)})" if told else " (the model's protocol)"),
+              file=sys.stderr)
 
     import skimage.io
     import tifffile

@@ -97,30 +97,44 @@ def paired_difference(record: Mapping[str, Any], metric: str, arm_a: str, arm_b:
 
 
 def time_to_quality(record: Mapping[str, Any], *, fast: str = "fast", base: str = "fp32",
-                    metric: str = "rand") -> list[dict[str, Any]]:
-    """When arm ``fast`` reaches arm ``base``'s final held-out ``metric`` (lower is better), per seed pair.
+                    metric: str = "rand", smooth: int = 1) -> list[dict[str, Any]]:
+    """When arm ``fast`` reaches arm ``base``'s final ``metric`` (lower is better), per seed pair.
 
-    Reads each run's validation curve (``runs[ARM/seedS].curves.validation``:
-    steps, training seconds, metrics).
+    Reads each run's curves: the held-out ``metric`` at every validation
+    (``runs[ARM/seedS].curves.validation``), or, for ``metric="loss"``, the training
+    loss (``curves.train``: the mean of every 25 steps). With ``smooth = k`` both
+    curves are first averaged over their last ``k`` points (a running mean), so a
+    single lucky dip cannot decide; the base arm's final value is then the mean of
+    its last ``k`` points.
 
     Returns:
-        One entry per seed: ``base_final`` (the base arm's last value),
-        ``base_seconds`` (its training seconds), ``fast_seconds`` (training seconds of
-        the fast arm's first validation at or below ``base_final``; ``None`` if never),
-        ``ratio`` (``fast_seconds / base_seconds``), ``step`` (the last step both arms
-        validated), ``base_at_step``/``fast_at_step`` (their values there), the
-        speeds ``base_steps_per_second``/``fast_steps_per_second``.
+        One entry per seed: ``base_final`` (the base arm's final value),
+        ``base_seconds`` (its training seconds), ``fast_seconds`` (training seconds at
+        which the fast arm's curve is first at or below ``base_final``; ``None`` if
+        never), ``ratio`` (``fast_seconds / base_seconds``), ``step`` (the last step
+        both arms have a point at), ``base_at_step``/``fast_at_step`` (their values
+        there), the speeds ``base_steps_per_second``/``fast_steps_per_second``.
     """
+    if not isinstance(smooth, int) or smooth < 1:
+        raise ValueError(f"smooth must be a positive int, got {smooth!r}")
+    part = "train" if metric == "loss" else "validation"
     out = []
     for seed in record["seeds"]:
         runs = {arm: record["runs"][f"{arm}/seed{seed}"] for arm in (base, fast)}
-        val = {arm: r["curves"]["validation"] for arm, r in runs.items()}
-        b_final = val[base][metric][-1]
+        curve = {}
+        for arm, r in runs.items():
+            c = r["curves"][part]
+            v = np.asarray(c[metric], dtype=float)
+            kernel = np.ones(min(smooth, v.size)) / min(smooth, v.size)
+            running = np.convolve(v, kernel, mode="valid")  # mean of each window of k points, ending there
+            k = v.size - running.size
+            curve[arm] = {"step": list(c["step"])[k:], "seconds": list(c["seconds"])[k:], "value": running.tolist()}
+        b_final = curve[base]["value"][-1]
         b_seconds = runs[base]["train_seconds"]
-        reached = [t for t, v in zip(val[fast]["seconds"], val[fast][metric]) if v <= b_final]
-        common = sorted(set(val[base]["step"]) & set(val[fast]["step"]))
+        reached = [t for t, v in zip(curve[fast]["seconds"], curve[fast]["value"]) if v <= b_final]
+        common = sorted(set(curve[base]["step"]) & set(curve[fast]["step"]))
         step = common[-1] if common else None
-        at = {arm: val[arm][metric][val[arm]["step"].index(step)] if step is not None else None for arm in val}
+        at = {arm: c["value"][c["step"].index(step)] if step is not None else None for arm, c in curve.items()}
         out.append({
             "seed": seed, "base_final": b_final, "base_seconds": b_seconds,
             "fast_seconds": reached[0] if reached else None,
