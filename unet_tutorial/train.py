@@ -19,7 +19,8 @@ Everything a run needs is one :class:`TrainConfig` (a dataclass, loadable from
 TOML; named configurations ``paper`` and ``cpu`` in ``unet_tutorial/configs``).
 :func:`train` runs it on CUDA (mixed precision, ``channels_last``), Apple MPS
 or the CPU (bfloat16 and ``channels_last`` where the CPU has native bfloat16,
-see :mod:`unet_tutorial.hardware`), shows a progress bar, validates periodically on held-out images,
+see :mod:`unet_tutorial.hardware`), shows a progress bar, validates
+periodically on held-out images,
 and writes atomic, resumable checkpoints: a run killed at any moment and
 resumed produces bit-identically the same losses as an uninterrupted run
 (on the same device and thread count), because every random choice — which
@@ -45,20 +46,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from .hardware import precision_name, resolve_precision, select_device, use_channels_last
-from .checkpoint import (
-    load_checkpoint,
-    save_checkpoint,
-    save_model,
-    set_rng_state,
-)
+from .checkpoint import load_checkpoint, save_checkpoint, save_model, set_rng_state
 from .config import TrainConfig, get_config, parse_override
 from .data.training import make_tile_dataset, normalized, prepare_data
-from .sampling import NumberedSamples, batches, sample_numbers, step_seed
+from .hardware import precision_name, resolve_precision, select_device, use_channels_last
 from .history import History, TrainingDiverged
 from .losses import weighted_cross_entropy
 from .model import UNet
 from .protocol import Protocol
+from .sampling import NumberedSamples, batches, sample_numbers, step_seed
 
 #: A training loss: ``(logits (N, K, o, o) float32, labels (N, s', s') int64, weights or None) → scalar``.
 LossFn = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None"], torch.Tensor]

@@ -125,29 +125,29 @@ def _run_tiles(
     if len(sizes) != 1:
         raise ValueError(f"_run_tiles needs one tile size for all jobs, got {sorted(sizes)}")
     s = sizes.pop()
+    home = jobs[0][0].device  # the stitching device, of every job
     padded = [mirror_pad(x, *plan.pad) for x, plan in jobs]
     canvases: list[torch.Tensor | None] = [None] * len(jobs)
-    weight_sums = [torch.zeros(plan.canvas, device=x.device) if plan.blend else None for x, plan in jobs]
-    windows = {id(plan): torch.from_numpy(plan.window()) for _, plan in jobs if plan.blend}
+    weight_sums = [torch.zeros(plan.canvas, device=home) if plan.blend else None for _, plan in jobs]
+    windows = {id(plan): torch.from_numpy(plan.window()).to(home) for _, plan in jobs if plan.blend}
     tiles = [(j, y, x0) for j, (_, plan) in enumerate(jobs) for y, x0 in plan.positions]
     for start in range(0, len(tiles), batch_size):
         batch = tiles[start : start + batch_size]
-        inputs = torch.stack([padded[j][:, y : y + s, x0 : x0 + s].to(dev, non_blocking=True) for j, y, x0 in batch])
+        inputs = torch.stack([padded[j][:, y : y + s, x0 : x0 + s] for j, y, x0 in batch]).to(dev, non_blocking=True)
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
             logits = model(inputs.contiguous(memory_format=memory_format))
-        probs = torch.softmax(logits.float(), dim=1)
+        probs = torch.softmax(logits.float(), dim=1).to(home)  # one transfer per batch
         for p, (j, y, x0) in zip(probs, batch):
-            x, plan = jobs[j]
+            plan = jobs[j][1]
             o = plan.out_size
             if p.shape[-2:] != (o, o):
                 raise ValueError(f"the model returned maps of {tuple(p.shape[-2:])} px, expected {o}x{o}")
             if p.shape[0] < 2:
                 raise ValueError("the model has a single output channel; a softmax needs >= 2 classes (Eq. 1)")
-            p = p.to(x.device)
             if canvases[j] is None:
-                canvases[j] = torch.zeros((p.shape[0], *plan.canvas), device=x.device)
+                canvases[j] = torch.zeros((p.shape[0], *plan.canvas), device=home)
             if plan.blend:
-                window = windows[id(plan)].to(x.device)
+                window = windows[id(plan)]
                 canvases[j][:, y : y + o, x0 : x0 + o] += p * window
                 weight_sums[j][y : y + o, x0 : x0 + o] += window
             else:
