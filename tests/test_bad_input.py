@@ -272,6 +272,14 @@ CASES: list[Case] = [
     Case("inference.choose_tile_size[image_shape]", inference.choose_tile_size,
          _k(model=NET, image_shape=(H, W), memory_bytes=2**30), "image_shape", SHAPE, role="shape",
          bad_lengths=(0, 1, 4)),  # (C, H, W) is valid too
+    Case("inference.predict_tiled_many[images]", inference.predict_tiled_many,
+         _k(model=NET, images=[IMAGE, IMAGE], tile_size=TILE), "images", (*IMAGE_KINDS, "range"),
+         name=r"images\[0\]", role="int_image", bad_ndims=(0, 1, 4), in_list=True),
+    *[
+        Case(f"inference.{f.__name__}[image_shape]", f, _k(model=NET, image_shape=(H, W), memory_bytes=2**30),
+             "image_shape", SHAPE, role="shape", bad_lengths=(0, 1, 4))
+        for f in (inference.tile_size_candidates, inference.fastest_tile_size)
+    ],
     # ---------------------------------------------------------------- metrics
     *_mask_cases("pixel_error", metrics.pixel_error),
     *_mask_cases("pixel_scores", metrics.pixel_scores),
@@ -500,10 +508,16 @@ def test_every_public_array_function_is_in_the_table() -> None:
                   "valid_input_sizes", "nearest_valid_input_sizes", "input_size_for", "border",
                   "check_input_size", "explain_input_size", "format_trace"},
         "augment": {"ElasticField", "Transform", "Compose", "ElasticDeform", "RandomFlip", "RandomRot90",
-                    "RandomRotation", "RandomShift", "GrayValue", "paper_augmentation", "flips_augmentation"},
-        "weights": {"border_cutoff"},
+                    "RandomRotation", "RandomShift", "GrayValue", "paper_augmentation", "flips_augmentation",
+                    # the interpolation inside elastic_displacement (whose inputs are checked), shown in ch. 2
+                    "dense_field"},
+        # the formula of Eq. 2's second term and the distance transform inside border_weight_map
+        # (whose inputs are checked); tests/test_weights.py and chapter 3
+        "weights": {"border_cutoff", "border_term", "two_nearest_sq"},
         "inference": {"TilePlan", "DIHEDRAL", "plan_tiles", "min_tile_size", "tile_memory_bytes",
-                      "memory_budget", "tile_boxes", "DEFAULT_MIN_SIZE"},
+                      "memory_budget", "tile_boxes", "DEFAULT_MIN_SIZE",
+                      # a size and a cache, not arrays (tests/test_speed.py)
+                      "tile_seconds", "clear_tile_timings"},
         "metrics": {"PixelScores", "RandScores", "MismatchType", "WarpingResult", "SweepResult",
                     "TouchingMerges", "CHALLENGE_THRESHOLDS", "CHALLENGE_RADIUS", "SWEEP_METRICS",
                     "MISMATCH_COLORS", "simple_point_table", "summary_table", "DSB_THRESHOLDS",

@@ -49,7 +49,7 @@ for name, tensor in model.state_dict().items():
 def ddp_config(**changes) -> C.TrainConfig:
     base = dict(name="ddp", base_channels=4, depth=2, dropout=0.0, tile_size=60, batch_size=1, holdout=1,
                 augment="flips", optimizer="adam", lr=3e-3, steps=6, val_every=0, checkpoint_every=3,
-                seed=1, device="cpu", num_threads=1)
+                seed=1, device="cpu", num_threads=1, precision="fp32")  # the comparison is about DDP, not bf16
     base.update(changes)
     return C.TrainConfig(**base)
 

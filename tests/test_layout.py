@@ -32,7 +32,9 @@ def test_numerical_modules_do_not_import_matplotlib():
 def test_the_network_knows_no_data_and_no_training():
     modules = _imported_after("import unet_tutorial.model")
     own = {m for m in modules if m.startswith("unet_tutorial.")}
-    assert own <= {"unet_tutorial.model", "unet_tutorial._checks", "unet_tutorial.protocol"}, own
+    # the package's __init__ brings the device policy (hardware: machine facts, no data, no training)
+    assert own <= {"unet_tutorial.model", "unet_tutorial._checks", "unet_tutorial.protocol",
+                   "unet_tutorial.hardware"}, own
 
 
 def test_prediction_needs_no_trainer():

@@ -20,7 +20,7 @@ import torch
 from ._checks import one_line
 from .hardware import resolve_precision, select_device
 from .checkpoint import results_dir, write_atomic
-from .data.io import read_image
+from .image_io import read_image
 from .inference import DEFAULT_MIN_SIZE, instances_from_probability, plan_tiles, predict_tiled
 from .protocol import model_protocol
 

@@ -339,7 +339,7 @@ class FolderSample:
 
 def read_folder_image(path: str | os.PathLike[str], in_channels: int = 1) -> np.ndarray:
     """An image file as float32 ``(H, W)`` (``(C, H, W)`` for ``in_channels > 1``), read as ``predict`` reads it."""
-    from .io import read_image
+    from ..image_io import read_image
 
     img = read_image(path, in_channels)
     return img[0] if in_channels == 1 else img

@@ -1,7 +1,7 @@
 """Image files as the network reads them: one decoder policy, one rule for integer images.
 
-:func:`read_image` is used by the ``predict`` command, the folder data sets and
-``doctor``: TIFF with tifffile, everything else with ``skimage.io``; integer
+:func:`read_image` is used by the ``predict`` command and the folder data sets (so by
+``doctor``): TIFF with tifffile, everything else with ``skimage.io``; integer
 images scaled to [0, 1] by their dtype's maximum
 (:func:`unet_tutorial._checks.as_unit_float`).
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import as_unit_float, one_line
+from ._checks import as_unit_float, one_line
 
 __all__ = ["read_image"]
 
