@@ -7,12 +7,14 @@ same machine, in float32 (as the records are):
 
 - **before** (the course until issue 23): every image predicted on its own by
   :func:`~unet_tutorial.inference.predict_tiled` at the tile size of fewest FLOPs
-  (:func:`~unet_tutorial.inference.choose_tile_size`), one image's tiles per batch;
+  (:func:`~unet_tutorial.inference.choose_tile_size`), the tiles of one transform's
+  plan per batch, the 8 transforms of test-time augmentation one after the other;
 - **after**: :func:`~unet_tutorial.experiments.evaluation.evaluate_dsb2018` as it
   is: :func:`~unet_tutorial.inference.predict_tiled_many` (tiles of many images in
   one batch, the tile size timed on this machine).
 
-Both must give the same metrics (the valid network's tiling is exact); the
+Both use test-time augmentation, as the record was scored (``evaluation.tta``), and
+must give the same metrics (the valid network's tiling is exact); the
 benchmark prints the time of each part (prediction, objects and scores) and ends
 with one line: ``dsb evaluation: before X s, after Y s, Z.ZZ×``.
 
@@ -30,14 +32,30 @@ import torch
 from unet_tutorial.experiments import load_record, load_result_model
 from unet_tutorial.experiments.evaluation import DATA, DSB_THRESHOLD_SWEEP, choose_threshold, nuclei_metrics
 from unet_tutorial.hardware import cpu_features, cpu_model
-from unet_tutorial.inference import choose_tile_size, instances_from_probability, predict_tiled, predict_tiled_many
+from unet_tutorial.inference import (DIHEDRAL, choose_tile_size, dihedral, dihedral_inverse, instances_from_probability,
+                                     plan_tiles, predict_tiled, predict_tiled_many)
 
 
-def before(model, data) -> tuple[dict[str, float], float]:
+def _one_image(model, image, tta: bool):
+    """Foreground probability as before: fewest-FLOP tiles, one transform's tiles per batch."""
+    s = choose_tile_size(model, image.shape)
+    h, w = image.shape[-2:]
+    n = max(plan_tiles(model, h, w, s).num_tiles, plan_tiles(model, w, h, s).num_tiles)
+    if not tta:
+        return predict_tiled(model, image, tile_size=s, batch_size=n)[1]
+    out = 0
+    for k, flip in DIHEDRAL:  # the transforms one after the other
+        t = dihedral(torch.from_numpy(image), k, flip).numpy()
+        out = out + dihedral_inverse(torch.from_numpy(predict_tiled(model, t, tile_size=s, batch_size=n)), k,
+                                     flip).numpy()
+    return out[1] / len(DIHEDRAL)
+
+
+def before(model, data, tta: bool) -> tuple[dict[str, float], float]:
     """The evaluation as the course ran it before issue 23; returns metrics and prediction seconds."""
     t0 = time.perf_counter()
-    val = [predict_tiled(model, im, tile_size=choose_tile_size(model, im.shape))[1] for im in data.threshold_images]
-    test = [predict_tiled(model, im, tile_size=choose_tile_size(model, im.shape))[1] for im in data.val_images]
+    val = [_one_image(model, im, tta) for im in data.threshold_images]
+    test = [_one_image(model, im, tta) for im in data.val_images]
     seconds = time.perf_counter() - t0
     threshold = choose_threshold(val, data.threshold_instances, DSB_THRESHOLD_SWEEP, score="dsb")
     preds = [instances_from_probability(p, threshold) for p in test]
@@ -56,19 +74,20 @@ def main() -> None:
           f"{'yes' if 'avx512_bf16' in flags else 'no'}); torch {torch.__version__}; float32")
     predict_tiled(model, data.val_images[0])  # warm-up: oneDNN primitives, the memory trace
 
+    tta = bool(rec["evaluation"]["tta"])
     t0 = time.perf_counter()
-    old, old_predict = before(model, data)
+    old, old_predict = before(model, data, tta)
     old_total = time.perf_counter() - t0
     t0 = time.perf_counter()
-    new = proto.evaluate(model, data, tta=rec["evaluation"]["tta"], device="cpu")
+    new = proto.evaluate(model, data, tta=tta, device="cpu")
     new_total = time.perf_counter() - t0
     t0 = time.perf_counter()  # the prediction part of 'after', on its own
-    predict_tiled_many(model, [*data.threshold_images, *data.val_images])
+    predict_tiled_many(model, [*data.threshold_images, *data.val_images], tta=tta)
     new_predict = time.perf_counter() - t0
 
     worst = max(abs(old[k] - new[k]) for k in old)
     print(f"\nDSB 2018 evaluation of dsb2018-nuclei: {n} images ({len(data.threshold_images)} validation, "
-          f"{len(data.val_images)} held out)\n")
+          f"{len(data.val_images)} held out), TTA {'on' if tta else 'off'} (as recorded)\n")
     print("| way | total (s) | prediction (s) | DSB score | threshold |")
     print("| --- | ---: | ---: | ---: | ---: |")
     print(f"| before: one image at a time, fewest-FLOP tiles | {old_total:.1f} | {old_predict:.1f} "
