@@ -62,6 +62,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from unet_tutorial.baseline import CiresanN4, classify_pixels
+from unet_tutorial.experiments.runner import matmul_gflops
 from unet_tutorial.hardware import cpu_features, cpu_has_native_bf16, cpu_model, precision_name, resolve_precision
 from unet_tutorial.inference import choose_tile_size, fastest_tile_size, plan_tiles, predict_tiled
 from unet_tutorial.model import UNet
@@ -106,18 +107,6 @@ def monai_unet(target_params: int) -> tuple[nn.Module, Callable[[], nn.Module]]:
     with torch.device("meta"):
         best = min(range(8, 41), key=lambda c: abs(count(build(c)) - target_params))
     return build(best).eval(), lambda: build(best)
-
-
-def matmul_gflops(dtype: torch.dtype, n: int = 2048, repeats: int = 3) -> float:
-    """The ``n × n`` matrix product rate in ``dtype`` on the CPU [GFLOP/s], best of ``repeats``."""
-    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
-    a @ b
-    best = math.inf
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - t0)
-    return 2 * n**3 / best / 1e9
 
 
 def monai_predict(net: nn.Module, image: torch.Tensor, roi: int, device: torch.device,
@@ -328,7 +317,7 @@ def main() -> None:
     for device in devices:
         settings, best = bench_device(device, size, args.quick, amp)
         # after the settings: the same load; in the precision the methods ran in
-        matmul = matmul_gflops(torch.bfloat16 if amp else torch.float32) if device.type == "cpu" else float("nan")
+        matmul = matmul_gflops(dtype=torch.bfloat16 if amp else torch.float32) if device.type == "cpu" else float("nan")
         a, b, same, c = best["a"], best["b"], best["b'"], best["c"]
         print(f"## {device.type}\n")
         print("| method | network | parameters | setting | GFLOP per MP | MP/s | best (a) / this |")

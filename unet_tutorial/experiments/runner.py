@@ -44,9 +44,10 @@ def git_commit() -> dict[str, Any]:
         return {"commit": None, "package_modified": None}
 
 
-def matmul_gflops(n: int = 2048, repeats: int = 3) -> float:
-    """float32 ``n × n`` matrix product rate on the CPU [GFLOP/s]: the machine's speed, for comparisons."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def matmul_gflops(n: int = 2048, repeats: int = 3, dtype: torch.dtype = torch.float32) -> float:
+    """``n × n`` matrix product rate on the CPU in ``dtype`` [GFLOP/s], best of ``repeats``:
+    the machine's speed, for comparisons."""
+    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
     a @ b
     best = math.inf
     for _ in range(repeats):
