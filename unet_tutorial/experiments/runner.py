@@ -154,7 +154,7 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
                 splits[ids] = crop_for_smoke(splits[ids])
         return splits[ids]
 
-    tta = not smoke
+    tta = exp.tta and not smoke
     first_cfg = exp.train_config(exp.arms[0], exp.seeds[0], smoke=smoke)
     device = select_device(first_cfg.device)
     if first_cfg.num_threads:
@@ -267,16 +267,20 @@ def run_pilot(name: str, steps: int, *, seeds: tuple[int, ...] | None = None,
             if smoke:
                 splits[ids] = crop_for_smoke(splits[ids])
         data = splits[ids]
-        cfg = exp.train_config(arm, seed, smoke=smoke).replace(steps=steps, val_every=0, checkpoint_every=0,
-                                                               max_minutes=0.0)
+        cfg = exp.train_config(arm, seed, smoke=smoke)
+        # the experiment's validations within the pilot's steps: the curves show where it is heading
+        cfg = cfg.replace(steps=steps, val_every=cfg.val_every if 0 < cfg.val_every < steps else 0,
+                          checkpoint_every=0, max_minutes=0.0)
         model, history = train(cfg, data=data, progress=progress,
-                               evaluate_fn=lambda m: proto.evaluate(half_copy(m), data, tta=not smoke, device=device))
+                               evaluate_fn=lambda m: proto.evaluate(half_copy(m), data, tta=exp.tta and not smoke,
+                                                                     device=device))
         seconds = history.time[-1] if history.time else 0.0
         pilot["runs"][f"{arm.name}/seed{seed}"] = {
             "arm": arm.name, "seed": seed, "steps": len(history.step), "train_seconds": round(seconds, 1),
             "steps_per_second": round(len(history.step) / seconds, 3) if seconds else None,
             "final_loss": round(float(np.mean(history.loss[-25:])), 5), "settings": dict(history.settings),
-            "metrics": {k: float(v[-1]) for k, v in history.val.items()}, "config": cfg.to_dict(),
+            "metrics": {k: float(v[-1]) for k, v in history.val.items()}, "curves": _curves(history),
+            "config": cfg.to_dict(),
         }
     write_json((Path(results) if results is not None else results_dir()) / exp.name / "pilot.json", pilot)
     return pilot
