@@ -16,7 +16,7 @@ Megapixels of segmented image per second on one *synthetic* (random noise)
     this isolates the tiling strategy, at equal architecture;
 (d) ours on onnxruntime: the same network exported by
     :func:`unet_tutorial.export.export_onnx`, tiled by ``predict_tiled`` through
-    :class:`~unet_tutorial.inference.onnx_backend.OnnxUNet` (same threads);
+    :class:`~unet_tutorial.inference.onnx_backend.OnnxPredictor` (same threads);
 (c) the per-pixel sliding-window classifier of Ciresan et al. (NIPS 2012) that
     the paper replaces (§1): their network N4 (95×95 window, 4 convolution +
     max-pooling layers with 48 maps, a 200-unit hidden layer, 2 outputs) run on
@@ -236,9 +236,9 @@ def settings_for(device: torch.device, size: int, quick: bool, amp: bool) -> lis
         import tempfile
 
         from unet_tutorial.export import export_onnx
-        from unet_tutorial.inference.onnx_backend import OnnxUNet
+        from unet_tutorial.inference.onnx_backend import OnnxPredictor
 
-        onnx_net = OnnxUNet(export_onnx(ours.cpu(), Path(tempfile.mkdtemp()) / "ours.onnx"))
+        onnx_net = OnnxPredictor(export_onnx(ours.cpu(), Path(tempfile.mkdtemp()) / "ours.onnx"))
         predict_tiled(onnx_net, warm)
         plan = plan_tiles(ours, size, size, auto)
         out.append(Setting(

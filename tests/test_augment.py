@@ -361,16 +361,15 @@ def test_paper_augmentation(em):
 
 def test_the_elastic_choice_is_the_deformation_without_gray_values(em):
     """augment="elastic" (isbi2012-few-images): flips, rotations and §3.1's deformation, nothing else."""
-    from unet_tutorial.config import TrainConfig
-    from unet_tutorial.data.training import _augmentation
+    from unet_tutorial.augment import augmentation
 
-    kinds = {name: [type(t).__name__ for t in _augmentation(TrainConfig(augment=name)).transforms]
+    kinds = {name: [type(t).__name__ for t in augmentation(name).transforms]
              for name in ("paper", "elastic", "flips")}
     assert kinds == {"paper": ["RandomFlip", "RandomRot90", "ElasticDeform", "GrayValue"],
                      "elastic": ["RandomFlip", "RandomRot90", "ElasticDeform"],
                      "flips": ["RandomFlip", "RandomRot90"]}
     img, lab, w = _sample(em)
-    x, y, _ = _augmentation(TrainConfig(augment="elastic"))(img, lab, w, np.random.default_rng(1))
+    x, y, _ = augmentation("elastic")(img, lab, w, np.random.default_rng(1))
     # no gray-value change: every output value is an interpolation of the input's range
     assert img.min() - 1e-6 <= x.min() and x.max() <= img.max() + 1e-6 and not np.array_equal(x, img)
 
@@ -408,3 +407,20 @@ def test_grid_image_and_plot_displacement():
     plt.close(fig)
     with pytest.raises(ValueError, match="field"):
         plot_displacement(None, field[0])
+
+
+def test_augmentations_are_registered_by_name_and_an_unknown_name_is_an_error():
+    from unet_tutorial.augment import AUGMENTATIONS, augmentation
+    from unet_tutorial.config import get_config
+
+    assert augmentation("none") is None
+    assert [type(t).__name__ for t in augmentation("flips").transforms] == ["RandomFlip", "RandomRot90"]
+    assert [type(t).__name__ for t in augmentation("elastic").transforms] == ["RandomFlip", "RandomRot90",
+                                                                              "ElasticDeform"]
+    assert "GrayValue" in [type(t).__name__ for t in augmentation("paper").transforms]
+    with pytest.raises(ValueError, match="unknown augmentation 'flip'; known: none, flips"):
+        augmentation("flip")
+    # the configuration accepts exactly the registered names, at configuration time
+    assert all(get_config("cpu", augment=name).augment == name for name in AUGMENTATIONS)
+    with pytest.raises(ValueError, match="augment"):
+        get_config("cpu", augment="flip")

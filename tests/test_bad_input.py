@@ -510,18 +510,24 @@ def test_every_public_array_function_is_in_the_table() -> None:
         "augment": {"ElasticField", "Transform", "Compose", "ElasticDeform", "RandomFlip", "RandomRot90",
                     "RandomRotation", "RandomShift", "GrayValue", "paper_augmentation", "flips_augmentation",
                     # the interpolation inside elastic_displacement (whose inputs are checked), shown in ch. 2
-                    "dense_field"},
+                    "dense_field",
+                    # names, not arrays (tests/test_augment.py: an unknown name is an error)
+                    "elastic_augmentation", "AUGMENTATIONS", "augmentation"},
         # the formula of Eq. 2's second term and the distance transform inside border_weight_map
         # (whose inputs are checked); tests/test_weights.py and chapter 3
         "weights": {"border_cutoff", "border_term", "two_nearest_sq"},
         "inference": {"TilePlan", "DIHEDRAL", "plan_tiles", "min_tile_size", "tile_memory_bytes",
                       "memory_budget", "tile_boxes", "DEFAULT_MIN_SIZE",
                       # a size and a cache, not arrays (tests/test_speed.py)
-                      "tile_seconds", "clear_tile_timings"},
+                      "tile_seconds", "clear_tile_timings",
+                      # the size rule of a predictor (tests/test_inference.py checks its fields)
+                      "SizeRule", "size_rule"},
         "metrics": {"PixelScores", "RandScores", "MismatchType", "WarpingResult", "SweepResult",
                     "TouchingMerges", "CHALLENGE_THRESHOLDS", "CHALLENGE_RADIUS", "SWEEP_METRICS",
                     "MISMATCH_COLORS", "simple_point_table", "summary_table", "DSB_THRESHOLDS",
-                    "InstanceMatch", "COURSE_METRICS"},
+                    "InstanceMatch", "COURSE_METRICS",
+                    # the registry: names, not arrays (tests/test_metrics.py registers a toy metric)
+                    "METRICS", "Metric", "Thresholded", "register_metric", "get_metric", "sweep_metric_names"},
         "data": {"DATA_ENV_VAR", "data_dir", "ISBI2012_COMMIT", "ISBI2012_BASE_URL", "ISBI2012_SHA256",
                  "fetch_isbi2012", "load_isbi2012", "DSB2018_REPOSITORY", "DSB2018_COMMIT", "dsb2018_ids",
                  "DSB2018_PARTS", "dsb2018_split",  # ids (strings): tests/test_data.py

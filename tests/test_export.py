@@ -16,7 +16,8 @@ from unet_tutorial.__main__ import main  # noqa: E402
 from unet_tutorial.checkpoint import save_model  # noqa: E402
 from unet_tutorial.export import export_bioimageio, export_onnx, valid_size_rule, validate_bioimageio  # noqa: E402
 from unet_tutorial.inference import predict_tiled  # noqa: E402
-from unet_tutorial.inference.onnx_backend import OnnxUNet  # noqa: E402
+from unet_tutorial.inference import size_rule  # noqa: E402
+from unet_tutorial.inference.onnx_backend import OnnxPredictor  # noqa: E402
 from unet_tutorial.model import UNet  # noqa: E402
 
 
@@ -44,20 +45,32 @@ def test_the_size_rule_is_the_networks(tiny):
 
 
 def test_onnx_probabilities_equal_pytorch_on_every_valid_size(tiny, onnx_file):
-    net = OnnxUNet(onnx_file)
+    net = OnnxPredictor(onnx_file)
     first, step = valid_size_rule(tiny)
     rng = np.random.default_rng(0)
     for k, batch in ((0, 1), (3, 2), (11, 3)):  # sizes other than the traced example, and batches
         x = torch.from_numpy(rng.random((batch, 1, first + k * step, first + (k + 1) * step)).astype(np.float32))
         with torch.no_grad():
             expected = torch.softmax(tiny(x), dim=1)
-        got = torch.softmax(net(x), dim=1)
+        got = net(x)  # the probabilities the file computes, used as they are (outputs = "probabilities")
         assert got.shape == expected.shape
         assert torch.allclose(got, expected, atol=1e-5)
 
 
+def test_the_onnx_predictor_is_a_plain_callable_with_the_networks_size_rule(tiny, onnx_file):
+    net = OnnxPredictor(onnx_file)
+    assert not isinstance(net, torch.nn.Module) and net.outputs == "probabilities"
+    rule = size_rule(net)
+    first, step = valid_size_rule(tiny)
+    assert (rule.border, rule.depth, rule.padding) == (tiny.border, tiny.depth, tiny.padding)
+    assert [rule.output_size(first + k * step) for k in range(4)] == [tiny.output_size(first + k * step)
+                                                                       for k in range(4)]
+    with pytest.raises(ValueError, match="valid"):
+        rule.output_size(first + 1)
+
+
 def test_overlap_tile_on_onnxruntime_equals_pytorch(tiny, onnx_file):
-    net = OnnxUNet(onnx_file)
+    net = OnnxPredictor(onnx_file)
     assert (net.threshold, net.normalize, net.border, net.depth) == (0.6, "percentile", tiny.border, 2)
     image = (np.random.default_rng(1).random((90, 131)) * 0.2).astype(np.float32)
     for tile in (None, 60):
@@ -70,10 +83,10 @@ def test_overlap_tile_on_onnxruntime_equals_pytorch(tiny, onnx_file):
 
 def test_the_backend_rejects_files_it_cannot_tile(tmp_path, tiny):
     with pytest.raises(FileNotFoundError, match="ONNX file not found"):
-        OnnxUNet(tmp_path / "none.onnx")
+        OnnxPredictor(tmp_path / "none.onnx")
     save_model(tiny, tmp_path / "model.pt")
     with pytest.raises(ValueError, match="not a readable ONNX file.*export --format onnx"):
-        OnnxUNet(tmp_path / "model.pt")
+        OnnxPredictor(tmp_path / "model.pt")
     from onnx import TensorProto, helper
 
     graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g",
@@ -81,7 +94,7 @@ def test_the_backend_rejects_files_it_cannot_tile(tmp_path, tiny):
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
     onnx.save(helper.make_model(graph), str(tmp_path / "other.onnx"))
     with pytest.raises(ValueError, match="no 'unet_tutorial' metadata"):
-        OnnxUNet(tmp_path / "other.onnx")
+        OnnxPredictor(tmp_path / "other.onnx")
     with pytest.raises(ValueError, match="valid-padding"):
         export_onnx(UNet(base_channels=2, depth=2, padding="same"), tmp_path / "same.onnx")
     with pytest.raises(ValueError, match="expected a unet_tutorial.model.UNet"):

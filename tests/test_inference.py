@@ -632,6 +632,75 @@ def test_stitching_device_holds_the_image_and_the_output() -> None:
         predict_tiled(model, image, tile_size=64, stitch_device="nowhere")
 
 
+def test_the_stitching_device_is_the_cpu_unless_none_is_asked_for(monkeypatch) -> None:
+    """The decision itself, on any machine: a GPU computes, the CPU stitches (by default)."""
+    from unet_tutorial.inference import tiled
+
+    cuda = torch.device("cuda", 0)
+    assert tiled.stitching_device(cuda) == torch.device("cpu")
+    assert tiled.stitching_device(cuda, None) == cuda
+    # and predict_tiled keeps the padded views on that device: every job's image is on it
+    homes = []
+    real = tiled._run_tiles
+    monkeypatch.setattr(tiled, "_run_tiles", lambda model, jobs, *a: homes.extend(
+        v.device for v, _ in jobs) or real(model, jobs, *a))
+    predict_tiled(make_unet(depth=2), noise(70, 90), tile_size=64, tta=True)
+    assert homes and set(homes) == {torch.device("cpu")}
+
+
+def test_any_callable_predicts_with_its_size_rule() -> None:
+    """A predictor is a callable on tiles plus its SizeRule: the same result as the module itself."""
+    from unet_tutorial.inference import SizeRule, size_rule
+
+    model = make_unet(depth=2).eval()
+    image = noise(70, 90)
+    want = predict_tiled(model, image, tile_size=64, tta=True)
+    calls = []
+
+    def predictor(x: torch.Tensor) -> torch.Tensor:
+        calls.append(tuple(x.shape))
+        return model(x)
+
+    got = predict_tiled(predictor, image, tile_size=64, tta=True, size_rule=size_rule(model))
+    assert calls and np.allclose(got, want, atol=1e-6)
+    rule = SizeRule.for_unet(depth=2, padding="valid", in_channels=1, num_classes=2)
+    plain = predict_tiled(model, image, tile_size=64)
+    assert np.allclose(predict_tiled(predictor, image, tile_size=64, size_rule=rule), plain, atol=1e-6)
+    with pytest.raises(ValueError, match="size_rule=SizeRule"):
+        predict_tiled(predictor, image)
+    with pytest.raises(ValueError, match="callable"):
+        predict_tiled("model", image)
+
+    class Probabilities:  # a predictor that returns probabilities (e.g. an exported network)
+        outputs = "probabilities"
+
+        def __call__(self, x):
+            return torch.softmax(model(x), 1)
+
+    assert np.allclose(predict_tiled(Probabilities(), image, tile_size=64, size_rule=rule), plain, atol=1e-6)
+
+    class Broken:
+        outputs = "probabilities"
+
+        def __call__(self, x):
+            return torch.zeros(x.shape[0], 2, 3)  # not (N, K, o, o)
+
+    with pytest.raises(ValueError, match="must return a tensor"):
+        predict_tiled(Broken(), image, tile_size=64, size_rule=rule)
+
+
+def test_size_rule_checks_its_fields() -> None:
+    from unet_tutorial.inference import SizeRule
+
+    with pytest.raises(ValueError, match="padding"):
+        SizeRule(output_size=lambda s: s, border=0, padding="full")
+    with pytest.raises(ValueError, match="border"):
+        SizeRule(output_size=lambda s: s, border=-1)
+    with pytest.raises(ValueError, match="output_size"):
+        SizeRule(output_size=3, border=0)
+    assert SizeRule.for_unet().output_size(572) == 388 and SizeRule.for_unet().border == 92
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_large_image_fits_on_the_gpu_whatever_the_tile_size() -> None:
     model = make_unet(depth=2).cuda()

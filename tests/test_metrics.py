@@ -1010,3 +1010,64 @@ def test_summary_table_selects_the_course_metrics():
         M.summary_table({"a": {"pixel": 0.1}, "b": {"pixel": 0.2}}, metrics=["rand"])
     with pytest.raises(ValueError, match="'a' lacks"):
         M.summary_table({"a": {"pixel": 0.1}}, metrics=["pixel", "rand"])
+
+
+# --------------------------------------------------------------------------
+# The registry: one name, one meaning; adding a metric is one function and one registration
+# --------------------------------------------------------------------------
+
+
+def test_a_registered_toy_metric_is_swept_like_the_course_metrics():
+    """Register 'false positive rate' (a toy): the sweep computes it, pooled, without other changes."""
+    from unet_tutorial.metrics import registry
+
+    def counts(t: M.Thresholded) -> dict:
+        return {"fp": int(np.count_nonzero(t.pred & ~t.truth)), "neg": int(np.count_nonzero(~t.truth))}
+
+    toy = M.Metric("toy_fpr", "false positives over true negatives", counts=counts,
+                   from_counts=lambda c, n: c["fp"] / c["neg"])
+    M.register_metric(toy)
+    try:
+        rng = np.random.default_rng(0)
+        prob = rng.random((2, 20, 30))
+        truth = rng.random((2, 20, 30)) > 0.6
+        res = M.threshold_sweep(prob, truth, metrics=("toy_fpr", "pixel"), progress=False)
+        for k, t in enumerate(res.thresholds):
+            fp = np.count_nonzero((prob > t) & ~truth)
+            assert res.values["toy_fpr"][k] == pytest.approx(fp / np.count_nonzero(~truth))
+        assert res.best["toy_fpr"] == res.values["toy_fpr"].min()
+        assert "toy_fpr" in M.sweep_metric_names() and M.get_metric("toy_fpr") is toy
+        with pytest.raises(ValueError, match="registered already"):
+            M.register_metric(toy)
+    finally:
+        registry.METRICS.pop("toy_fpr")
+    with pytest.raises(ValueError, match="registered sweep metrics"):
+        M.threshold_sweep(prob, truth, metrics=("toy_fpr",), progress=False)
+    with pytest.raises(ValueError, match="unknown metric 'toy_fpr'"):
+        M.get_metric("toy_fpr")
+
+
+def test_a_score_registered_higher_is_better_keeps_its_maximum():
+    from unet_tutorial.metrics import registry
+
+    M.register_metric(M.Metric("toy_tp", "true positives", lower_is_better=False,
+                               counts=lambda t: {"tp": int(np.count_nonzero(t.pred & t.truth))},
+                               from_counts=lambda c, n: c["tp"] / n))
+    try:
+        prob = np.linspace(0, 1, 100).reshape(10, 10)
+        res = M.threshold_sweep(prob, prob > 0.3, metrics=("toy_tp",), progress=False)
+        assert res.best["toy_tp"] == res.values["toy_tp"].max() and res.best_threshold["toy_tp"] == 0.0
+    finally:
+        registry.METRICS.pop("toy_tp")
+
+
+def test_every_metric_has_one_name_and_a_convention():
+    names = set(M.METRICS)
+    assert set(M.SWEEP_METRICS) <= names and {"dsb", "seg"} <= names
+    assert all(m.convention and m.name == n for n, m in M.METRICS.items())
+    assert "1 - the F-score" in M.get_metric("pixel_fscore").convention
+    assert "1 - accuracy" in M.get_metric("pixel").convention
+    with pytest.raises(ValueError, match="counts and from_counts"):
+        M.Metric("half", "x", counts=lambda t: {})
+    with pytest.raises(ValueError, match="identifier"):
+        M.Metric("two words", "x", objects=lambda p, t: 0.0)

@@ -321,7 +321,7 @@ def test_train_writes_outputs_and_validates(tiny_data, tmp_path):
     cfg = tiny_config(val_every=6)
     model, hist = T.train(cfg, data=tiny_data, out_dir=tmp_path, progress=False)
     assert hist.step == list(range(1, 13)) and all(np.isfinite(hist.loss))
-    assert hist.val_step == [6, 12] and set(hist.val) >= {"pixel_error", "iou", "rand_error"}
+    assert hist.val_step == [6, 12] and set(hist.val) >= {"pixel_fscore", "iou", "rand"}
     assert all(0.0 <= v <= 1.0 for vals in hist.val.values() for v in vals)
     assert hist.lr[0] == pytest.approx(cfg.lr / 2)  # warm-up
     assert {p.name for p in tmp_path.iterdir()} == {"checkpoint.pt", "model.pt", "history.json"}
@@ -633,9 +633,9 @@ def test_evaluate_pools_images_of_different_sizes():
     tp = sum(np.count_nonzero((p > 0.5) & (lab == 1)) for p, lab in zip(probs, labels))
     fp = sum(np.count_nonzero((p > 0.5) & (lab != 1)) for p, lab in zip(probs, labels))
     fn = sum(np.count_nonzero((p <= 0.5) & (lab == 1)) for p, lab in zip(probs, labels))
-    assert out["pixel_error"] == pytest.approx(1 - 2 * tp / (2 * tp + fp + fn))
+    assert out["pixel_fscore"] == pytest.approx(1 - 2 * tp / (2 * tp + fp + fn))
     wrong = sum(pixel_error(p > 0.5, lab == 1) * p.size for p, lab in zip(probs, labels))
-    assert out["pixel_error"] != pytest.approx(wrong / sum(p.size for p in probs))  # not 1 - accuracy
+    assert out["pixel_fscore"] != pytest.approx(wrong / sum(p.size for p in probs))  # not 1 - accuracy
     same = threshold_sweep([probs[0]], [labels[0] == 1], thresholds=[0.5], metrics=("pixel", "rand"), progress=False)
     stacked = threshold_sweep(probs[0][None], (labels[0] == 1)[None], thresholds=[0.5], metrics=("pixel", "rand"),
                               progress=False)

@@ -22,7 +22,9 @@ from typing import Any, Callable, NamedTuple
 
 import torch
 
+from .augment import AUGMENTATIONS
 from .model import check_input_size, output_size
+from .normalize import NORMALIZE_MODES
 
 __all__ = ["TrainConfig", "FIELDS", "CONFIG_NAMES", "get_config", "load_config", "read_toml",
            "parse_override", "config_table"]
@@ -262,8 +264,8 @@ FIELDS: dict[str, Rule] = {
     "tile_size": Rule(_INT, *_AT_LEAST_1),  # and a valid size of the network (checked after the table)
     "batch_size": Rule(_INT, *_AT_LEAST_1),
     "holdout": Rule(_INT, *_AT_LEAST_0),
-    "augment": Rule(_STR, *_choice("paper", "elastic", "flips", "none")),
-    "normalize": Rule(_STR, *_choice("none", "percentile")),
+    "augment": Rule(_STR, *_choice(*AUGMENTATIONS)),
+    "normalize": Rule(_STR, *_choice(*NORMALIZE_MODES)),
     "border_weights": Rule(_BOOL, lambda v: True, ""),
     "w0": Rule(_FLOAT, _finite(0.0), "must be a finite number >= 0"),
     "sigma": Rule(_FLOAT, _finite(0.0, open_lo=True), "must be a finite number > 0 (pixels)"),

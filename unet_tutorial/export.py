@@ -4,7 +4,7 @@
   size and every **valid** tile size ``min + k·step`` (``k ≥ 0``; 188 + 16k for the
   course's depth-4 network, from the size arithmetic of §2); the U-Net configuration,
   the input normalisation and the threshold go into the file's metadata, so
-  :class:`~unet_tutorial.inference.onnx_backend.OnnxUNet` can tile it like the
+  :class:`~unet_tutorial.inference.onnx_backend.OnnxPredictor` can tile it like the
   PyTorch network (``predict --backend onnxruntime``).
 - :func:`export_bioimageio`: a bioimage.io model package (format 0.5) around that
   ONNX file: input axes ``batch, channel, y, x`` with the parameterised size
@@ -203,10 +203,10 @@ def export_bioimageio(model: UNet, path: str | os.PathLike[str], *, name: str, d
         work = Path(tmp)
         onnx_path = export_onnx(net, work / "weights.onnx")
         raw = _test_tile(net, test_image)
-        from .inference.onnx_backend import OnnxUNet
+        from .inference.onnx_backend import OnnxPredictor
 
         normed = normalize_image(raw, mode) if mode != "none" else raw
-        prob = OnnxUNet(onnx_path).session.run(None, {"image": normed.astype(np.float32)})[0]
+        prob = OnnxPredictor(onnx_path).session.run(None, {"image": normed.astype(np.float32)})[0]
         np.save(work / "test_input.npy", raw.astype(np.float32))
         np.save(work / "test_output.npy", prob.astype(np.float32))
         threshold = getattr(net, "threshold", None)

@@ -28,8 +28,8 @@ class History:
             resumed sessions; validations and checkpoint writes are not counted
             (records made before 2026-12-06 counted them).
         val_step: steps at which the held-out images were evaluated.
-        val: metric name → values at ``val_step`` (``pixel_error``, ``iou``,
-            ``rand_error``, … see :func:`evaluate`).
+        val: metric name → values at ``val_step`` (registry names: ``pixel_fscore``, ``iou``,
+            ``rand``, … see :func:`evaluate`).
         settings: how the run computed: ``precision`` (``"fp32"``, ``"bf16"``,
             ``"fp16"``), ``channels_last``, ``device`` (of the last session).
     """

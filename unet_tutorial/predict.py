@@ -116,11 +116,11 @@ def _predict_files(args: argparse.Namespace) -> None:
     device = select_device(args.device)
     weights = resolve_weights(args.weights)
     if args.backend == "onnxruntime":
-        from .inference.onnx_backend import OnnxUNet
+        from .inference.onnx_backend import OnnxPredictor
 
         if args.device is not None and device.type != "cpu":  # the default device (a GPU if any) is not asked for
             raise ValueError(f"--backend onnxruntime runs on the CPU here, got --device {args.device}")
-        model = OnnxUNet(weights)  # ValueError for a file that is not an export of this package
+        model = OnnxPredictor(weights)  # ValueError for a file that is not an export of this package
     else:
         try:
             model = load_model(weights, map_location=device)

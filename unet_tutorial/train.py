@@ -157,14 +157,14 @@ def evaluate(
     Counts are pooled over the images (:func:`unet_tutorial.metrics.threshold_sweep`).
 
     Returns:
-        ``pixel_error`` (the leaderboard's convention, as everywhere in the
-        course: ``1 −`` the F-score of the cell pixels), ``rand_error`` (the ISBI
-        foreground-restricted Rand error) and ``iou`` (Jaccard index of the
-        cells, class 1, mean over images) at ``threshold``. With ``sweep``
-        also ``pixel_error_best``/``rand_error_best``: the best over the
-        challenge's 10 thresholds 0.0, 0.1, …, 0.9 (so ``pixel_error_best`` is
-        ``1 −`` the maximal F-score, Table 1's pixel error), and the thresholds
-        reaching them (``pixel_threshold``, ``rand_threshold``).
+        Under the names of the metric registry (:mod:`unet_tutorial.metrics.registry`):
+        ``pixel_fscore`` (the course's pixel error, the leaderboard's: ``1 −`` the
+        F-score of the cell pixels), ``rand`` (the ISBI foreground-restricted Rand
+        error) and ``iou`` (Jaccard index of the cells, class 1, mean over images)
+        at ``threshold``. With ``sweep`` also ``pixel_fscore_best``/``rand_best``:
+        the best over the challenge's 10 thresholds 0.0, 0.1, …, 0.9 (Table 1's
+        convention), and the thresholds reaching them (``pixel_fscore_threshold``,
+        ``rand_threshold``).
     """
     from .metrics import iou, threshold_sweep
 
@@ -175,16 +175,12 @@ def evaluate(
     truth = np.stack(truth) if isinstance(prob, np.ndarray) else truth
     metrics = ("pixel_fscore", "rand")
     at = threshold_sweep(prob, truth, thresholds=[threshold], metrics=metrics, progress=False)
-    out = {
-        "pixel_error": float(at.best["pixel_fscore"]),
-        "rand_error": float(at.best["rand"]),
-        "iou": float(np.mean([iou(p > threshold, t) for p, t in zip(prob, truth)])),
-    }
+    out = {m: float(at.best[m]) for m in metrics}
+    out["iou"] = float(np.mean([iou(p > threshold, t) for p, t in zip(prob, truth)]))
     if sweep:
         sw = threshold_sweep(prob, truth, metrics=metrics, progress=False)
-        out.update(pixel_error_best=float(sw.best["pixel_fscore"]), rand_error_best=float(sw.best["rand"]),
-                   pixel_threshold=float(sw.best_threshold["pixel_fscore"]),
-                   rand_threshold=float(sw.best_threshold["rand"]))
+        out.update({f"{m}_best": float(sw.best[m]) for m in metrics})
+        out.update({f"{m}_threshold": float(sw.best_threshold[m]) for m in metrics})
     return out
 
 

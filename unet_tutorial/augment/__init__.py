@@ -27,7 +27,9 @@ Modules (every public name is exported here, so chapters write
   :class:`Compose`, :class:`ElasticDeform`, :class:`RandomFlip`,
   :class:`RandomRot90`, :class:`RandomRotation`, :class:`RandomShift`,
   :class:`GrayValue`; :func:`paper_augmentation` returns the default used in
-  the course, :func:`flips_augmentation` only the exact symmetries.
+  the course, :func:`flips_augmentation` only the exact symmetries; every
+  training augmentation is registered by name in :data:`AUGMENTATIONS`
+  (:func:`augmentation` looks one up; ``TrainConfig.augment`` accepts exactly these names).
 - :mod:`._common`: the input checks shared by both (numbers are checked by
   :mod:`unet_tutorial._checks`).
 
@@ -64,6 +66,9 @@ from .transforms import (  # noqa: F401  (affine_field is used by the tests)
     affine_field,
     flips_augmentation,
     paper_augmentation,
+    elastic_augmentation,
+    AUGMENTATIONS,
+    augmentation,
 )
 
 __all__ = [
@@ -84,4 +89,7 @@ __all__ = [
     "GrayValue",
     "paper_augmentation",
     "flips_augmentation",
+    "elastic_augmentation",
+    "AUGMENTATIONS",
+    "augmentation",
 ]

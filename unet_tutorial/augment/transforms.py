@@ -17,7 +17,7 @@ output pixel takes its label and its weight from the same input pixel.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -52,6 +52,8 @@ __all__ = [
     "GrayValue",
     "paper_augmentation",
     "flips_augmentation",
+    "AUGMENTATIONS",
+    "augmentation",
 ]
 
 # --------------------------------------------------------------------------------------
@@ -317,3 +319,30 @@ def paper_augmentation(
 def flips_augmentation() -> Compose:
     """Only the exact symmetries: random flips and 90° rotations (no resampling)."""
     return Compose([RandomFlip(), RandomRot90()])
+
+
+def elastic_augmentation() -> Compose:
+    """Flips, 90° rotations and the elastic deformation of §3.1, without gray-value changes."""
+    return paper_augmentation(gray_value=0.0)
+
+
+#: The training augmentations by name (``TrainConfig.augment``): each a function returning the
+#: transform (``None``: no augmentation). Registering a new one here makes it a valid
+#: configuration value.
+AUGMENTATIONS: dict[str, Callable[[], Transform | None]] = {
+    "none": lambda: None,
+    "flips": flips_augmentation,  # "rigid": the exact symmetries (shifts: the random tile positions)
+    "elastic": elastic_augmentation,
+    "paper": paper_augmentation,
+}
+
+
+def augmentation(name: str) -> Transform | None:
+    """The training augmentation registered as ``name`` in :data:`AUGMENTATIONS` (``None`` for ``"none"``).
+
+    Raises:
+        ValueError: an unknown name (the message lists the known ones).
+    """
+    if name not in AUGMENTATIONS:
+        raise ValueError(f"unknown augmentation {name!r}; known: {', '.join(AUGMENTATIONS)}")
+    return AUGMENTATIONS[name]()

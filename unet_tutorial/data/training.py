@@ -19,6 +19,7 @@ import os
 import numpy as np
 
 from .._checks import check_binary, check_image
+from ..augment import augmentation
 from ..normalize import normalize_image
 from .tiles import TileDataset
 
@@ -170,19 +171,6 @@ def weight_maps(labels: Sequence[np.ndarray], config: TrainConfig) -> list[np.nd
 
 
 
-def _augmentation(config: TrainConfig):
-    """The augmentation callable given to :class:`~unet_tutorial.data.TileDataset`."""
-    if config.augment == "none":
-        return None
-    from .. import augment
-
-    if config.augment == "paper":
-        return augment.paper_augmentation()
-    if config.augment == "elastic":  # §3.1's deformation without the gray-value changes
-        return augment.paper_augmentation(gray_value=0.0)
-    return augment.flips_augmentation()
-
-
 def make_tile_dataset(data: TrainData, config: TrainConfig):
     """The :class:`~unet_tutorial.data.TileDataset` of the training images of ``data``.
 
@@ -198,6 +186,6 @@ def make_tile_dataset(data: TrainData, config: TrainConfig):
         input_size=config.tile_size,
         output_size=config.output_size,
         weights=weights,
-        augment=_augmentation(config),
+        augment=augmentation(config.augment),
         seed=config.seed,
     )

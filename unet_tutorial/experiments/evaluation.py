@@ -260,25 +260,9 @@ def nuclei_metrics(preds: Sequence[np.ndarray], truths: Sequence[np.ndarray]) ->
             "pairs": float(pairs), "nuclei": float(nuclei)}
 
 
-def _mean_dsb(preds: Sequence[np.ndarray], truths: Sequence[np.ndarray]) -> float:
-    """The DSB score averaged over images, as the competition averages it."""
-    from ..metrics import dsb_score
-
-    return float(np.mean([dsb_score(p, t) for p, t in zip(preds, truths)]))
-
-
-def _pooled_seg(preds: Sequence[np.ndarray], truths: Sequence[np.ndarray]) -> float:
-    """SEG pooled over the objects of several frames, as the challenge averages it."""
-    from ..metrics import seg_score
-
-    return float(np.concatenate([seg_score(p, t, per_object=True) for p, t in zip(preds, truths)]).mean())
-
-
-#: What :func:`choose_threshold` maximises: the mean DSB score over images, or SEG pooled over objects.
-THRESHOLD_SCORES: dict[str, Callable[[Sequence[np.ndarray], Sequence[np.ndarray]], float]] = {
-    "dsb": _mean_dsb,
-    "seg": _pooled_seg,
-}
+#: The instance metrics :func:`choose_threshold` can maximise (registered with ``objects`` in
+#: :mod:`unet_tutorial.metrics.registry`): the mean DSB score over images, SEG pooled over objects.
+THRESHOLD_SCORES: tuple[str, ...] = ("dsb", "seg")
 
 
 def choose_threshold(probs: Sequence[np.ndarray], instances: Sequence[np.ndarray],
@@ -289,8 +273,9 @@ def choose_threshold(probs: Sequence[np.ndarray], instances: Sequence[np.ndarray
         probs: foreground probabilities ``(H, W)`` in [0, 1] of validation images.
         instances: their true instance labels ``(H, W)``.
         thresholds: the candidates; ties go to the one nearest 0.5, then the lower.
-        score: ``"dsb"`` (mean DSB score, DSB 2018) or ``"seg"`` (SEG pooled over the
-            objects, the cell tracking challenge), see :data:`THRESHOLD_SCORES`.
+        score: the name of a registered instance metric: ``"dsb"`` (mean DSB score,
+            DSB 2018), ``"seg"`` (SEG pooled over the objects, the cell tracking
+            challenge), or any metric registered with ``objects``.
 
     Returns:
         The chosen threshold (objects by
@@ -300,10 +285,15 @@ def choose_threshold(probs: Sequence[np.ndarray], instances: Sequence[np.ndarray
 
     if not len(thresholds):
         raise ValueError("thresholds is empty: give at least one candidate")
-    if score not in THRESHOLD_SCORES:
-        raise ValueError(f"score must be one of {sorted(THRESHOLD_SCORES)}, got {score!r}")
-    fn = THRESHOLD_SCORES[score]
-    scores = {float(t): fn([instances_from_probability(p, t) for p in probs], instances) for t in thresholds}
+    from ..metrics import METRICS
+
+    if score not in METRICS or METRICS[score].objects is None:
+        known = sorted(m.name for m in METRICS.values() if m.objects is not None)
+        raise ValueError(f"score must be a registered instance metric ({', '.join(known)}), got {score!r}")
+    metric = METRICS[score]
+    sign = -1.0 if metric.lower_is_better else 1.0
+    scores = {float(t): sign * metric.objects([instances_from_probability(p, t) for p in probs], instances)
+              for t in thresholds}
     return max(scores, key=lambda t: (scores[t], -abs(t - 0.5), -t))
 
 

@@ -52,6 +52,12 @@ pass of each (once per architecture, device and precision in a process) and keep
 the least *tiles × seconds*. :func:`predict_tiled_many` predicts many images with
 their tiles batched together (many small images, e.g. DSB 2018, share forward passes).
 
+Prediction over a predictor. :func:`predict_tiled` takes any predictor: a
+:class:`~unet_tutorial.model.UNet`, or any callable on a batch of tiles with its
+:class:`SizeRule` (valid tile sizes, border, output size; :func:`size_rule` reads
+it from a U-Net-like module). :class:`.onnx_backend.OnnxPredictor` is such a
+callable around an exported ONNX file.
+
 Modules: :mod:`.tiling` (where the tiles go, mirroring, the tile sizes that fit
 in memory), :mod:`.speed` (the timed choice of the tile size), :mod:`.modes`
 (eval mode and channels-last, restored afterwards), :mod:`.tiled` (prediction:
@@ -65,6 +71,8 @@ from .instances import DEFAULT_MIN_SIZE, instances_from_probability, predict_ins
 from .speed import clear_tile_timings, fastest_tile_size, tile_seconds
 from .tiled import DIHEDRAL, dihedral, dihedral_inverse, forward_probabilities, predict_tiled, predict_tiled_many, segment
 from .tiling import (
+    SizeRule,
+    size_rule,
     TilePlan,
     choose_tile_size,
     memory_budget,
@@ -77,6 +85,8 @@ from .tiling import (
 )
 
 __all__ = [
+    "SizeRule",
+    "size_rule",
     "mirror_pad",
     "TilePlan",
     "plan_tiles",

@@ -1,16 +1,17 @@
 """Overlap-tile prediction on an exported ONNX network, with onnxruntime (no PyTorch weights needed).
 
-:class:`OnnxUNet` wraps an ``onnxruntime.InferenceSession`` of a file written by
-:func:`unet_tutorial.export.export_onnx` in the size interface of
-:class:`~unet_tutorial.model.UNet` (``output_size``, ``border``, ``depth``,
-``padding``, ``in_channels``, ``trace``), so :func:`~unet_tutorial.inference.predict_tiled`
-tiles, mirrors and stitches it exactly as it does the PyTorch network::
+:class:`OnnxPredictor` is a plain predictor: a callable on a batch of tiles that
+returns the class probabilities the exported network computes, with the
+:class:`~unet_tutorial.inference.SizeRule` of the U-Net configuration stored in the
+file's metadata (the same size arithmetic, §2) and the
+:class:`~unet_tutorial.protocol.Protocol` saved with it (normalisation, threshold).
+:func:`~unet_tutorial.inference.predict_tiled` tiles, mirrors and stitches it
+exactly as it does the PyTorch network::
 
-    net = OnnxUNet("nuclei.onnx")
+    net = OnnxPredictor("nuclei.onnx")
     prob = predict_tiled(net, image)[1]          # the same probabilities, within 1e-4
 
-The geometry comes from the U-Net configuration stored in the file's metadata
-(the same size arithmetic, §2), as do the normalisation and threshold chosen for it.
+No PyTorch weights are involved: the session computes, the rule says which tiles it takes.
 """
 
 from __future__ import annotations
@@ -23,21 +24,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..model import UNet
 from ..protocol import Protocol, WithProtocol
+from .tiling import SizeRule
 
-__all__ = ["ONNX_METADATA_KEY", "OnnxUNet"]
+__all__ = ["ONNX_METADATA_KEY", "OnnxPredictor", "OnnxUNet"]
 
 #: Key of the metadata entry (JSON) that :func:`unet_tutorial.export.export_onnx` writes.
 ONNX_METADATA_KEY = "unet_tutorial"
 
-# Probabilities are returned as their logarithm: predict_tiled's softmax gives them back
-# exactly (softmax(log p) = p / sum(p) = p); the floor keeps log(0) finite.
-_TINY = 1e-30
-
-
-class OnnxUNet(WithProtocol, nn.Module):
-    """An exported U-Net run by onnxruntime, usable wherever ``predict_tiled`` takes a model.
+class OnnxPredictor(WithProtocol):
+    """An exported U-Net run by onnxruntime: a predictor for ``predict_tiled`` (not a module).
 
     Args:
         path: an ``.onnx`` file of :func:`~unet_tutorial.export.export_onnx`.
@@ -46,18 +42,22 @@ class OnnxUNet(WithProtocol, nn.Module):
         providers: onnxruntime execution providers; default the CPU.
 
     Attributes:
+        size_rule: the :class:`~unet_tutorial.inference.SizeRule` of the exported network.
+        outputs: ``"probabilities"``: calls return the soft-max the file computes.
         protocol: the :class:`~unet_tutorial.protocol.Protocol` the exported model was saved
             with (normalisation, threshold, TTA, class names); ``threshold``, ``normalize``
             read its fields.
+        in_channels, num_classes, depth, padding, border: the rule's, for convenience.
 
     Raises:
         FileNotFoundError: no such file.
         ValueError: not an ONNX file of this package (no metadata), or onnxruntime missing.
     """
 
+    outputs = "probabilities"
+
     def __init__(self, path: str | os.PathLike[str], *, threads: int | None = None,
                  providers: list[str] | None = None) -> None:
-        super().__init__()
         try:
             import onnx
             import onnxruntime as ort
@@ -77,8 +77,11 @@ class OnnxUNet(WithProtocol, nn.Module):
             raise ValueError(f"{path} has no {ONNX_METADATA_KEY!r} metadata: export it with "
                              "python -m unet_tutorial export --format onnx")
         info = json.loads(meta[ONNX_METADATA_KEY])
-        # A weightless twin with the same configuration answers every size question (§2 arithmetic).
-        object.__setattr__(self, "_shape", UNet(**info["unet"]))
+        unet = info["unet"]
+        self.size_rule = SizeRule.for_unet(
+            depth=int(unet.get("depth", 4)), padding=unet.get("padding", "valid"),
+            in_channels=int(unet.get("in_channels", 1)), num_classes=int(unet.get("num_classes", 2)),
+            base_channels=int(unet.get("base_channels", 64)))
         options = ort.SessionOptions()
         options.intra_op_num_threads = int(threads or torch.get_num_threads())
         options.inter_op_num_threads = 1
@@ -86,24 +89,23 @@ class OnnxUNet(WithProtocol, nn.Module):
         self.input_name = self.session.get_inputs()[0].name
         self.path = path
         self.protocol = Protocol.from_file(info)
-        for attr in ("in_channels", "num_classes", "depth", "padding"):
-            setattr(self, attr, getattr(self._shape, attr))
-
-    @property
-    def border(self) -> int:
-        """Context consumed on each side [pixels] (92 for the paper's network)."""
-        return self._shape.border
+        rule = self.size_rule
+        self.in_channels, self.num_classes, self.depth, self.padding, self.border = (
+            rule.in_channels, rule.num_classes, rule.depth, rule.padding, rule.border)
 
     def output_size(self, input_size: int) -> int:
         """Output size for a valid input size [pixels] (``ValueError`` naming valid sizes otherwise)."""
-        return self._shape.output_size(input_size)
+        return self.size_rule.output_size(input_size)
 
-    def trace(self, input_size: int | tuple[int, int]):
-        """Feature-map sizes of one tile (for the memory estimate of ``predict_tiled``)."""
-        return self._shape.trace(input_size)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Log-probabilities ``(N, K, H − 2b, W − 2b)`` of a batch of tiles ``(N, C, H, W)``."""
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """Class probabilities ``(N, K, H − 2b, W − 2b)`` of a batch of tiles ``(N, C, H, W)``."""
         feed = np.ascontiguousarray(x.detach().to("cpu", torch.float32).numpy())
         prob = self.session.run(None, {self.input_name: feed})[0]
-        return torch.from_numpy(np.log(np.maximum(prob, _TINY))).to(x.device)
+        return torch.from_numpy(prob).to(x.device)
+
+    def __repr__(self) -> str:
+        return f"OnnxPredictor({str(self.path)!r})"
+
+
+#: The former name (chapter 8 and older code): the same predictor.
+OnnxUNet = OnnxPredictor

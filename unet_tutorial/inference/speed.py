@@ -19,22 +19,26 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from typing import Any
+
 from .._checks import check_shape
-from ..hardware import model_device, select_device
-from .modes import channels_last as channels_last_mode
-from .modes import eval_mode
-from .tiling import plan_tiles, tile_size_candidates
+from ..hardware import select_device
+from .modes import prediction_mode, predictor_device
+from .tiling import plan_tiles, size_rule, tile_size_candidates
 
 __all__ = ["tile_seconds", "fastest_tile_size", "clear_tile_timings"]
 
 _TIMINGS: dict[tuple, float] = {}
 
 
-def _arch_key(model: nn.Module) -> tuple:
-    """What a tile's time depends on besides its size: the architecture, not the weights."""
+def _arch_key(predictor: Any) -> tuple:
+    """What a tile's time depends on besides its size: the architecture, not the weights
+    (a predictor that is not a module: that very object)."""
+    if not isinstance(predictor, nn.Module):
+        return (type(predictor).__qualname__, id(predictor))
     names = ("in_channels", "num_classes", "base_channels", "depth", "padding")
-    return (type(model).__qualname__, *(getattr(model, n, None) for n in names),
-            sum(p.numel() for p in model.parameters()))
+    return (type(predictor).__qualname__, *(getattr(predictor, n, None) for n in names),
+            sum(p.numel() for p in predictor.parameters()))
 
 
 def _sync(device: torch.device) -> None:
@@ -42,23 +46,27 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def tile_seconds(model: nn.Module, tile_size: int, device: str | torch.device | None = None, *,
-                 amp: bool = False, channels_last: bool = False, repeats: int = 2) -> float:
+def tile_seconds(model: Any, tile_size: int, device: str | torch.device | None = None, *,
+                 amp: bool = False, channels_last: bool = False, repeats: int = 2,
+                 rule: Any = None) -> float:
     """Seconds of one forward pass of ``model`` on one ``tile_size`` tile (batch 1), cached.
 
     The best of ``repeats`` timed passes after one warm-up pass (allocation,
     oneDNN primitive creation), in eval mode, under ``torch.inference_mode()``,
     with bfloat16 autocast when ``amp`` and NHWC weights when ``channels_last``,
-    as :func:`~unet_tutorial.inference.predict_tiled` runs them.
+    as :func:`~unet_tutorial.inference.predict_tiled` runs them. ``model`` is any
+    predictor; ``rule`` its :class:`~unet_tutorial.inference.SizeRule` (default
+    :func:`~unet_tutorial.inference.size_rule` of it).
     """
-    dev = model_device(model) if device is None else select_device(device)
+    dev = predictor_device(model) if device is None else select_device(device)
+    in_channels = size_rule(model if rule is None else rule).in_channels or 1
     key = (*_arch_key(model), str(dev), bool(amp), bool(channels_last), int(tile_size))
     if key not in _TIMINGS:
-        x = torch.rand(1, int(getattr(model, "in_channels", 1)), tile_size, tile_size, device=dev)
+        x = torch.rand(1, int(in_channels), tile_size, tile_size, device=dev)
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         best = float("inf")
-        with eval_mode(model), channels_last_mode(model, channels_last), torch.inference_mode():
+        with prediction_mode(model, channels_last):
             for i in range(1 + repeats):
                 _sync(dev)
                 t0 = time.perf_counter()
@@ -72,7 +80,7 @@ def tile_seconds(model: nn.Module, tile_size: int, device: str | torch.device | 
 
 
 def fastest_tile_size(
-    model: nn.Module,
+    model: Any,
     image_shape: Sequence[int],
     device: str | torch.device | None = None,
     *,
@@ -81,6 +89,7 @@ def fastest_tile_size(
     memory_bytes: int | None = None,
     blend: bool = True,
     overlap: float = 0.25,
+    rule: Any = None,
 ) -> int:
     """The valid tile size (pixels) that predicts an ``(H, W)`` or ``(C, H, W)`` image fastest here.
 
@@ -95,17 +104,19 @@ def fastest_tile_size(
         device: where it will run (default the model's device).
         amp, channels_last: how it will run (they change the timings).
         memory_bytes, blend, overlap: as :func:`~unet_tutorial.inference.choose_tile_size`.
+        rule: the predictor's :class:`~unet_tutorial.inference.SizeRule` (default read from it).
     """
     dims = check_shape(image_shape, "image_shape", lengths=(2, 3))
-    dev = model_device(model) if device is None else select_device(device)
-    sizes = tile_size_candidates(model, dims, dev, memory_bytes, blend=blend, overlap=overlap)
+    dev = predictor_device(model) if device is None else select_device(device)
+    rule = size_rule(model if rule is None else rule)
+    sizes = tile_size_candidates(rule, dims, dev, memory_bytes, blend=blend, overlap=overlap)
     if len(sizes) == 1:
         return sizes[0]
     height, width = dims[-2], dims[-1]
 
     def seconds(s: int) -> float:
-        tiles = plan_tiles(model, height, width, s, blend=blend, overlap=overlap).num_tiles
-        return tiles * tile_seconds(model, s, dev, amp=amp, channels_last=channels_last)
+        tiles = plan_tiles(rule, height, width, s, blend=blend, overlap=overlap).num_tiles
+        return tiles * tile_seconds(model, s, dev, amp=amp, channels_last=channels_last, rule=rule)
 
     return min(sizes, key=seconds)
 

@@ -8,6 +8,7 @@ plan in batches on the compute device and stitches them on a stitching device
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -16,13 +17,17 @@ from torch import nn
 from .._checks import as_unit_float, check_planes
 from ..hardware import model_device, select_device
 from ..normalize import model_normalization, normalize_image
-from .modes import channels_last as channels_last_mode
-from .modes import eval_mode
+from .modes import eval_mode, prediction_mode, predictor_device
 from .speed import fastest_tile_size
-from .tiling import TilePlan, model_geometry, memory_budget, mirror_pad, plan_tiles, tile_memory_bytes
+from .tiling import SizeRule, TilePlan, memory_budget, mirror_pad, plan_tiles, size_rule, tile_memory_bytes
 
 __all__ = ["DIHEDRAL", "dihedral", "dihedral_inverse", "as_image_tensor", "predict_tiled", "predict_tiled_many",
-           "segment", "forward_probabilities"]
+           "segment", "forward_probabilities", "PREDICTOR_OUTPUTS", "stitching_device"]
+
+#: What a predictor returns for a batch of tiles (its ``outputs`` attribute; default
+#: ``"logits"``): logits, to which the soft-max of Eq. 1 is applied, or class probabilities
+#: (an exported network that applies the soft-max itself), used as they are.
+PREDICTOR_OUTPUTS = ("logits", "probabilities")
 
 # --------------------------------------------------------------------------
 # Test-time augmentation: the 8 symmetries of the square (§4)
@@ -106,13 +111,14 @@ def as_image_tensor(image, in_channels: int | None, name: str = "image") -> torc
 
 
 def _run_tiles(
-    model: nn.Module,
+    model: Callable[[torch.Tensor], torch.Tensor],
     jobs: list[tuple[torch.Tensor, TilePlan]],
     batch_size: int,
     amp: bool,
     step: Callable[[int], None],
     dev: torch.device,
     memory_format: torch.memory_format,
+    outputs: str = "logits",
 ) -> list[torch.Tensor]:
     """Class probabilities ``(K, h, w)`` of each job ``(image (C, h, w), plan)``; one tile size for all.
 
@@ -135,8 +141,12 @@ def _run_tiles(
         batch = tiles[start : start + batch_size]
         inputs = torch.stack([padded[j][:, y : y + s, x0 : x0 + s] for j, y, x0 in batch]).to(dev, non_blocking=True)
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
-            logits = model(inputs.contiguous(memory_format=memory_format))
-        probs = torch.softmax(logits.float(), dim=1).to(home)  # one transfer per batch
+            out = model(inputs.contiguous(memory_format=memory_format))
+        if not isinstance(out, torch.Tensor) or out.ndim != 4 or out.shape[0] != len(batch):
+            raise ValueError(f"the predictor must return a tensor (N, K, o, o) for {len(batch)} tiles, got "
+                             f"{tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__}")
+        # one transfer per batch
+        probs = (torch.softmax(out.float(), dim=1) if outputs == "logits" else out.float()).to(home)
         for p, (j, y, x0) in zip(probs, batch):
             plan = jobs[j][1]
             o = plan.out_size
@@ -175,7 +185,7 @@ _CPU_BATCH_PIXELS = 2**18
 
 
 def predict_tiled_many(
-    model: nn.Module,
+    model: Any,
     images,
     *,
     tile_size: int | None = None,
@@ -189,6 +199,7 @@ def predict_tiled_many(
     channels_last: bool | None = None,
     stitch_device: str | torch.device | None = "cpu",
     normalize: str | None = None,
+    size_rule: SizeRule | None = None,
 ) -> list[np.ndarray]:
     """Class probabilities of several images of any sizes, their tiles batched together.
 
@@ -200,30 +211,32 @@ def predict_tiled_many(
     Returns:
         one float32 array ``(K, H, W)`` per image, in order.
     """
-    if not isinstance(model, nn.Module):
-        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    rule = _rule_of(model, size_rule)
+    outputs = getattr(model, "outputs", "logits")
+    if outputs not in PREDICTOR_OUTPUTS:
+        raise ValueError(f"the predictor's outputs must be one of {PREDICTOR_OUTPUTS}, got {outputs!r}")
     if isinstance(images, (np.ndarray, torch.Tensor)) or not hasattr(images, "__len__"):
         raise ValueError("images must be a list (or tuple) of images; for one image use predict_tiled")
-    model_geometry(model)
     if batch_size is not None and (not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1):
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     if not isinstance(tta, bool):
         raise ValueError(f"tta must be True or False, got {tta!r}")
-    if getattr(model, "num_classes", 2) < 2:
+    if (rule.num_classes or 2) < 2:
         raise ValueError("the model has a single output class; a softmax needs >= 2 classes (Eq. 1)")
     mode = model_normalization(model) if normalize is None else normalize
     xs = []
     for i, image in enumerate(images):
-        x = as_image_tensor(image, getattr(model, "in_channels", None), f"images[{i}]")
+        x = as_image_tensor(image, rule.in_channels, f"images[{i}]")
         if mode != "none":  # the intensity scale the model was trained on (e.g. nuclei: percentiles)
             x = torch.from_numpy(normalize_image(x.cpu().numpy(), mode)).to(x.device)
         xs.append(x)
-    dev = model_device(model) if device is None else select_device(device)
-    if device is not None:
+    module = isinstance(model, nn.Module)
+    dev = predictor_device(model) if device is None else select_device(device)
+    if device is not None and module:
         model.to(dev)
     if channels_last is None:
-        channels_last = dev.type == "cpu"
-    home = dev if stitch_device is None else select_device(stitch_device)
+        channels_last = dev.type == "cpu" and module
+    home = stitching_device(dev, stitch_device)
     transforms = DIHEDRAL if tta else DIHEDRAL[:1]
 
     # Every (image, transform) is a job; jobs are grouped by tile size.
@@ -233,14 +246,15 @@ def predict_tiled_many(
         hw = tuple(x.shape[-2:])
         if hw not in chosen:
             chosen[hw] = tile_size if tile_size is not None else fastest_tile_size(
-                model, hw, dev, amp=amp, channels_last=bool(channels_last), blend=blend, overlap=overlap)
+                model, hw, dev, amp=amp, channels_last=bool(channels_last), blend=blend, overlap=overlap,
+                rule=rule)
         for k, flip in transforms:
             groups.setdefault(chosen[hw], []).append((i, k, flip))
     plans: dict[tuple[int, int, int], TilePlan] = {}
 
     def plan_of(s: int, h: int, w: int) -> TilePlan:
         if (s, h, w) not in plans:
-            plans[(s, h, w)] = plan_tiles(model, h, w, s, blend=blend, overlap=overlap)
+            plans[(s, h, w)] = plan_tiles(rule, h, w, s, blend=blend, overlap=overlap)
         return plans[(s, h, w)]
 
     def shape(i: int, k: int) -> tuple[int, int]:
@@ -254,11 +268,11 @@ def predict_tiled_many(
     from .._progress import progress_bar
 
     with progress_bar(total=total, desc="tiles", unit="tile", disable=not progress, leave=False) as bar:
-        with eval_mode(model), channels_last_mode(model, bool(channels_last)), torch.inference_mode():
+        with prediction_mode(model, bool(channels_last)):
             for s, js in groups.items():
                 bs = batch_size
                 if bs is None:
-                    per_tile = tile_memory_bytes(model, s) if hasattr(model, "trace") else 0
+                    per_tile = tile_memory_bytes(rule, s) if rule.trace is not None else 0
                     most = sum(plan_of(s, *shape(i, k)).num_tiles for i, k, _ in js)
                     bs = most if per_tile == 0 else max(1, min(most, memory_budget(dev) // per_tile))
                     if dev.type == "cpu":  # large batches of large tiles overflow the CPU's caches
@@ -273,7 +287,7 @@ def predict_tiled_many(
                         continue
                     views = [dihedral(xs[i].to(home), k, flip) for i, k, flip in chunk]
                     outs = _run_tiles(model, [(v, plan_of(s, *v.shape[-2:])) for v in views], bs, amp,
-                                      bar.update, dev, memory_format)
+                                      bar.update, dev, memory_format, outputs)
                     for (i, k, flip), probs in zip(chunk, outs):
                         probs = dihedral_inverse(probs, k, flip)
                         sums[i] = probs if sums[i] is None else sums[i] + probs
@@ -282,7 +296,7 @@ def predict_tiled_many(
 
 
 def predict_tiled(
-    model: nn.Module,
+    model: Any,
     image,
     *,
     tile_size: int | None = None,
@@ -296,17 +310,20 @@ def predict_tiled(
     channels_last: bool | None = None,
     stitch_device: str | torch.device | None = "cpu",
     normalize: str | None = None,
+    size_rule: SizeRule | None = None,
 ) -> np.ndarray:
     """Class probabilities of every pixel of an image of any size (overlap-tile strategy, Fig. 2).
 
     Args:
-        model: a :class:`~unet_tutorial.model.UNet`, or any module with its size
-            interface: ``output_size(n)``, ``border`` (pixels), ``padding``
-            ("valid" or "same"; default "valid"), ``depth`` (tiles step along the
-            ``2**depth`` pooling grid; default 0) and optionally ``in_channels``.
-            Its forward maps ``(N, C, s, s)`` to logits ``(N, K, o, o)``. It is
-            run in eval mode (drop-out off; its mode is restored afterwards)
-            under ``torch.inference_mode()``.
+        model: the predictor: a :class:`~unet_tutorial.model.UNet`, any module with
+            its size interface (``output_size(n)``, ``border``, ``padding``,
+            ``depth``, optionally ``in_channels``), or any callable on a batch of
+            tiles given with ``size_rule`` (or carrying one as ``size_rule``, like
+            :class:`~unet_tutorial.inference.onnx_backend.OnnxPredictor`). It maps
+            ``(N, C, s, s)`` to logits ``(N, K, o, o)``, or to probabilities if its
+            ``outputs`` attribute says ``"probabilities"`` (:data:`PREDICTOR_OUTPUTS`).
+            A module is run in eval mode (drop-out off; its mode is restored
+            afterwards); every predictor under ``torch.inference_mode()``.
         image: ``(H, W)`` or channels-first ``(C, H, W)`` numpy array or torch
             tensor, any ``H, W >= 1``. Integer images are scaled to [0, 1] by
             their dtype's maximum (uint8 / 255, uint16 / 65535), as ``read_image``
@@ -342,6 +359,8 @@ def predict_tiled(
         normalize: the input normalisation (:func:`unet_tutorial.normalize.normalize_image`,
             after the integer scaling); ``None`` = the one the model was trained with
             (``model.normalize``, saved in its file; ``"none"`` if it has none).
+        size_rule: the predictor's :class:`~unet_tutorial.inference.SizeRule` (valid
+            tile sizes, border, output size); default read from ``model``.
 
     Returns:
         float32 numpy array ``(K, H, W)``: the softmax over the ``K`` classes
@@ -352,13 +371,33 @@ def predict_tiled(
             matching ``model.in_channels``), invalid tile size (the message names
             the nearest valid sizes), bad options, unavailable device.
     """
-    if not isinstance(model, nn.Module):
-        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    model_geometry(model)
-    as_image_tensor(image, getattr(model, "in_channels", None))  # errors name "image"
+    rule = _rule_of(model, size_rule)
+    as_image_tensor(image, rule.in_channels)  # errors name "image"
     return predict_tiled_many(model, [image], tile_size=tile_size, tta=tta, batch_size=batch_size,
                               device=device, progress=progress, blend=blend, overlap=overlap, amp=amp,
-                              channels_last=channels_last, stitch_device=stitch_device, normalize=normalize)[0]
+                              channels_last=channels_last, stitch_device=stitch_device, normalize=normalize,
+                              size_rule=rule)[0]
+
+
+def stitching_device(compute: torch.device, stitch_device: str | torch.device | None = "cpu") -> torch.device:
+    """Where the padded image, the stitched output and the TTA sum are kept: ``stitch_device``
+    (default the CPU, so only tile batches use the compute device's memory), or the compute
+    device itself when ``stitch_device`` is ``None``.
+
+    Raises:
+        ValueError: ``stitch_device`` is not a usable device.
+    """
+    return torch.device(compute) if stitch_device is None else select_device(stitch_device)
+
+
+def _rule_of(model: Any, rule: SizeRule | None) -> SizeRule:
+    """The size rule of a predictor (checked to be callable), given or read from it."""
+    if not callable(model):
+        raise ValueError(f"model must be a torch.nn.Module or a callable on a batch of tiles, "
+                         f"got {type(model).__name__}")
+    if rule is not None and not isinstance(rule, SizeRule):
+        raise ValueError(f"size_rule must be a SizeRule, got {type(rule).__name__}")
+    return size_rule(model) if rule is None else rule
 
 
 def segment(model: nn.Module, image, threshold: float = 0.5, **kwargs) -> np.ndarray:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -18,7 +19,7 @@ from torch import nn
 from .._checks import check_int, check_shape, mirror_indices
 from ..hardware import select_device
 
-__all__ = ["mirror_pad", "TilePlan", "plan_tiles", "min_tile_size", "tile_memory_bytes", "memory_budget",
+__all__ = ["SizeRule", "size_rule", "mirror_pad", "TilePlan", "plan_tiles", "min_tile_size", "tile_memory_bytes", "memory_budget",
            "choose_tile_size", "tile_size_candidates", "tile_boxes", "model_geometry"]
 
 _F32 = 4
@@ -31,6 +32,104 @@ _COST_SLACK = 1.05
 _CUDA_FRACTION = 0.5
 #: CPU budget: at most this much, and at most a quarter of the available RAM.
 _CPU_BUDGET_CAP = 2 * 1024**3
+
+
+# --------------------------------------------------------------------------
+# What a predictor takes and gives: its size rule (§2)
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SizeRule:
+    """The sizes of a tiled predictor: which tiles it takes, what it returns, in pixels (§2).
+
+    Everything :func:`plan_tiles` and :func:`~unet_tutorial.inference.predict_tiled`
+    need to know of a network besides calling it, so that any callable on a batch
+    of tiles ``(N, C, s, s) → (N, K, o, o)`` can be tiled (an exported ONNX network,
+    a network of another library), not only a :class:`~unet_tutorial.model.UNet`.
+
+    Attributes:
+        output_size: input tile edge ``s`` → output tile edge ``o`` [pixels]; raises
+            ``ValueError`` for a size the predictor cannot take (ideally naming the
+            nearest valid ones). ``572 → 388`` for the paper's network.
+        border: context consumed on each side [pixels], ``(s − o) / 2`` (92 for the
+            paper's network; 0 for a same-padded one).
+        padding: ``"valid"`` (tiles are exact, §2) or ``"same"`` (tiles are blended).
+        depth: number of 2×2 poolings: tiles step along the ``2**depth`` pooling grid.
+        in_channels, num_classes: ``C`` and ``K`` (``None``: not checked).
+        trace: feature-map shapes of one tile (:meth:`UNet.trace
+            <unet_tutorial.model.UNet.trace>`), for the memory estimate of a tile;
+            ``None``: unknown (every tile size is taken to fit).
+        base_channels: width of the first level (part of the timing and memory cache
+            keys; ``None`` if not a U-Net).
+
+    Examples:
+        >>> rule = SizeRule.for_unet(depth=4, padding="valid")
+        >>> rule.output_size(572), rule.border
+        (388, 92)
+    """
+
+    output_size: Callable[[int], int]
+    border: int
+    padding: str = "valid"
+    depth: int = 0
+    in_channels: int | None = None
+    num_classes: int | None = None
+    trace: Callable[[Any], list] | None = None
+    base_channels: int | None = None
+
+    def __post_init__(self) -> None:
+        if not callable(self.output_size):
+            raise ValueError(f"output_size must be a function of the tile size, got {self.output_size!r}")
+        if self.padding not in ("valid", "same"):
+            raise ValueError(f"padding must be 'valid' or 'same', got {self.padding!r}")
+        for name in ("border", "depth"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 0:
+                raise ValueError(f"{name} must be a non-negative int (pixels / poolings), got {v!r}")
+
+    @classmethod
+    def for_unet(cls, depth: int = 4, padding: str = "valid", in_channels: int | None = None,
+                 num_classes: int | None = None, base_channels: int | None = None) -> "SizeRule":
+        """The rule of a U-Net of this shape (the arithmetic of :mod:`unet_tutorial.model`);
+        with ``base_channels`` it can also trace a tile (memory estimates) on the meta device."""
+        from .. import model as unet
+
+        unet.check_input_size(unet.valid_input_sizes(depth, padding, stop=4096)[0], depth, padding)
+        trace = None
+        if base_channels is not None:
+            def trace(size):
+                with torch.device("meta"):
+                    net = unet.UNet(in_channels or 1, num_classes or 2, base_channels, depth, padding, 0.0)
+                return net.trace(size)
+        return cls(output_size=lambda s: unet.output_size(s, depth, padding), border=unet.border(depth, padding),
+                   padding=padding, depth=depth, in_channels=in_channels, num_classes=num_classes,
+                   trace=trace, base_channels=base_channels)
+
+
+def size_rule(model: Any) -> SizeRule:
+    """The :class:`SizeRule` of a predictor: ``model`` itself if it is one, its ``size_rule``
+    attribute if it has one, else read from its size interface (``output_size(n)``,
+    ``border``, ``padding``, ``depth``, ``in_channels``, ``num_classes``, ``trace``, as
+    :class:`~unet_tutorial.model.UNet` has them).
+
+    Raises:
+        ValueError: none of these (the message says how to give one).
+    """
+    if isinstance(model, SizeRule):
+        return model
+    own = getattr(model, "size_rule", None)
+    if isinstance(own, SizeRule):
+        return own
+    for attr in ("output_size", "border"):
+        if not hasattr(model, attr):
+            raise ValueError(
+                f"the model has no {attr!r}: predict_tiled needs a UNet, a module with output_size(n), border, "
+                "padding and depth like unet_tutorial.model.UNet, or any callable with size_rule=SizeRule(...)")
+    return SizeRule(output_size=model.output_size, border=int(model.border),
+                    padding=getattr(model, "padding", "valid"), depth=int(getattr(model, "depth", 0)),
+                    in_channels=getattr(model, "in_channels", None), num_classes=getattr(model, "num_classes", None),
+                    trace=getattr(model, "trace", None), base_channels=getattr(model, "base_channels", None))
 
 
 # --------------------------------------------------------------------------
@@ -168,17 +267,10 @@ class TilePlan:
         return np.outer(w1, w1).astype(np.float32)
 
 
-def model_geometry(model: nn.Module) -> tuple[int, str, int]:
-    """``(border, padding, period)`` of a U-Net-like model (see :func:`predict_tiled`)."""
-    for attr in ("output_size", "border"):
-        if not hasattr(model, attr):
-            raise ValueError(
-                f"the model has no {attr!r}: predict_tiled needs a UNet or a module with "
-                "output_size(n), border, padding and depth like unet_tutorial.model.UNet"
-            )
-    padding = getattr(model, "padding", "valid")
-    depth = int(getattr(model, "depth", 0))
-    return int(model.border), padding, 2**depth
+def model_geometry(model: Any) -> tuple[int, str, int]:
+    """``(border, padding, period)`` of a predictor's :func:`size_rule` (see :func:`predict_tiled`)."""
+    rule = size_rule(model)
+    return int(rule.border), rule.padding, 2**int(rule.depth)
 
 
 def _axis_tiles(n: int, span: int, stride: int) -> int:
@@ -200,7 +292,7 @@ def min_tile_size(model: nn.Module, *, blend: bool = True, overlap: float = 0.25
         if padding == "same" and blend and border == 0:
             if s >= 2 * period:
                 return s
-        elif model.output_size(s) >= period:
+        elif size_rule(model).output_size(s) >= period:
             return s
         s = _next_valid(model, s)
 
@@ -236,7 +328,7 @@ def plan_tiles(
     tile_size = int(tile_size)
     _check_overlap(overlap)
     border, padding, period = model_geometry(model)
-    out = model.output_size(tile_size)  # ValueError naming the nearest valid sizes
+    out = size_rule(model).output_size(tile_size)  # ValueError naming the nearest valid sizes
     blending = padding == "same" and border == 0 and blend
     if blending:
         ramp = max(period, round(overlap * tile_size / period) * period)
@@ -298,10 +390,11 @@ def tile_memory_bytes(model: nn.Module, tile_size: int) -> int:
     multiple of ``2**depth`` between valid sizes), so every other size
     follows without re-tracing.
     """
-    if not hasattr(model, "trace"):
+    rule = size_rule(model)
+    if rule.trace is None:
         raise ValueError("the model has no trace(): pass tile_size explicitly")
-    model.output_size(tile_size)  # ValueError naming the nearest valid sizes
-    ref_size, records = _reference_trace(model)
+    rule.output_size(tile_size)  # ValueError naming the nearest valid sizes
+    ref_size, records = _reference_trace(rule)
     delta = tile_size - ref_size
     maps = 0
     for r in records:
@@ -313,13 +406,12 @@ def tile_memory_bytes(model: nn.Module, tile_size: int) -> int:
 _TRACES: dict[tuple, tuple[int, list]] = {}
 
 
-def _reference_trace(model: nn.Module) -> tuple[int, list]:
-    """``(size, model.trace(size))`` at the smallest valid size, cached per architecture."""
-    names = ("in_channels", "num_classes", "base_channels", "depth", "padding")
-    key = (type(model).__qualname__, *(getattr(model, n, None) for n in names))
+def _reference_trace(rule: SizeRule) -> tuple[int, list]:
+    """``(size, rule.trace(size))`` at the smallest valid size, cached per architecture."""
+    key = (rule.in_channels, rule.num_classes, rule.base_channels, rule.depth, rule.padding, rule.border)
     if key not in _TRACES or None in key:
-        size = _next_valid(model, 0)
-        _TRACES[key] = (size, model.trace(size))
+        size = _next_valid(rule, 0)
+        _TRACES[key] = (size, rule.trace(size))
     return _TRACES[key]
 
 
@@ -334,7 +426,9 @@ def _fitting_sizes(model: nn.Module, height: int, width: int, budget: int, *, bl
         candidates.append(_next_valid(model, candidates[-1]))
     # Memory grows with the size: binary search for the last size that fits.
     lo, hi = 0, len(candidates) - 1
-    if tile_memory_bytes(model, candidates[0]) > budget:
+    if size_rule(model).trace is None:  # no memory estimate: every size is taken to fit
+        lo = hi
+    elif tile_memory_bytes(model, candidates[0]) > budget:
         hi = 0
     while lo < hi:
         mid = (lo + hi + 1) // 2
@@ -416,10 +510,11 @@ def _next_valid(model: nn.Module, size: int) -> int:
     """Smallest valid input size of ``model`` above ``size`` (with a non-empty output)."""
     if hasattr(model, "nearest_valid_input_sizes"):
         return int(model.nearest_valid_input_sizes(size + 1)[1])
+    rule = size_rule(model)
     s = size + 1
     while True:
         try:
-            if model.output_size(s) >= 1:
+            if rule.output_size(s) >= 1:
                 return s
         except ValueError:
             pass

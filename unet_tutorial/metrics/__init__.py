@@ -18,6 +18,8 @@ Modules
 - :mod:`.warping`: simple points, the topology-preserving warping of the
   challenge's Fiji code, the classification of the remaining mismatches,
   the warping error (§4, Table 1).
+- :mod:`.registry`: every metric registered once, beside its definition, under the
+  one name the sweep, histories, records and tables use (:data:`METRICS`).
 - :mod:`.sweep`: the challenge protocol, a threshold sweep keeping each
   metric's best, and what the challenge ranked (§4, Table 1).
 - :mod:`.touching`: are touching objects kept apart? (§3, Eq. 2, Fig. 3).
@@ -45,6 +47,7 @@ from __future__ import annotations
 from ._graph import articulation_pixels as articulation_pixels
 from .instances import DSB_THRESHOLDS, InstanceMatch, dsb_score, instance_f1, match_instances, seg_score
 from .pixel import PixelScores, iou, pixel_error, pixel_scores
+from .registry import METRICS, Metric, Thresholded, get_metric, register_metric, sweep_metric_names
 from .rand import RandScores, rand_error, rand_scores, skimage_adapted_rand_error
 from .summary import COURSE_METRICS, MISMATCH_COLORS, error_summary, mismatch_rgb, summary_table
 from .sweep import (
@@ -80,6 +83,13 @@ __all__ = [
     "warping_details",
     "warping_error",
     "simple_point_table",
+    # registry
+    "METRICS",
+    "Metric",
+    "Thresholded",
+    "register_metric",
+    "get_metric",
+    "sweep_metric_names",
     # sweep
     "CHALLENGE_THRESHOLDS",
     "CHALLENGE_RADIUS",

@@ -34,6 +34,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from .._checks import check_instances, check_positive
+from .registry import Metric, register_metric
 
 __all__ = ["DSB_THRESHOLDS", "InstanceMatch", "match_instances", "instance_f1", "dsb_score", "seg_score"]
 
@@ -242,3 +243,20 @@ def seg_score(pred, truth, *, per_object: bool = False) -> float | np.ndarray:
         union = t_area + p_area[best] - cover
         scores[hit] = cover[hit] / union[hit]
     return scores if per_object else float(scores.mean())
+
+
+def _mean_dsb(preds, truths) -> float:
+    """The DSB score averaged over images, as the competition averages it."""
+    return float(np.mean([dsb_score(p, t) for p, t in zip(preds, truths)]))
+
+
+def _pooled_seg(preds, truths) -> float:
+    """SEG pooled over the objects of several frames, as the challenge averages it."""
+    return float(np.concatenate([seg_score(p, t, per_object=True) for p, t in zip(preds, truths)]).mean())
+
+
+register_metric(Metric("dsb", "the Data Science Bowl 2018 score: mean over images of the average precision "
+                       "over IoU thresholds 0.5-0.95", lower_is_better=False, objects=_mean_dsb))
+register_metric(Metric("seg", "the Cell Tracking Challenge's SEG: mean Jaccard index of the true objects "
+                       "with their matched predictions (0 when none), pooled over frames",
+                       lower_is_better=False, objects=_pooled_seg))

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._common import f_score, mask_pair
+from .registry import Metric, Thresholded, register_metric
 
 __all__ = ["pixel_error", "PixelScores", "pixel_scores", "iou"]
 
@@ -167,3 +168,21 @@ def iou(pred: np.ndarray, truth: np.ndarray) -> float:
     if union == 0:
         return 1.0
     return float(np.count_nonzero(p & t)) / union
+
+
+# --------------------------------------------------------------------------
+# Registered for the threshold sweep (one name, one meaning: see .registry)
+# --------------------------------------------------------------------------
+
+
+def _pixel_counts(t: Thresholded) -> dict[str, float]:
+    tp, fp, fn, _ = t.shared("pixel_counts", lambda x: pixel_counts(x.pred, x.truth))
+    return {"tp": tp, "fp": fp, "fn": fn}
+
+
+register_metric(Metric(
+    "pixel_fscore", "the course's pixel error, the leaderboard's: 1 - the F-score of the cell pixels",
+    counts=_pixel_counts, from_counts=lambda c, n: 1.0 - f_score(c["tp"], c["fp"], c["fn"])[2]))
+register_metric(Metric(
+    "pixel", "the other pixel error convention: 1 - accuracy, the fraction of mislabelled pixels "
+    "(pixel_error())", counts=_pixel_counts, from_counts=lambda c, n: (c["fp"] + c["fn"]) / n))

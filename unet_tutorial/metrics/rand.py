@@ -36,6 +36,7 @@ import numpy as np
 from skimage.metrics import adapted_rand_error
 
 from ._common import f_score, label4, mask_pair
+from .registry import Metric, Thresholded, register_metric
 
 __all__ = ["RandScores", "rand_scores", "rand_error", "skimage_adapted_rand_error"]
 
@@ -198,3 +199,19 @@ def skimage_adapted_rand_error(pred: np.ndarray, truth: np.ndarray) -> float:
         raise ValueError("truth has no cell pixel: the adapted Rand error is undefined")
     are, _, _ = adapted_rand_error(label4(t)[0], label4(p)[0])
     return float(are)
+
+
+def _rand_counts(t: Thresholded) -> dict[str, float]:
+    sa, sb, sab = rand_sums(t.pred, t.truth)
+    return {"sa": sa, "sb": sb, "sab": sab}
+
+
+def _rand_from_counts(c, n: int) -> float:
+    if c["sa"] == 0:
+        raise ValueError("truth has no cell pixel: the foreground-restricted Rand error is undefined")
+    return rand_from_sums(c["sa"], c["sb"], c["sab"]).error
+
+
+register_metric(Metric(
+    "rand", "the leaderboard's Rand error: 1 - the F-score of the foreground-restricted Rand index",
+    counts=_rand_counts, from_counts=_rand_from_counts))

@@ -45,10 +45,9 @@ import numpy as np
 
 from .._checks import check_binary, check_probability
 from .._progress import progress_bar
-from ._common import MASK_HINT, f_score
-from .pixel import pixel_counts
-from .rand import rand_from_sums, rand_sums
-from .warping import MismatchType, check_radius, classify_mistakes, warp_to_truth
+from ._common import MASK_HINT
+from .registry import Thresholded, get_metric, sweep_metric_names
+from .warping import CHALLENGE_RADIUS
 
 __all__ = ["CHALLENGE_THRESHOLDS", "CHALLENGE_RADIUS", "SWEEP_METRICS", "SweepResult", "threshold_sweep"]
 
@@ -57,11 +56,8 @@ __all__ = ["CHALLENGE_THRESHOLDS", "CHALLENGE_RADIUS", "SWEEP_METRICS", "SweepRe
 #: the challenge also ran at 1.0, where ``prob > 1.0`` leaves no cell pixel.
 CHALLENGE_THRESHOLDS: np.ndarray = np.round(np.arange(10) * 0.1, 1)
 
-#: Half-size (pixels) of the window in which the challenge script decided
-#: whether a remaining mismatch is a split (``radius = 20``).
-CHALLENGE_RADIUS: int = 20
-
-#: Metrics known to :func:`threshold_sweep`.
+#: The metrics of the Table 1 protocol (every registered sweep metric works:
+#: :func:`~unet_tutorial.metrics.registry.sweep_metric_names`).
 SWEEP_METRICS: tuple[str, ...] = ("pixel", "pixel_fscore", "rand", "warping", "warping_splits_merges")
 
 
@@ -131,7 +127,9 @@ def threshold_sweep(
     is ``prob > t`` (strictly greater, as the Java code) and the metric is
     computed; each metric then gets its own best threshold.
 
-    Metrics (all errors, lower is better):
+    Metrics: any name registered with counts in :mod:`unet_tutorial.metrics.registry`
+    (each keeps its best: the lowest error, or the highest score); the course's five
+    (:data:`SWEEP_METRICS`, all errors) are:
 
     * ``"pixel"`` – :func:`~unet_tutorial.metrics.pixel_error` (``1 −`` accuracy);
     * ``"pixel_fscore"`` – ``1 −`` F-score of the cell pixels (the leaderboard's
@@ -181,9 +179,11 @@ def threshold_sweep(
            segmentation algorithms for connectomics", Front. Neuroanat. 9:142, 2015.
     """
     metrics = tuple(metrics)
-    unknown = [m for m in metrics if m not in SWEEP_METRICS]
+    known = sweep_metric_names()
+    unknown = [m for m in metrics if m not in known]
     if not metrics or unknown:
-        raise ValueError(f"metrics must be a non-empty subset of {SWEEP_METRICS}, got {metrics}")
+        raise ValueError(f"metrics must be a non-empty subset of the registered sweep metrics {known}, got {metrics}")
+    registered = {m: get_metric(m) for m in metrics}
     if isinstance(prob, (list, tuple)):  # images of different sizes
         if not isinstance(truth, (list, tuple)) or len(truth) != len(prob) or not prob:
             raise ValueError(f"a list prob needs a list truth of the same length (>= 1), got {len(prob)} "
@@ -206,54 +206,27 @@ def threshold_sweep(
     n_pixels = sum(qi.size for qi in q)
 
     values = {m: np.zeros(th.size) for m in metrics}
-    need_warp = any(m.startswith("warping") for m in metrics)
     steps = th.size * len(truths)
-    bar = progress_bar(total=steps, desc="threshold sweep", leave=False) if progress and need_warp else None
+    slow = any(registered[m].expensive for m in metrics)
+    bar = progress_bar(total=steps, desc="threshold sweep", leave=False) if progress and slow else None
     try:
         for k, t in enumerate(th.tolist()):
-            acc = dict.fromkeys(("pix", "tp", "fp", "fn", "sa", "sb", "sab", "warp", "sm"), 0)
+            pooled: dict[str, dict[str, float]] = {m: {} for m in metrics}
             for qi, ti in zip(q, truths):
-                pi = qi > t
-                if "pixel" in metrics or "pixel_fscore" in metrics:
-                    tp, fp, fn, _ = pixel_counts(pi, ti)
-                    acc["pix"] += fp + fn
-                    acc["tp"] += tp
-                    acc["fp"] += fp
-                    acc["fn"] += fn
-                if "rand" in metrics:
-                    sa, sb, sab = rand_sums(pi, ti)
-                    acc["sa"] += sa
-                    acc["sb"] += sb
-                    acc["sab"] += sab
-                if need_warp:
-                    key = np.abs(qi - t).astype(np.float32)
-                    warped, remaining, _ = warp_to_truth(ti, pi, key)
-                    acc["warp"] += int(np.count_nonzero(remaining))
-                    if "warping_splits_merges" in metrics:
-                        r = check_radius(CHALLENGE_RADIUS, pi.shape)
-                        types = classify_mistakes(warped, remaining, r)
-                        acc["sm"] += int(np.count_nonzero(
-                            (types == MismatchType.SPLIT) | (types == MismatchType.MERGE)))
+                image = Thresholded(qi, ti, t)  # what several metrics share is computed once
+                for m in metrics:
+                    for key, v in registered[m].counts(image).items():
+                        pooled[m][key] = pooled[m].get(key, 0) + v
                 if bar is not None:
                     bar.update(1)
-            if "pixel" in metrics:
-                values["pixel"][k] = acc["pix"] / n_pixels
-            if "pixel_fscore" in metrics:
-                values["pixel_fscore"][k] = 1.0 - f_score(acc["tp"], acc["fp"], acc["fn"])[2]
-            if "rand" in metrics:
-                if acc["sa"] == 0:
-                    raise ValueError("truth has no cell pixel: the foreground-restricted Rand error is undefined")
-                values["rand"][k] = rand_from_sums(acc["sa"], acc["sb"], acc["sab"]).error
-            if "warping" in metrics:
-                values["warping"][k] = acc["warp"] / n_pixels
-            if "warping_splits_merges" in metrics:
-                values["warping_splits_merges"][k] = acc["sm"] / n_pixels
+            for m in metrics:
+                values[m][k] = registered[m].from_counts(pooled[m], n_pixels)
     finally:
         if bar is not None:
             bar.close()
 
     # np.argmin keeps the first minimum, like the Java loops' strict comparisons.
-    best_idx = {m: int(np.argmin(v)) for m, v in values.items()}
+    best_idx = {m: int(np.argmin(v) if registered[m].lower_is_better else np.argmax(v)) for m, v in values.items()}
     return SweepResult(
         thresholds=th,
         values=values,

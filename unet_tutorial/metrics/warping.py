@@ -47,8 +47,13 @@ from scipy import ndimage as ndi
 from .._checks import check_int, check_probability
 from ._common import C4, C8, label4, mask_pair
 from ._graph import articulation_pixels
+from .registry import Metric, Thresholded, register_metric
 
-__all__ = ["MismatchType", "WarpingResult", "warping_details", "warping_error", "simple_point_table"]
+#: Half-size (pixels) of the window in which the challenge script decided
+#: whether a remaining mismatch is a split (``radius = 20``).
+CHALLENGE_RADIUS: int = 20
+
+__all__ = ["CHALLENGE_RADIUS", "MismatchType", "WarpingResult", "warping_details", "warping_error", "simple_point_table"]
 
 # The 8 neighbours of a pixel as (d_row, d_col); bit k of a neighbourhood code is
 # the value of neighbour k. Row-major order, centre left out.
@@ -532,3 +537,33 @@ def warping_error(
     key = _order_key(p, prob, float(threshold))
     _, remaining, _ = warp_to_truth(t, p, key)
     return float(np.count_nonzero(remaining)) / p.size
+
+
+# --------------------------------------------------------------------------
+# Registered for the threshold sweep: flips ordered by |prob - t|, as the challenge
+# --------------------------------------------------------------------------
+
+
+def _warp(t: Thresholded):
+    """``(warped, remaining, ...)`` of the thresholded proposal (shared by both warping errors)."""
+    key = np.abs(t.prob - t.threshold).astype(np.float32)
+    return warp_to_truth(t.truth, t.pred, key)
+
+
+def _warping_counts(t: Thresholded) -> dict[str, float]:
+    return {"mismatches": int(np.count_nonzero(t.shared("warp", _warp)[1]))}
+
+
+def _splits_merges_counts(t: Thresholded) -> dict[str, float]:
+    warped, remaining, _ = t.shared("warp", _warp)
+    types = classify_mistakes(warped, remaining, check_radius(CHALLENGE_RADIUS, t.pred.shape))
+    return {"splits_merges": int(np.count_nonzero((types == MismatchType.SPLIT) | (types == MismatchType.MERGE)))}
+
+
+register_metric(Metric(
+    "warping_splits_merges", "the leaderboard's warping error: splits and merges left after the "
+    "topology-preserving warping, per pixel", counts=_splits_merges_counts,
+    from_counts=lambda c, n: c["splits_merges"] / n, expensive=True))
+register_metric(Metric(
+    "warping", "Jain's warping error: every mismatch left after the topology-preserving warping, per pixel",
+    counts=_warping_counts, from_counts=lambda c, n: c["mismatches"] / n, expensive=True))
