@@ -60,7 +60,7 @@ def test_every_experiment_runs_records_and_checks(smoke_records, name):
 def test_check_names_the_metric_that_is_not_reproduced(smoke_records, tmp_path):
     folder = tmp_path / "isbi2012-reference"
     folder.mkdir()
-    rec = E.load_record("isbi2012-reference", smoke_records)
+    rec = E.load_record("isbi2012-reference", smoke_records).to_dict()
     rec["model"]["metrics"]["rand"] += 0.01  # a number that the shipped weights do not give
     (folder / "record.json").write_text(json.dumps(rec))
     (folder / "model.pt").write_bytes((smoke_records / "isbi2012-reference" / "model.pt").read_bytes())
@@ -129,7 +129,7 @@ def test_rescore_updates_record_and_model_and_keeps_the_history(smoke_records, t
     import shutil
 
     shutil.copytree(smoke_records / "ctc2015-hela", tmp_path / "ctc2015-hela")
-    before = E.load_record("ctc2015-hela", tmp_path)
+    before = E.load_record("ctc2015-hela", tmp_path).to_dict()
     before["metrics"]["seg"] += 0.5  # as if scored under another protocol
     before["model"]["metrics"]["seg"] += 0.5
     (tmp_path / "ctc2015-hela" / "record.json").write_text(json.dumps(before))
@@ -164,3 +164,39 @@ def test_registered_comparisons_state_their_hypothesis_before_the_run():
     exp = E.EXPERIMENTS["isbi2012-precision"]
     assert exp.hypothesis and exp.verdict_rule
     assert [a.name for a, _ in exp.runs()][:2] == ["fp32", "fast"]  # seed by seed: pairs run together
+
+
+# --------------------------------------------------------------------------
+# Typed records: declared fields, today's JSON loads unchanged
+# --------------------------------------------------------------------------
+
+
+def test_every_committed_record_loads_as_a_typed_record():
+    from unet_tutorial.checkpoint import results_dir
+
+    names = sorted(p.parent.name for p in results_dir().glob("*/record.json"))
+    assert names, "no committed record"
+    for name in names:
+        rec = E.load_record(name)
+        assert isinstance(rec, E.Record) and rec.name == name and rec.schema == 1
+        assert rec["name"] == name and dict(rec) == rec.to_dict()  # still the JSON, read-only
+        for key, run in rec.runs.items():
+            assert isinstance(run, E.Run) and run.metrics == rec["runs"][key]["metrics"]
+            assert rec.run(run.arm, run.seed) is run
+        assert list(rec.split.held_out) == list(rec.get("split", {}).get("held_out", []))
+
+
+def test_a_record_is_read_only_and_refuses_a_newer_schema(tmp_path):
+    rec = E.record_from_dict({"name": "x", "schema": 1, "split": {"train": [0, 1], "held_out": [2]},
+                              "arms": ["a"], "seeds": [3],
+                              "runs": {"a/seed3": {"arm": "a", "seed": 3, "steps": 5, "train_seconds": 1.5,
+                                                   "metrics": {"rand": 0.1}}}})
+    assert rec.split.train == (0, 1) and rec.run("a", 3).steps == 5 and rec.split.validation == ()
+    with pytest.raises(TypeError):
+        rec["name"] = "y"  # noqa: the mapping has no item assignment
+    with pytest.raises(KeyError, match="no run of arm 'b'"):
+        rec.run("b", 3)
+    with pytest.raises(ValueError, match="newer than this package reads"):
+        E.record_from_dict({"name": "x", "schema": E.SCHEMA_VERSION + 1})
+    with pytest.raises(ValueError, match="at least a 'name'"):
+        E.record_from_dict({"split": {}})

@@ -54,11 +54,11 @@ from __future__ import annotations
 from .cli import add_experiment_command
 from .evaluation import evaluate_isbi2012
 from .registry import EXPERIMENTS, Arm, Experiment
+from .records import SCHEMA_VERSION, Record, Run, Split, load_record, record_from_dict
 from .summary import arm_summary, paired_difference, summary_rows, time_to_quality
 from .runner import (
     TOLERANCE,
     check_experiment,
-    load_record,
     load_result_model,
     machine_info,
     rescore_experiment,
@@ -80,6 +80,11 @@ __all__ = [
     "rescore_experiment",
     "check_experiment",
     "load_record",
+    "record_from_dict",
+    "Record",
+    "Run",
+    "Split",
+    "SCHEMA_VERSION",
     "load_result_model",
     "machine_info",
     "add_experiment_command",

@@ -20,6 +20,7 @@ from ..checkpoint import RESULTS_ENV_VAR, REPOSITORY, load_model, model_config, 
 from ..model import UNet
 from ..protocol import Protocol, model_protocol
 from .evaluation import DATA, crop_for_smoke
+from .records import SCHEMA_VERSION, load_record
 from .registry import EXPERIMENTS, get_experiment
 
 __all__ = ["TOLERANCE", "RESULTS_ENV_VAR", "results_dir", "machine_info", "run_experiment", "run_pilot", "load_record",
@@ -160,7 +161,7 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
     if first_cfg.num_threads:
         torch.set_num_threads(first_cfg.num_threads)
     record.update({
-        "name": exp.name, "summary": exp.summary, "notes": exp.notes, "smoke": smoke,
+        "name": exp.name, "schema": SCHEMA_VERSION, "summary": exp.summary, "notes": exp.notes, "smoke": smoke,
         "command": command or " ".join(["python -m unet_tutorial", *sys.argv[1:]]),
         "git": git_commit(), "machine": machine_info(device),
         "data": exp.data, "split": exp.split_record(),
@@ -291,19 +292,6 @@ def run_pilot(name: str, steps: int, *, seeds: tuple[int, ...] | None = None,
 # --------------------------------------------------------------------------
 
 
-def load_record(name: str, results: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    """The record ``results/NAME/record.json`` as a dict.
-
-    Raises:
-        FileNotFoundError: no record (the message gives the command that writes it).
-    """
-    path = (Path(results) if results is not None else results_dir()) / name / "record.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"no record of experiment {name!r} at {path}; "
-                                f"record it with: python -m unet_tutorial experiment run {name}")
-    return json.loads(path.read_text())
-
-
 def load_result_model(name: str, results: str | os.PathLike[str] | None = None,
                       map_location: str | torch.device = "cpu") -> UNet:
     """The model kept by experiment ``name`` (``results/NAME/model.pt``), in float32, eval mode.
@@ -384,7 +372,7 @@ def rescore_experiment(name: str, *, reason: str, results: str | os.PathLike[str
             changed training or held-out set (that needs a new run).
     """
     exp = get_experiment(name)
-    rec = load_record(name, results)
+    rec = load_record(name, results).to_dict()
     if rec.get("status") != "complete" or not rec.get("model") or len(rec.get("runs", {})) != 1:
         raise ValueError(f"{name}: only a complete record of one run with a kept model can be rescored")
     if not reason.strip():
