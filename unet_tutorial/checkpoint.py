@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from .model import UNet
-from .protocol import Protocol, model_protocol
+from .protocol import default_class_names, Protocol, model_protocol
 
 __all__ = [
     "write_atomic",
@@ -150,6 +150,8 @@ def save_model(model: UNet, path: str | os.PathLike[str], **extra: object) -> No
     for key in ("threshold", "normalize"):
         if key in extra:
             protocol = protocol.replace(**{key: extra.pop(key)})
+    if len(protocol.class_names) != model.num_classes:  # one name per output class, always
+        protocol = protocol.replace(class_names=default_class_names(model.num_classes))
     blob = {"unet": model_config(model), "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
             "protocol": protocol.to_dict()}
 

@@ -43,6 +43,10 @@ class TrainConfig:
         base_channels: feature channels of the first level [channels]; 64 in the paper.
         depth: number of 2×2 max-poolings; 4 in the paper.
         dropout: probability of the drop-out layers at the end of the contracting path (§3.1).
+        num_classes: output classes ``K`` (2: background/foreground, the paper's; more for
+            masks holding class labels 0..K−1, e.g. a folder trained with ``--classes K``).
+        class_names: the ``K`` class names separated by commas (class 0 first), saved with
+            the model; empty: ``background, foreground`` or ``background, class 1, …``.
 
     Tiles and data:
         tile_size: input tile edge [pixels], a valid size of the network
@@ -114,6 +118,8 @@ class TrainConfig:
     base_channels: int = 64
     depth: int = 4
     dropout: float = 0.5
+    num_classes: int = 2
+    class_names: str = ""
     # tiles and data
     tile_size: int = 572
     batch_size: int = 1
@@ -161,6 +167,23 @@ class TrainConfig:
             check_input_size(self.tile_size, self.depth, "valid")
         except ValueError as err:
             raise ValueError(f"config field 'tile_size': {err}") from None
+        if self.num_classes > 2 and self.border_weights:
+            raise ValueError(f"config field 'border_weights': Eq. 2's separation borders need instance masks "
+                             f"(2 classes); with num_classes = {self.num_classes} set border_weights = false "
+                             "(the class-balancing weights w_c still apply)")
+        names = self.class_name_list()
+        if self.class_names.strip() and (len(names) != self.num_classes or len(set(names)) != len(names)):
+            raise ValueError(f"config field 'class_names' must list {self.num_classes} distinct names separated "
+                             f"by commas (class 0 first), got {self.class_names!r}")
+
+    def class_name_list(self) -> tuple[str, ...]:
+        """The names of the ``num_classes`` classes: ``class_names`` split at commas, else the defaults
+        (:func:`unet_tutorial.protocol.default_class_names`)."""
+        from .protocol import default_class_names
+
+        if not self.class_names.strip():
+            return default_class_names(self.num_classes)
+        return tuple(n.strip() for n in self.class_names.split(","))
 
     def replace(self, **changes: Any) -> "TrainConfig":
         """A copy with some fields changed (validated; unknown names raise ``ValueError``)."""
@@ -261,6 +284,8 @@ FIELDS: dict[str, Rule] = {
     "base_channels": Rule(_INT, *_AT_LEAST_1),
     "depth": Rule(_INT, *_AT_LEAST_1),
     "dropout": Rule(_FLOAT, _finite(0.0, 1.0), "must be in [0, 1)"),
+    "num_classes": Rule(_INT, lambda v: 2 <= v <= 255, "must be in [2, 255] (class labels are stored as uint8)"),
+    "class_names": Rule(_STR, lambda v: True, ""),
     "tile_size": Rule(_INT, *_AT_LEAST_1),  # and a valid size of the network (checked after the table)
     "batch_size": Rule(_INT, *_AT_LEAST_1),
     "holdout": Rule(_INT, *_AT_LEAST_0),

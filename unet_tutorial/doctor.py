@@ -256,7 +256,20 @@ def _balance(mask: np.ndarray, file: str) -> list[Finding]:
     return []
 
 
-def _mask(path: Path, root: Path, image_shape: tuple[int, int] | None, image_file: str) -> list[Finding]:
+def _classes(labels: np.ndarray, classes: int, file: str) -> list[Finding]:
+    """Class labels 0..K-1: a mask of background only is an error, absent classes are info."""
+    counts = np.bincount(labels.ravel().astype(np.int64), minlength=classes)
+    if counts[1:].sum() == 0:
+        return [Finding("error", file, "only class 0 (background): it would teach \"all background\"",
+                        "annotate the objects, check --classes and the mask's values, or remove the pair")]
+    absent = [k for k in range(1, classes) if counts[k] == 0]
+    share = ", ".join(f"{k}: {100 * c / labels.size:.1f} %" for k, c in enumerate(counts.tolist()))
+    return [Finding("info", file, f"class labels ({share})" + (f"; classes {absent} absent" if absent else ""),
+                    "nothing to do; w_c balances the classes over each image")]
+
+
+def _mask(path: Path, root: Path, image_shape: tuple[int, int] | None, image_file: str,
+          classes: int | None = None) -> list[Finding]:
     """Decoding, size against the image, encoding and class balance of one mask."""
     file = _rel(path, root)
     try:
@@ -264,14 +277,18 @@ def _mask(path: Path, root: Path, image_shape: tuple[int, int] | None, image_fil
     except (FileNotFoundError, ValueError) as err:
         return [Finding("error", file, f"unreadable mask: {err}", _unreadable_fix(err))]
     try:
-        decoded = decode_mask(raw, palette, name="mask")
+        decoded = decode_mask(raw, palette, name="mask", classes=classes)
     except ValueError as err:
-        return [Finding("error", file, str(err), _mask_fix(raw))]
+        fix = (f"save the class labels 0..{classes - 1} as a gray or palette PNG (uint8)" if classes
+               else _mask_fix(raw))
+        return [Finding("error", file, str(err), fix)]
     found: list[Finding] = []
     if image_shape is not None and decoded.mask.shape != tuple(image_shape):
         (h, w), (mh, mw) = image_shape, decoded.mask.shape
         found.append(Finding("error", file, f"size mismatch: mask {mh}×{mw} px, image {image_file} {h}×{w} px",
                              "save the mask at the image's size (nearest-neighbour resizing only)"))
+    if classes is not None:
+        return found + _classes(decoded.mask, classes, file)
     return found + _encoding(decoded, raw, file) + _balance(decoded.mask, file)
 
 
@@ -333,8 +350,11 @@ def _collapse(findings: list[Finding]) -> list[Finding]:
     return out
 
 
-def diagnose(path: str | os.PathLike[str], weights: str | os.PathLike[str] | None = None) -> list[Finding]:
+def diagnose(path: str | os.PathLike[str], weights: str | os.PathLike[str] | None = None, *,
+             classes: int | None = None) -> list[Finding]:
     """Check a folder ``DIR/images`` + ``DIR/masks`` for training (and ``weights`` for prediction).
+
+    ``classes=K``: the masks must hold class labels ``0..K − 1`` (``train --classes K``).
 
     Never raises for a problem of the data: every problem is a :class:`Finding`.
 
@@ -355,7 +375,7 @@ def diagnose(path: str | os.PathLike[str], weights: str | os.PathLike[str] | Non
         findings += image_findings
         if shape is not None:
             shapes.setdefault(tuple(shape), []).append(_rel(image_path, root))
-        findings += _mask(mask_path, root, shape, _rel(image_path, root))
+        findings += _mask(mask_path, root, shape, _rel(image_path, root), classes)
     findings += _tiles(shapes, model)
     findings = _collapse(findings)
     return sorted(findings, key=lambda f: SEVERITIES.index(f.severity))
@@ -398,13 +418,18 @@ def add_doctor_command(subparsers: argparse._SubParsersAction) -> argparse.Argum
     )
     p.add_argument("folder", metavar="DIR", help="folder with images/ and masks/")
     p.add_argument("--weights", help="a model file: check the images' channels against its in_channels")
+    p.add_argument("--classes", type=int, metavar="K",
+                   help="the masks hold class labels 0..K-1 (as train --classes K reads them)")
     p.set_defaults(func=run_doctor_command)
     return p
 
 
 def run_doctor_command(args: argparse.Namespace) -> int:
     """Run ``doctor``: print the table and a summary; 1 when there is an error, else 0."""
-    findings = diagnose(args.folder, args.weights)
+    if args.classes is not None and args.classes < 2:
+        print(f"doctor: --classes must be >= 2, got {args.classes}", file=sys.stderr)
+        return 2
+    findings = diagnose(args.folder, args.weights, classes=args.classes)
     if findings:
         print(format_findings(findings))
     counts = {s: sum(f.severity == s for f in findings) for s in SEVERITIES}
@@ -412,5 +437,6 @@ def run_doctor_command(args: argparse.Namespace) -> int:
     if has_errors(findings):
         print(f"doctor: {summary}: fix the errors before training on {args.folder}", file=sys.stderr)
         return 1
-    print(f"doctor: {summary}: ready for python -m unet_tutorial train --data {args.folder}")
+    extra = f" --classes {args.classes}" if args.classes is not None else ""
+    print(f"doctor: {summary}: ready for python -m unet_tutorial train --data {args.folder}{extra}")
     return 0

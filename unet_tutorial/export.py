@@ -40,7 +40,7 @@ from .checkpoint import model_config
 from .inference.onnx_backend import ONNX_METADATA_KEY
 from .model import UNet
 from .normalize import NORMALIZE_PERCENTILES, model_normalization, normalize_image
-from .protocol import model_protocol
+from .protocol import default_class_names, model_protocol
 
 __all__ = ["valid_size_rule", "export_onnx", "export_bioimageio", "validate_bioimageio", "add_export_command"]
 
@@ -223,7 +223,9 @@ def export_bioimageio(model: UNet, path: str | os.PathLike[str], *, name: str, d
             pre = [ScaleRangeDescr(kwargs=ScaleRangeKwargs(axes=[AxisId("channel"), AxisId("y"), AxisId("x")],
                                                            min_percentile=lo, max_percentile=hi)),
                    ClipDescr(kwargs=ClipKwargs(min=0.0, max=1.0))]
-        classes = ["background", "foreground"] + [f"class {k}" for k in range(2, net.num_classes)]
+        classes = list(model_protocol(net).class_names)  # saved with the model (train --class-names)
+        if len(classes) != net.num_classes:
+            classes = list(default_class_names(net.num_classes))
         descr = ModelDescr(
             name=name,
             description=description,

@@ -58,7 +58,9 @@ def add_predict_command(subparsers: argparse._SubParsersAction) -> argparse.Argu
             "Segment PNG/TIFF/... images of any size with a saved U-Net (overlap-tile "
             "strategy, mirrored borders). Writes <stem>_prob.tif (float32 foreground "
             "probability) and <stem>_mask.png (uint8 0/255) per image into --out, and with "
-            "--instances <stem>_instances.tif (int32 labels of the separated objects). Integer "
+            "--instances <stem>_instances.tif (int32 labels of the separated objects). A model of K > 2 "
+            "classes writes <stem>_labels.png (uint8, the most probable class 0..K-1) and <stem>_prob.tif "
+            "(float32 (K, H, W), every class's probability, the class names in its metadata). Integer "
             "images are scaled to [0, 1] by their dtype's maximum; RGB(A) images are turned "
             "into gray by luminance for 1-channel models."
         ),
@@ -130,6 +132,9 @@ def _predict_files(args: argparse.Namespace) -> None:
         plan_tiles(model, 1, 1, args.tile_size)  # ValueError naming valid sizes, before any output
     amp = args.backend == "torch" and resolve_precision(args.precision, device) == torch.bfloat16
     protocol = model_protocol(model)
+    if model.num_classes > 2 and (args.instances or args.threshold is not None):
+        raise ValueError(f"the model has {model.num_classes} classes: its label map is the most probable class "
+                         "(no --threshold), and --instances separates the objects of a 2-class model only")
     threshold = next(t for t in (args.threshold, protocol.threshold, 0.5) if t is not None)
     tta = protocol.tta if args.tta is None else bool(args.tta)
     min_size = DEFAULT_MIN_SIZE if args.min_size is None else args.min_size
@@ -159,8 +164,17 @@ def _predict_files(args: argparse.Namespace) -> None:
     import tifffile
 
     for path in progress_bar(dict.fromkeys(paths), desc="images", unit="image", disable=args.quiet):
-        prob = predict_tiled(model, read_image(path, model.in_channels), tile_size=args.tile_size, tta=tta,
-                             amp=amp)[1]
+        probs = predict_tiled(model, read_image(path, model.in_channels), tile_size=args.tile_size, tta=tta,
+                              amp=amp)
+        if probs.shape[0] > 2:  # K classes: the most probable class, and every class's probability
+            labels = probs.argmax(0).astype(np.uint8)
+            write_atomic(out / f"{path.stem}_prob.tif",
+                         lambda f: tifffile.imwrite(f, probs.astype(np.float32), metadata={
+                             "axes": "CYX", "Labels": list(protocol.class_names)}))
+            write_atomic(out / f"{path.stem}_labels.png",
+                         lambda f: skimage.io.imsave(f, labels, check_contrast=False))
+            continue
+        prob = probs[1]
         mask = np.where(prob > threshold, 255, 0).astype(np.uint8)
         write_atomic(out / f"{path.stem}_prob.tif", lambda f: tifffile.imwrite(f, prob.astype(np.float32)))
         write_atomic(

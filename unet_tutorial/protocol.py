@@ -16,10 +16,19 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-__all__ = ["Protocol", "WithProtocol", "model_protocol"]
+__all__ = ["Protocol", "WithProtocol", "model_protocol", "default_class_names"]
 
 #: Input normalisations a model may be trained with (see :mod:`unet_tutorial.normalize`).
 _NORMALIZE_MODES = ("none", "percentile")
+
+
+def default_class_names(num_classes: int) -> tuple[str, ...]:
+    """``("background", "foreground")`` for 2 classes, else ``("background", "class 1", …)``."""
+    if not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError(f"num_classes must be an int >= 2, got {num_classes!r}")
+    if num_classes == 2:
+        return ("background", "foreground")
+    return ("background", *(f"class {k}" for k in range(1, num_classes)))
 
 
 @dataclass(frozen=True)

@@ -79,10 +79,15 @@ __all__ = [
 
 
 def build_model(config: TrainConfig) -> UNet:
-    """The :class:`UNet` of ``config`` (1 input channel, 2 classes, valid padding), seeded."""
+    """The :class:`UNet` of ``config`` (1 input channel, ``config.num_classes`` classes, valid padding),
+    seeded, carrying the class names of ``config`` in its protocol."""
+    from .protocol import model_protocol
+
     torch.manual_seed(config.seed)
-    return UNet(in_channels=1, num_classes=2, base_channels=config.base_channels,
-                depth=config.depth, padding="valid", dropout=config.dropout)
+    net = UNet(in_channels=1, num_classes=config.num_classes, base_channels=config.base_channels,
+               depth=config.depth, padding="valid", dropout=config.dropout)
+    net.protocol = model_protocol(net).replace(class_names=config.class_name_list())
+    return net
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -170,6 +175,8 @@ def evaluate(
 
     if len(images) == 0 or len(images) != len(labels):
         raise ValueError(f"evaluate() needs as many labels as images (>= 1), got {len(images)} and {len(labels)}")
+    if model.num_classes > 2:
+        return evaluate_classes(model, images, labels, tta=tta, device=device, tile_size=tile_size)
     prob = predict_probabilities(model, images, tta=tta, device=device, tile_size=tile_size)
     truth = [np.asarray(lab) == 1 for lab in labels]
     truth = np.stack(truth) if isinstance(prob, np.ndarray) else truth
@@ -181,6 +188,30 @@ def evaluate(
         sw = threshold_sweep(prob, truth, metrics=metrics, progress=False)
         out.update({f"{m}_best": float(sw.best[m]) for m in metrics})
         out.update({f"{m}_threshold": float(sw.best_threshold[m]) for m in metrics})
+    return out
+
+
+def evaluate_classes(model: UNet, images: Sequence[np.ndarray], labels: Sequence[np.ndarray], *,
+                     tta: bool = False, device: str | torch.device | None = None,
+                     tile_size: int | None = None) -> dict[str, float]:
+    """Per-class IoU of a K-class network on held-out images: the label map is the most probable class.
+
+    Returns:
+        ``iou_<class name>`` for every class (pooled over the images:
+        :func:`unet_tutorial.metrics.class_iou`; a class absent from both truth and
+        prediction is left out) and ``miou``, their mean over the classes that are not background.
+    """
+    from .inference import predict_tiled
+    from .metrics import class_iou
+    from .protocol import model_protocol
+
+    k = model.num_classes
+    preds = [predict_tiled(model, im, tile_size=tile_size, tta=tta, device=device).argmax(0) for im in images]
+    ious = class_iou(preds, [np.asarray(lab) for lab in labels], k)
+    names = model_protocol(model).class_names
+    names = names if len(names) == k else tuple(f"class {c}" for c in range(k))
+    out = {f"iou_{names[c].replace(' ', '_')}": float(ious[c]) for c in range(k) if np.isfinite(ious[c])}
+    out["miou"] = float(np.nanmean(ious[1:])) if np.isfinite(ious[1:]).any() else float("nan")
     return out
 
 
@@ -332,7 +363,11 @@ def train(
     # Channels-last where it is faster: CUDA, and a CPU computing in bfloat16 (see hardware.use_channels_last).
     channels_last = use_channels_last(dev, amp_dtype, config.channels_last)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
-    train_data = normalized(prepare_data(data, config.holdout), config.normalize)
+    train_data = normalized(prepare_data(data, config.holdout, num_classes=config.num_classes), config.normalize)
+    if train_data.num_classes != config.num_classes:
+        raise ValueError(f"the data holds {train_data.num_classes}-class labels ({train_data.name}) but the "
+                         f"configuration trains num_classes = {config.num_classes}: set num_classes = "
+                         f"{train_data.num_classes} (the train command: --classes {train_data.num_classes})")
 
     threads_before = torch.get_num_threads()
     own_group = False
@@ -341,7 +376,8 @@ def train(
             torch.set_num_threads(config.num_threads)
         rank, world, own_group = _distributed(dev)
         model = build_model(config)
-        model.protocol = Protocol(normalize=config.normalize)  # saved with it; predict_tiled applies it
+        # saved with it; predict_tiled applies the normalisation, export and predict name the classes
+        model.protocol = model.protocol.replace(normalize=config.normalize)
         if init is not None:
             model.load_state_dict(init.state_dict())
         model.to(dev, memory_format=memory_format)
@@ -510,6 +546,11 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
                    "images/ and masks/ (check it with: python -m unet_tutorial doctor DIR)")
     p.add_argument("--val-fraction", type=float, metavar="F",
                    help="folder --data: fraction of its images held out, chosen by name (default 0.2)")
+    p.add_argument("--classes", type=int, metavar="K",
+                   help="folder --data: the masks hold class labels 0..K-1 (K >= 2); trains a K-class U-Net "
+                   "with the class-balancing weights w_c (Eq. 2's borders need instance masks: off)")
+    p.add_argument("--class-names", metavar="A,B,...",
+                   help="with --classes: the K class names, class 0 first (saved with the model)")
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--resume", action="store_true",
                    help="continue from OUT/checkpoint.pt if it exists (with the checkpoint's configuration; "
@@ -528,11 +569,18 @@ def run_train_command(args: argparse.Namespace) -> int:
     try:
         config = get_config(args.config)
         overrides = dict(parse_override(s) for s in args.set)
+        if args.class_names is not None and args.classes is None:
+            raise ValueError("--class-names needs --classes K")
+        if args.classes is not None:
+            if args.classes < 2:
+                raise ValueError(f"--classes must be >= 2, got {args.classes}")
+            overrides = {"num_classes": args.classes, "class_names": args.class_names or "",
+                         **({"border_weights": False} if args.classes > 2 else {}), **overrides}
         if overrides:
             config = config.replace(**overrides)
         from .data.folder import train_data_argument
 
-        data = train_data_argument(args.data, args.val_fraction)
+        data = train_data_argument(args.data, args.val_fraction, args.classes)
         _, history = train(config, data=data, out_dir=args.out, resume=args.resume,
                            progress=not args.no_progress, steps=args.steps, device=args.device)
     except TrainingDiverged as err:

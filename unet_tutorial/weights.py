@@ -51,6 +51,8 @@ __all__ = [
     "common_border",
     "balanced_class_weights",
     "class_weight_map",
+    "check_class_labels",
+    "class_label_weight_map",
     "border_cutoff",
     "border_weight_map",
     "border_weight_map_direct",
@@ -278,6 +280,48 @@ def class_weight_map(mask: np.ndarray, class_weights: ClassWeights = "balanced")
     fg = check_binary(mask)
     w_bg, w_fg = _resolve_class_weights(fg, class_weights)
     return np.where(fg, np.float32(w_fg), np.float32(w_bg))
+
+
+def check_class_labels(labels: np.ndarray, num_classes: int, name: str = "labels") -> np.ndarray:
+    """``labels`` as an integer ``(H, W)`` map of class labels ``0..num_classes − 1``.
+
+    Raises:
+        ValueError: not a non-empty 2-D integer (or bool) array, or a value outside
+            ``0..num_classes − 1`` (the message names the values found).
+    """
+    a = np.asarray(labels)
+    if a.ndim != 2 or a.size == 0:
+        raise ValueError(f"{name} must be a non-empty 2-D (H, W) map of class labels, got shape {a.shape}")
+    if a.dtype.kind not in "biu":
+        raise ValueError(f"{name} must hold integer class labels 0..{num_classes - 1}, got dtype {a.dtype}")
+    bad = np.unique(a[(a < 0) | (a >= num_classes)])
+    if bad.size:
+        raise ValueError(f"{name} holds values {bad[:5].tolist()} outside the class labels 0..{num_classes - 1} "
+                         f"({num_classes} classes)")
+    return a.astype(np.int64, copy=False)
+
+
+def class_label_weight_map(labels: np.ndarray, num_classes: int, balanced: bool = True) -> np.ndarray:
+    """``w_c(x)`` of Eq. 2 for ``K`` classes: the inverse frequency of each pixel's class.
+
+    ``w_c = N / (C · N_c)`` as :func:`balanced_class_weights` (``C`` the classes present),
+    so the mean weight over the image is 1 and each present class carries the same total
+    weight; ``balanced=False`` gives all ones. For ``K = 2`` this is :func:`class_weight_map`.
+
+    Args:
+        labels: ``(H, W)`` integer class labels ``0..num_classes − 1``.
+        num_classes: ``K >= 2``.
+
+    Returns:
+        ``(H, W)`` float32.
+    """
+    a = check_class_labels(labels, num_classes)
+    if not balanced:
+        return np.ones(a.shape, np.float32)
+    counts = np.bincount(a.ravel(), minlength=num_classes).astype(np.float64)
+    present = int(np.count_nonzero(counts))
+    w = np.where(counts > 0, a.size / (present * np.maximum(counts, 1)), 1.0)
+    return w[a].astype(np.float32)
 
 
 # --------------------------------------------------------------------------

@@ -32,6 +32,11 @@ Masks are read as stored (Pillow for PNG, tifffile for TIFF) and decoded by
 - **floating-point masks** are refused (threshold a probability map and save
   integers).
 
+With ``classes=K`` (``train --classes K``, ``doctor --classes K``) every mask holds
+**class labels** instead: gray or palette-index values ``0..K − 1`` (0 = background),
+one class per pixel, and no other rule applies (RGB colours are refused: save the
+labels as a gray or palette image).
+
 Files whose name starts with ``.`` and files of other types are ignored (the
 ``doctor`` command lists the latter). :func:`load_folder` reads everything,
 :func:`folder_train_data` splits it into a :class:`~unet_tutorial.data.TrainData`.
@@ -270,7 +275,30 @@ def _decode_palette(idx: np.ndarray, palette: list[int], name: str) -> DecodedMa
     return _instances(used, inverse, idx.shape, f"palette PNG with {len(used)} indices (index 0 = background)")
 
 
-def decode_mask(raw: np.ndarray, palette: list[int] | None = None, name: str = "mask") -> DecodedMask:
+def _decode_classes(a: np.ndarray, palette: list[int] | None, classes: int, name: str) -> DecodedMask:
+    """Class labels ``0..classes − 1`` of a gray or palette-index mask (``classes=K``)."""
+    if a.ndim == 3 and a.shape[-1] in (3, 4):
+        if not (np.array_equal(a[..., 0], a[..., 1]) and np.array_equal(a[..., 0], a[..., 2])):
+            raise ValueError(f"{name} is a colour (RGB) mask, but class masks hold the labels 0..{classes - 1} as "
+                             "gray values or palette indices: save the labels as a gray (or palette) image")
+        a = a[..., 0]
+    elif a.ndim == 3 and a.shape[-1] == 2:
+        a = a[..., 0]
+    if a.ndim != 2:
+        raise ValueError(f"{name} has shape {a.shape}: a mask must be one 2-D image (H, W)")
+    values = np.unique(a)
+    bad = values[(values < 0) | (values >= classes)]
+    if bad.size:
+        hint = " (a 0/255 mask is binary: train without --classes)" if 255 in bad.tolist() else ""
+        raise ValueError(f"{name} holds values {bad[:5].tolist()} outside the class labels 0..{classes - 1} "
+                         f"of {classes} classes{hint}")
+    counts = np.bincount(a.ravel().astype(np.int64), minlength=classes)
+    note = "class labels: " + ", ".join(f"{k}: {c} px" for k, c in enumerate(counts.tolist()))
+    return DecodedMask(a.astype(np.uint8), None, "classes", note)
+
+
+def decode_mask(raw: np.ndarray, palette: list[int] | None = None, name: str = "mask",
+                classes: int | None = None) -> DecodedMask:
     """Decode the pixels of a mask file (see the module's rules) into a :class:`DecodedMask`.
 
     Args:
@@ -279,9 +307,11 @@ def decode_mask(raw: np.ndarray, palette: list[int] | None = None, name: str = "
         palette: the flat ``[r, g, b, …]`` palette of a palette PNG (``raw``
             then holds its indices), else ``None``.
         name: the file, for messages.
+        classes: ``K``: the mask holds class labels ``0..K − 1`` (see the module's
+            rules); ``None``: binary or instance masks.
 
     Raises:
-        ValueError: a float mask, more than two RGB colours, two equally bright
+        ValueError: a float mask, class labels outside ``0..K − 1``, more than two RGB colours, two equally bright
             colours, negative values, or an unusable shape.
     """
     a = np.asarray(raw)
@@ -292,6 +322,11 @@ def decode_mask(raw: np.ndarray, palette: list[int] | None = None, name: str = "
         raise ValueError(f"{name} must hold integer values, got dtype {a.dtype}")
     if a.size == 0:
         raise ValueError(f"{name} is empty (shape {a.shape})")
+    if classes is not None:
+        check_int(classes, "classes")
+        if classes < 2:
+            raise ValueError(f"classes must be >= 2, got {classes}")
+        return _decode_classes(a, palette, classes, name)
     if palette is not None and a.ndim == 2:
         return _decode_palette(a, palette, name)
     if a.ndim == 3 and a.shape[-1] == 2:  # gray + alpha: the alpha is ignored
@@ -303,10 +338,10 @@ def decode_mask(raw: np.ndarray, palette: list[int] | None = None, name: str = "
     return _decode_gray(a, name)
 
 
-def read_mask(path: str | os.PathLike[str]) -> DecodedMask:
-    """Read and decode one mask file (:func:`read_raw`, :func:`decode_mask`)."""
+def read_mask(path: str | os.PathLike[str], classes: int | None = None) -> DecodedMask:
+    """Read and decode one mask file (:func:`read_raw`, :func:`decode_mask`; ``classes`` as there)."""
     raw, palette = read_raw(path)
-    return decode_mask(raw, palette, name=f"mask {path}")
+    return decode_mask(raw, palette, name=f"mask {path}", classes=classes)
 
 
 # --------------------------------------------------------------------------
@@ -321,7 +356,8 @@ class FolderSample:
     Attributes:
         name: the file name without its suffix.
         image: float32 ``(H, W)`` in [0, 1] (``(C, H, W)`` for ``in_channels > 1``).
-        mask: uint8 ``(H, W)`` 0/1, the training target (1 = cell).
+        mask: uint8 ``(H, W)`` 0/1, the training target (1 = cell); class labels
+            ``0..K − 1`` when read with ``classes=K``.
         instances: int32 ``(H, W)`` instance ids when the mask file holds instance labels, else ``None``.
         encoding, note: how the mask was read (see :class:`DecodedMask`).
         image_path, mask_path: the two files.
@@ -352,13 +388,15 @@ def _unpaired_message(found: FolderPairs) -> str:
     return "unpaired files in " + str(found.root) + ": " + "; ".join(lines[:5]) + more
 
 
-def load_folder(path: str | os.PathLike[str], *, in_channels: int = 1) -> list[FolderSample]:
+def load_folder(path: str | os.PathLike[str], *, in_channels: int = 1,
+                classes: int | None = None) -> list[FolderSample]:
     """Read every image/mask pair of ``DIR/images`` and ``DIR/masks``, sorted by name.
 
     Args:
         path: the folder ``DIR``.
         in_channels: 1 (gray: RGB images converted by luminance) or 3 (RGB kept,
             gray images refused), as :func:`unet_tutorial.predict.read_image`.
+        classes: ``K``: the masks hold class labels ``0..K − 1``; ``None``: binary or instance masks.
 
     Raises:
         FileNotFoundError: ``DIR``, ``DIR/images`` or ``DIR/masks`` is missing.
@@ -375,7 +413,7 @@ def load_folder(path: str | os.PathLike[str], *, in_channels: int = 1) -> list[F
     samples = []
     for name, image_path, mask_path in found.pairs:
         image = read_folder_image(image_path, in_channels)
-        decoded = read_mask(mask_path)
+        decoded = read_mask(mask_path, classes)
         if image.shape[-2:] != decoded.mask.shape:
             raise ValueError(f"image {image_path} is {image.shape[-2]}×{image.shape[-1]} px but its mask "
                              f"{mask_path} is {decoded.mask.shape[0]}×{decoded.mask.shape[1]} px: they must "
@@ -429,14 +467,16 @@ def split_names(names: list[str], val_fraction: float = 0.2, seed: int = 0) -> t
     return sorted(set(names) - held), sorted(held)
 
 
-def folder_train_data(path: str | os.PathLike[str], *, val_fraction: float = 0.2, seed: int = 0) -> TrainData:
+def folder_train_data(path: str | os.PathLike[str], *, val_fraction: float = 0.2, seed: int = 0,
+                      classes: int | None = None) -> TrainData:
     """A :class:`~unet_tutorial.data.TrainData` from a folder (:func:`load_folder`, gray images).
 
     Held out: ``round(val_fraction · n)`` images as :func:`split_names` counts
     them, taken in its hash order from the images whose mask has a foreground
     pixel (the validation metrics are undefined on an empty mask; images with
     empty masks are always trained on). Labels are the binary masks, or the
-    separation masks (Fig. 3c) of instance labels.
+    separation masks (Fig. 3c) of instance labels, or with ``classes=K`` the class labels
+    ``0..K − 1`` (held out only among images with a pixel of a class other than 0).
 
     Raises:
         ValueError: a bad ``val_fraction``/``seed``, or anything :func:`load_folder` raises.
@@ -444,16 +484,18 @@ def folder_train_data(path: str | os.PathLike[str], *, val_fraction: float = 0.2
     """
     f = _check_fraction(val_fraction)
     seed = check_int(seed, "seed")
-    samples = load_folder(path)
+    samples = load_folder(path, classes=classes)
     candidates = [s.name for s in samples if s.mask.any()]
     held = set(_hash_order(candidates, seed)[: _held_out_count(len(samples), f)])
     train = [s for s in samples if s.name not in held]
     val = [s for s in samples if s.name in held]
     return TrainData([s.image for s in train], [s.mask for s in train],
-                     [s.image for s in val], [s.mask for s in val], name=f"folder {Path(path)}")
+                     [s.image for s in val], [s.mask for s in val], name=f"folder {Path(path)}",
+                     num_classes=classes or 2)
 
 
-def train_data_argument(data: str, val_fraction: float | None = None) -> str | TrainData:
+def train_data_argument(data: str, val_fraction: float | None = None,
+                        classes: int | None = None) -> str | TrainData:
     """The ``train`` command's ``--data``/``--val-fraction``: a data set name as is, or a folder's split.
 
     Raises:
@@ -461,6 +503,8 @@ def train_data_argument(data: str, val_fraction: float | None = None) -> str | T
             name nor an existing folder (and whatever :func:`folder_train_data` raises).
     """
     if data in ("isbi2012", "synthetic"):
+        if classes is not None:
+            raise ValueError(f"--classes applies to a folder --data only; {data} has 2 classes")
         if val_fraction is not None:
             raise ValueError("--val-fraction applies to a folder --data only; isbi2012 and synthetic hold out "
                              "the last `holdout` images (--set holdout=N)")
@@ -468,4 +512,5 @@ def train_data_argument(data: str, val_fraction: float | None = None) -> str | T
     if not Path(data).is_dir():
         raise ValueError(f"--data must be isbi2012, synthetic or a folder with images/ and masks/, "
                          f"got {data!r} (no such folder)")
-    return folder_train_data(Path(data), val_fraction=0.2 if val_fraction is None else val_fraction)
+    return folder_train_data(Path(data), val_fraction=0.2 if val_fraction is None else val_fraction,
+                             classes=classes)

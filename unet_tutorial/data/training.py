@@ -35,9 +35,11 @@ class TrainData:
 
     Attributes:
         images: float32 ``(n, H, W)`` in [0, 1] (or a list of such 2-D arrays).
-        labels: integer ``(n, H, W)``, 1 = cell (foreground), 0 = membrane/background.
+        labels: integer ``(n, H, W)``, 1 = cell (foreground), 0 = membrane/background;
+            with ``num_classes = K > 2`` class labels ``0..K − 1`` (0 = background).
         val_images, val_labels: the held-out images, same conventions (may be empty).
         name: where the data came from (for the history and messages).
+        num_classes: ``K``, the classes of the labels (2: binary masks).
     """
 
     images: Sequence[np.ndarray]
@@ -45,6 +47,7 @@ class TrainData:
     val_images: Sequence[np.ndarray] = ()
     val_labels: Sequence[np.ndarray] = ()
     name: str = "arrays"
+    num_classes: int = 2
 
     def __post_init__(self) -> None:
         # Every check here runs when the data is built, so that bad labels fail
@@ -61,22 +64,30 @@ class TrainData:
                         f"{kind} label {i} has shape {np.shape(lab)}, its image {np.shape(im)}: "
                         "image and label must be 2-D arrays of the same shape (H, W)"
                     )
-                mask = check_binary(lab, f"{kind} label {i}", hint=" (labels: 1 = cell, 0 = membrane/background)")
+                if self.num_classes > 2:
+                    from ..weights import check_class_labels
+
+                    mask = check_class_labels(lab, self.num_classes, f"{kind} label {i}")
+                else:
+                    mask = check_binary(lab, f"{kind} label {i}",
+                                        hint=" (labels: 1 = cell, 0 = membrane/background)")
                 if kind == "held-out" and not mask.any():
                     raise ValueError(f"held-out label {i} has no cell pixel (all 0): the validation "
                                      "metrics (Rand error, IoU) are undefined on it; hold out another image")
 
 
-def _split(images: Sequence[np.ndarray], labels: Sequence[np.ndarray], holdout: int, name: str) -> TrainData:
+def _split(images: Sequence[np.ndarray], labels: Sequence[np.ndarray], holdout: int, name: str,
+           num_classes: int = 2) -> TrainData:
     n = len(images)
     if holdout >= n:
         raise ValueError(f"holdout = {holdout} leaves no training image out of {n} ({name})")
     cut = n - holdout
-    return TrainData(list(images[:cut]), list(labels[:cut]), list(images[cut:]), list(labels[cut:]), name)
+    return TrainData(list(images[:cut]), list(labels[:cut]), list(images[cut:]), list(labels[cut:]), name,
+                     num_classes)
 
 
 def prepare_data(data: Any, holdout: int = 5, *, synthetic_count: int = 10, synthetic_size: int = 256,
-                 val_fraction: float = 0.2) -> TrainData:
+                 val_fraction: float = 0.2, num_classes: int = 2) -> TrainData:
     """Turn ``data`` into a :class:`TrainData`, holding out the last ``holdout`` images.
 
     Args:
@@ -91,6 +102,8 @@ def prepare_data(data: Any, holdout: int = 5, *, synthetic_count: int = 10, synt
             of its images held out; ``holdout`` is not used).
         holdout: images held out for validation.
         val_fraction: for a folder, the fraction of its images held out (in [0, 1)).
+        num_classes: ``K``; above 2 the labels (a folder's masks, or arrays) are class labels
+            ``0..K − 1`` (a folder is read with ``classes=K``).
     """
     if isinstance(data, TrainData):
         return data
@@ -98,7 +111,7 @@ def prepare_data(data: Any, holdout: int = 5, *, synthetic_count: int = 10, synt
                                          and os.path.isdir(data)):
         from .folder import folder_train_data
 
-        return folder_train_data(data, val_fraction=val_fraction)
+        return folder_train_data(data, val_fraction=val_fraction, classes=num_classes if num_classes > 2 else None)
     if isinstance(data, str):
         if data == "isbi2012":
             from .isbi2012 import load_isbi2012
@@ -116,7 +129,7 @@ def prepare_data(data: Any, holdout: int = 5, *, synthetic_count: int = 10, synt
         raise ValueError(f'unknown data set {data!r}: use "isbi2012", "synthetic", a folder with images/ and '
                          'masks/, or (images, labels) arrays')
     if isinstance(data, (tuple, list)) and len(data) == 2:
-        return _split(list(data[0]), list(data[1]), holdout, "arrays")
+        return _split(list(data[0]), list(data[1]), holdout, "arrays", num_classes)
     raise ValueError(
         f'data must be "isbi2012", "synthetic", a folder, an (images, labels) pair or a TrainData, '
         f'got {type(data).__name__}'
@@ -139,6 +152,8 @@ def normalized(data: TrainData, mode: str) -> TrainData:
 def weight_maps(labels: Sequence[np.ndarray], config: TrainConfig) -> list[np.ndarray] | None:
     """Pre-computed per-pixel loss weights ``w(x)`` (§3, Eq. 2) for every training label.
 
+    ``K > 2`` classes (``config.num_classes``): the class-balancing ``w_c`` of each
+    class label (:func:`unet_tutorial.weights.class_label_weight_map`), or ``None``.
     ``border_weights=True``: ``w_c + w0 · exp(−(d1 + d2)² / 2σ²)`` on the cell
     instances (4-connected cell regions) of each binary label, with
     :func:`unet_tutorial.weights.border_weight_map`; ``False``: only the
@@ -151,8 +166,12 @@ def weight_maps(labels: Sequence[np.ndarray], config: TrainConfig) -> list[np.nd
     Raises:
         ValueError: a label that is not a non-empty 2-D mask of 0/1 (or bool) values.
     """
-    from ..weights import border_weight_map, class_weight_map, instances_from_binary
+    from ..weights import border_weight_map, class_label_weight_map, class_weight_map, instances_from_binary
 
+    if config.num_classes > 2:  # class labels 0..K-1: only w_c (Eq. 2's borders need instances)
+        maps = [class_label_weight_map(lab, config.num_classes, config.class_weights == "balanced")
+                for lab in labels]
+        return maps if config.class_weights == "balanced" else None
     # Binary 0/1 (or bool) labels only: `label == 1` would silently make a 0/255
     # label all background, and a float label would be compared with 1.0.
     hint = " (labels: 1 = cell, 0 = membrane/background)"

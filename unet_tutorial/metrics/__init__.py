@@ -46,7 +46,7 @@ from __future__ import annotations
 # Private, re-exported for tests/test_metrics.py.
 from ._graph import articulation_pixels as articulation_pixels
 from .instances import DSB_THRESHOLDS, InstanceMatch, dsb_score, instance_f1, match_instances, seg_score
-from .pixel import PixelScores, iou, pixel_error, pixel_scores
+from .pixel import PixelScores, class_iou, iou, pixel_error, pixel_scores
 from .registry import METRICS, Metric, Thresholded, get_metric, register_metric, sweep_metric_names
 from .rand import RandScores, rand_error, rand_scores, skimage_adapted_rand_error
 from .summary import COURSE_METRICS, MISMATCH_COLORS, error_summary, mismatch_rgb, summary_table
@@ -72,6 +72,7 @@ __all__ = [
     "PixelScores",
     "pixel_scores",
     "iou",
+    "class_iou",
     # rand
     "RandScores",
     "rand_scores",

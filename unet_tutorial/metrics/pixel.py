@@ -32,7 +32,7 @@ import numpy as np
 from ._common import f_score, mask_pair
 from .registry import Metric, Thresholded, register_metric
 
-__all__ = ["pixel_error", "PixelScores", "pixel_scores", "iou"]
+__all__ = ["pixel_error", "PixelScores", "pixel_scores", "iou", "class_iou"]
 
 
 def pixel_error(pred: np.ndarray, truth: np.ndarray) -> float:
@@ -168,6 +168,48 @@ def iou(pred: np.ndarray, truth: np.ndarray) -> float:
     if union == 0:
         return 1.0
     return float(np.count_nonzero(p & t)) / union
+
+
+def class_iou(preds, truths, num_classes: int) -> np.ndarray:
+    """IoU (Jaccard index) of every class of K-class label maps, counts pooled over the images.
+
+    Parameters
+    ----------
+    preds, truths : ndarray of int, shape (H, W), or sequences of them (pairwise the same shape)
+        Class labels ``0..num_classes − 1``.
+    num_classes : int
+        ``K >= 2``.
+
+    Returns
+    -------
+    iou : ndarray of float, shape (K,)
+        ``|pred_k ∩ truth_k| / |pred_k ∪ truth_k|`` per class; NaN for a class in
+        neither (no evidence either way).
+
+    Raises
+    ------
+    ValueError
+        Different numbers or shapes of maps, or labels outside ``0..K − 1``.
+    """
+    from ..weights import check_class_labels
+
+    if isinstance(preds, np.ndarray) and preds.ndim == 2:
+        preds, truths = [preds], [truths]
+    preds, truths = list(preds), list(truths)
+    if len(preds) != len(truths) or not preds:
+        raise ValueError(f"need as many predictions as truths (>= 1), got {len(preds)} and {len(truths)}")
+    inter = np.zeros(num_classes)
+    union = np.zeros(num_classes)
+    for i, (p, t) in enumerate(zip(preds, truths)):
+        p = check_class_labels(p, num_classes, f"preds[{i}]")
+        t = check_class_labels(t, num_classes, f"truths[{i}]")
+        if p.shape != t.shape:
+            raise ValueError(f"preds[{i}] has shape {p.shape}, truths[{i}] {t.shape}: they must match")
+        inter += np.bincount(t[p == t].ravel(), minlength=num_classes)
+        union += np.bincount(p.ravel(), minlength=num_classes) + np.bincount(t.ravel(), minlength=num_classes)
+    union -= inter
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(union > 0, inter / np.maximum(union, 1), np.nan)
 
 
 # --------------------------------------------------------------------------
