@@ -4,7 +4,8 @@ Every public function of the package checks its inputs here, so that bad input
 fails the same way everywhere: a ``ValueError`` whose message names the
 argument and the problem (never a silent wrong answer, never a NaN far away).
 
-- :func:`check_binary`, :func:`check_instances`: masks (0/1) and instance labels.
+- :func:`check_binary`, :func:`check_instances`, :func:`check_class_labels`: masks (0/1),
+  instance labels and class labels (0..K − 1).
 - :func:`check_image`, :func:`as_unit_float`: images, and the one rule for
   integer images (scaled to [0, 1] by the dtype's maximum, wherever they enter).
 - :func:`check_probability`: probability maps in [0, 1].
@@ -25,6 +26,7 @@ import torch
 
 __all__ = [
     "check_binary",
+    "check_class_labels",
     "check_instances",
     "check_image",
     "as_unit_float",
@@ -257,3 +259,22 @@ def user_cache_dir() -> Path:
 def one_line(err: BaseException) -> str:
     """An exception's message on one line (whitespace runs collapsed), else its type's name."""
     return " ".join(str(err).split()) or type(err).__name__
+
+
+def check_class_labels(labels: np.ndarray, num_classes: int, name: str = "labels") -> np.ndarray:
+    """``labels`` as an integer ``(H, W)`` map of class labels ``0..num_classes − 1``.
+
+    Raises:
+        ValueError: not a non-empty 2-D integer (or bool) array, or a value outside
+            ``0..num_classes − 1`` (the message names the values found).
+    """
+    a = np.asarray(labels)
+    if a.ndim != 2 or a.size == 0:
+        raise ValueError(f"{name} must be a non-empty 2-D (H, W) map of class labels, got shape {a.shape}")
+    if a.dtype.kind not in "biu":
+        raise ValueError(f"{name} must hold integer class labels 0..{num_classes - 1}, got dtype {a.dtype}")
+    bad = np.unique(a[(a < 0) | (a >= num_classes)])
+    if bad.size:
+        raise ValueError(f"{name} holds values {bad[:5].tolist()} outside the class labels 0..{num_classes - 1} "
+                         f"({num_classes} classes)")
+    return a.astype(np.int64, copy=False)

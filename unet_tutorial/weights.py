@@ -43,7 +43,7 @@ from typing import Literal
 import numpy as np
 from scipy import ndimage as ndi
 
-from ._checks import check_binary, check_instances, check_positive
+from ._checks import check_binary, check_class_labels, check_instances, check_positive
 
 __all__ = [
     "separation_mask",
@@ -51,7 +51,6 @@ __all__ = [
     "common_border",
     "balanced_class_weights",
     "class_weight_map",
-    "check_class_labels",
     "class_label_weight_map",
     "border_cutoff",
     "border_weight_map",
@@ -280,25 +279,6 @@ def class_weight_map(mask: np.ndarray, class_weights: ClassWeights = "balanced")
     fg = check_binary(mask)
     w_bg, w_fg = _resolve_class_weights(fg, class_weights)
     return np.where(fg, np.float32(w_fg), np.float32(w_bg))
-
-
-def check_class_labels(labels: np.ndarray, num_classes: int, name: str = "labels") -> np.ndarray:
-    """``labels`` as an integer ``(H, W)`` map of class labels ``0..num_classes − 1``.
-
-    Raises:
-        ValueError: not a non-empty 2-D integer (or bool) array, or a value outside
-            ``0..num_classes − 1`` (the message names the values found).
-    """
-    a = np.asarray(labels)
-    if a.ndim != 2 or a.size == 0:
-        raise ValueError(f"{name} must be a non-empty 2-D (H, W) map of class labels, got shape {a.shape}")
-    if a.dtype.kind not in "biu":
-        raise ValueError(f"{name} must hold integer class labels 0..{num_classes - 1}, got dtype {a.dtype}")
-    bad = np.unique(a[(a < 0) | (a >= num_classes)])
-    if bad.size:
-        raise ValueError(f"{name} holds values {bad[:5].tolist()} outside the class labels 0..{num_classes - 1} "
-                         f"({num_classes} classes)")
-    return a.astype(np.int64, copy=False)
 
 
 def class_label_weight_map(labels: np.ndarray, num_classes: int, balanced: bool = True) -> np.ndarray:

@@ -65,7 +65,7 @@ class TrainData:
                         "image and label must be 2-D arrays of the same shape (H, W)"
                     )
                 if self.num_classes > 2:
-                    from ..weights import check_class_labels
+                    from .._checks import check_class_labels
 
                     mask = check_class_labels(lab, self.num_classes, f"{kind} label {i}")
                 else:

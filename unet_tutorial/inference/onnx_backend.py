@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from ..protocol import Protocol, WithProtocol
 from .tiling import SizeRule

@@ -191,7 +191,7 @@ def class_iou(preds, truths, num_classes: int) -> np.ndarray:
     ValueError
         Different numbers or shapes of maps, or labels outside ``0..K − 1``.
     """
-    from ..weights import check_class_labels
+    from .._checks import check_class_labels
 
     if isinstance(preds, np.ndarray) and preds.ndim == 2:
         preds, truths = [preds], [truths]
