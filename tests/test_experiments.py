@@ -200,3 +200,18 @@ def test_a_record_is_read_only_and_refuses_a_newer_schema(tmp_path):
         E.record_from_dict({"name": "x", "schema": E.SCHEMA_VERSION + 1})
     with pytest.raises(ValueError, match="at least a 'name'"):
         E.record_from_dict({"split": {}})
+
+
+def test_resume_starts_over_a_record_of_another_design(tmp_path, capsys):
+    """A record left by an earlier design (other arms) is not mixed into the new one."""
+    old = tmp_path / "isbi2012-precision"
+    old.mkdir()
+    (old / "record.json").write_text(json.dumps({
+        "name": "isbi2012-precision", "arms": ["old-arm"], "seeds": [0], "status": "complete",
+        "runs": {"old-arm/seed0": {"arm": "old-arm", "seed": 0, "done": True}},
+        "metrics": {"old-arm/seed0/rand": 0.5}}))
+    rec = E.run_experiment("isbi2012-precision", resume=True, results=tmp_path, work_dir=tmp_path / "work",
+                           smoke=True, progress=False, command="pytest")
+    assert "old-arm/seed0" not in rec["runs"] and not any(k.startswith("old-arm") for k in rec["metrics"])
+    assert set(rec["runs"]) == {f"{a}/seed{s}" for s in (0, 1) for a in ("fp32", "fast")}
+    assert "starting the record over" in capsys.readouterr().err
