@@ -137,7 +137,7 @@ def test_data_dir_resolution(tmp_path, monkeypatch):
 
 
 def test_data_dir_falls_back_to_the_user_cache_dir(monkeypatch):
-    from unet_tutorial._checks import user_cache_dir
+    from unet_tutorial.cache import user_cache_dir
 
     monkeypatch.delenv("UNET_TUTORIAL_DATA", raising=False)
     assert user_cache_dir().is_absolute()
@@ -172,7 +172,7 @@ def test_reflect_indices_reject_an_empty_axis(n):
 
 @pytest.mark.parametrize("start, size, n", [(0, 3, 2), (-5, 12, 2), (-1, 1, 5), (3, 20, 5), (-30, 70, 9), (8, 4, 9)])
 def test_reflect_indices_match_numpy_pad_and_the_inference_mirror(start, size, n):
-    from unet_tutorial._checks import mirror_indices
+    from unet_tutorial.mirror import mirror_indices
 
     a = np.arange(n)
     pad = 100

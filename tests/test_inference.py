@@ -25,7 +25,7 @@ from unet_tutorial.inference import (
     segment,
     tile_memory_bytes,
 )
-from unet_tutorial._checks import mirror_indices
+from unet_tutorial.mirror import mirror_indices
 from unet_tutorial.hardware import select_device
 from unet_tutorial.model import UNet
 

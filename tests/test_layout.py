@@ -10,7 +10,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "unet_tutorial"
 NUMERICAL = ["model", "augment", "weights", "losses", "inference", "metrics", "data", "config", "checkpoint",
-             "train", "history", "experiments", "baseline", "predict", "_checks", "exercises"]
+             "train", "history", "experiments", "baseline", "predict", "_checks", "exercises", "mirror", "cache",
+             "validation"]
 
 
 @pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
@@ -123,3 +124,12 @@ def test_no_import_cycle_between_modules():
     for node in sorted(graph):
         if node not in state:
             visit(node)
+
+
+def test_checks_hold_validation_only():
+    """_checks is the package's one validator: what is not a check lives in the module of its idea
+    (mirroring in mirror.py, the cache folder in cache.py, the device policy in hardware.py)."""
+    import unet_tutorial._checks as checks
+
+    others = [n for n in checks.__all__ if not n.startswith("check_") and n not in ("as_unit_float", "one_line")]
+    assert not others, f"not validation, move them where they belong: {others}"

@@ -10,15 +10,12 @@ argument and the problem (never a silent wrong answer, never a NaN far away).
   integer images (scaled to [0, 1] by the dtype's maximum, wherever they enter).
 - :func:`check_probability`: probability maps in [0, 1].
 - :func:`check_positive`, :func:`check_int`: numbers; :func:`check_shape`: image shapes ``(H, W)``.
-- :func:`fold_mirror`, :func:`mirror_indices`: mirror extrapolation of an axis (§1, Fig. 2).
-- :func:`user_cache_dir`: the per-user cache folder of the package.
 - :func:`one_line`: an error message on one line (the commands print errors so).
 """
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -35,9 +32,6 @@ __all__ = [
     "check_positive",
     "check_int",
     "check_shape",
-    "fold_mirror",
-    "mirror_indices",
-    "user_cache_dir",
     "one_line",
 ]
 
@@ -213,47 +207,6 @@ def check_shape(shape, name: str = "shape", *, lengths: Sequence[int] = (2,), mi
     if min(dims) < minimum:
         raise ValueError(f"{name} must be at least {minimum} pixel(s) along every axis, got {dims}")
     return dims
-
-
-# --------------------------------------------------------------------------
-# Mirroring (the extrapolation of §1 / Fig. 2)
-# --------------------------------------------------------------------------
-
-
-def fold_mirror(idx: np.ndarray, n: int) -> np.ndarray:
-    """Fold any integer indices into ``[0, n)`` by mirroring about the edge pixels.
-
-    ``… 2 1 | 0 1 2 … n−1 | n−2 n−3 …`` (numpy's ``np.pad(mode="reflect")``),
-    repeated as often as needed, so any index maps into an axis of ``n ≥ 1``
-    pixels; an axis of one pixel is repeated.
-    """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"cannot mirror into an axis of {n!r} pixels: need n >= 1")
-    idx = np.asarray(idx, dtype=np.int64)
-    if n == 1:
-        return np.zeros_like(idx)
-    period = 2 * (n - 1)  # the mirrored signal is periodic: 0 1 … n−1 … 1 | 0 1 …
-    idx = np.mod(idx, period)
-    return np.where(idx >= n, period - idx, idx)
-
-
-def mirror_indices(n: int, before: int, after: int) -> np.ndarray:
-    """Indices extending an axis of ``n`` pixels by ``before``/``after`` mirrored pixels (int64, length ``before + n + after``)."""
-    if before < 0 or after < 0:
-        raise ValueError(f"padding must be >= 0, got before={before}, after={after}")
-    return fold_mirror(np.arange(-before, n + after, dtype=np.int64), n)
-
-
-# --------------------------------------------------------------------------
-# Folders
-# --------------------------------------------------------------------------
-
-
-def user_cache_dir() -> Path:
-    """The per-user cache folder of the package, pooch.os_cache("unet_tutorial") (e.g. ~/.cache/unet_tutorial on Linux), absolute."""
-    import pooch  # imported lazily: only the cache fallbacks need it
-
-    return Path(pooch.os_cache("unet_tutorial")).expanduser().resolve()
 
 
 def one_line(err: BaseException) -> str:

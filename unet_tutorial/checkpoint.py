@@ -289,7 +289,7 @@ def models_dir() -> Path:
     env = os.environ.get(MODELS_ENV_VAR)
     if env:
         return Path(env).expanduser().resolve()
-    from ._checks import user_cache_dir
+    from .cache import user_cache_dir
 
     return user_cache_dir() / "models"
 

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import as_unit_float, user_cache_dir
+from .._checks import as_unit_float
+from ..cache import user_cache_dir
 
 __all__ = ["DATA_ENV_VAR", "data_dir"]
 
@@ -41,7 +42,7 @@ def data_dir(root: str | os.PathLike[str] | None = None) -> Path:
     Resolution order: ``root`` if given; else the environment variable
     ``UNET_TUTORIAL_DATA``; else the per-user cache folder,
     ``pooch.os_cache("unet_tutorial")`` (e.g. ``~/.cache/unet_tutorial`` on Linux,
-    :func:`unet_tutorial._checks.user_cache_dir`), where
+    :func:`unet_tutorial.cache.user_cache_dir`), where
     :func:`~unet_tutorial.data.isbi2012.fetch_isbi2012` downloads to. The folder is
     not created here.
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import user_cache_dir
+from ..cache import user_cache_dir
 from ._store import DATA_ENV_VAR, numeric_pngs, read_stack, retrieve_verified, to_unit_float, data_dir
 
 __all__ = ["ISBI2012_COMMIT", "ISBI2012_BASE_URL", "ISBI2012_SHA256", "fetch_isbi2012", "load_isbi2012"]

@@ -2,7 +2,7 @@
 
 - :func:`reflect_indices`: a range of pixel indices mirrored into an axis, as
   ``np.pad(..., mode="reflect")`` (the one mirroring rule of the package,
-  :func:`unet_tutorial._checks.fold_mirror`).
+  :func:`unet_tutorial.mirror.fold_mirror`).
 - :class:`TileDataset`: random input/output tiles of images, labels and weight
   maps; the input tile is the output tile plus the context border, mirrored
   beyond the image edge.
@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._checks import check_int, fold_mirror
+from .._checks import check_int
+from ..mirror import fold_mirror
 
 __all__ = ["reflect_indices", "TileDataset"]
 

@@ -16,7 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._checks import check_int, check_shape, mirror_indices
+from .._checks import check_int, check_shape
+from ..mirror import mirror_indices
 from ..hardware import select_device
 
 __all__ = ["SizeRule", "size_rule", "mirror_pad", "TilePlan", "plan_tiles", "min_tile_size", "tile_memory_bytes", "memory_budget",
