@@ -54,12 +54,12 @@ def _one_image(model, image, tta: bool):
 def before(model, data, tta: bool) -> tuple[dict[str, float], float]:
     """The evaluation as the course ran it before issue 23; returns metrics and prediction seconds."""
     t0 = time.perf_counter()
-    val = [_one_image(model, im, tta) for im in data.threshold_images]
-    test = [_one_image(model, im, tta) for im in data.val_images]
+    val = [_one_image(model, im, tta) for im in data.validation.images]
+    test = [_one_image(model, im, tta) for im in data.held_out.images]
     seconds = time.perf_counter() - t0
-    threshold = choose_threshold(val, data.threshold_instances, DSB_THRESHOLD_SWEEP, score="dsb")
+    threshold = choose_threshold(val, data.validation.instances, DSB_THRESHOLD_SWEEP, score="dsb")
     preds = [instances_from_probability(p, threshold) for p in test]
-    return {**nuclei_metrics(preds, data.val_instances), "threshold": threshold}, seconds
+    return {**nuclei_metrics(preds, list(data.held_out.instances)), "threshold": threshold}, seconds
 
 
 def main() -> None:
@@ -68,11 +68,11 @@ def main() -> None:
     model = load_result_model("dsb2018-nuclei")
     proto = DATA["dsb2018"]
     data = proto.split(rec["split"]["train"], rec["split"]["held_out"], rec["split"].get("validation", ()))
-    n = len(data.threshold_images) + len(data.val_images)
+    n = len(data.validation) + len(data.held_out)
     flags = cpu_features()
     print(f"\nCPU: {cpu_model()} ({torch.get_num_threads()} threads; avx512_bf16 "
           f"{'yes' if 'avx512_bf16' in flags else 'no'}); torch {torch.__version__}; float32")
-    predict_tiled(model, data.val_images[0])  # warm-up: oneDNN primitives, the memory trace
+    predict_tiled(model, data.held_out.images[0])  # warm-up: oneDNN primitives, the memory trace
 
     tta = bool(rec["evaluation"]["tta"])
     t0 = time.perf_counter()
@@ -82,12 +82,12 @@ def main() -> None:
     new = proto.evaluate(model, data, tta=tta, device="cpu")
     new_total = time.perf_counter() - t0
     t0 = time.perf_counter()  # the prediction part of 'after', on its own
-    predict_tiled_many(model, [*data.threshold_images, *data.val_images], tta=tta)
+    predict_tiled_many(model, [*data.validation.images, *data.held_out.images], tta=tta)
     new_predict = time.perf_counter() - t0
 
     worst = max(abs(old[k] - new[k]) for k in old)
-    print(f"\nDSB 2018 evaluation of dsb2018-nuclei: {n} images ({len(data.threshold_images)} validation, "
-          f"{len(data.val_images)} held out), TTA {'on' if tta else 'off'} (as recorded)\n")
+    print(f"\nDSB 2018 evaluation of dsb2018-nuclei: {n} images ({len(data.validation)} validation, "
+          f"{len(data.held_out)} held out), TTA {'on' if tta else 'off'} (as recorded)\n")
     print("| way | total (s) | prediction (s) | DSB score | threshold |")
     print("| --- | ---: | ---: | ---: | ---: |")
     print(f"| before: one image at a time, fewest-FLOP tiles | {old_total:.1f} | {old_predict:.1f} "

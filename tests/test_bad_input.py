@@ -515,7 +515,9 @@ def test_every_public_array_function_is_in_the_table() -> None:
                     "elastic_augmentation", "AUGMENTATIONS", "augmentation"},
         # the formula of Eq. 2's second term and the distance transform inside border_weight_map
         # (whose inputs are checked); tests/test_weights.py and chapter 3
-        "weights": {"border_cutoff", "border_term", "two_nearest_sq"},
+        "weights": {"border_cutoff", "border_term", "two_nearest_sq",
+                    # K-class labels: bad values are named (tests/test_classes.py)
+                    "class_label_weight_map"},
         "inference": {"TilePlan", "DIHEDRAL", "plan_tiles", "min_tile_size", "tile_memory_bytes",
                       "memory_budget", "tile_boxes", "DEFAULT_MIN_SIZE",
                       # a size and a cache, not arrays (tests/test_speed.py)
@@ -527,7 +529,9 @@ def test_every_public_array_function_is_in_the_table() -> None:
                     "MISMATCH_COLORS", "simple_point_table", "summary_table", "DSB_THRESHOLDS",
                     "InstanceMatch", "COURSE_METRICS",
                     # the registry: names, not arrays (tests/test_metrics.py registers a toy metric)
-                    "METRICS", "Metric", "Thresholded", "register_metric", "get_metric", "sweep_metric_names"},
+                    "METRICS", "Metric", "Thresholded", "register_metric", "get_metric", "sweep_metric_names",
+                    # K-class labels: bad values are named (tests/test_classes.py)
+                    "class_iou"},
         "data": {"DATA_ENV_VAR", "data_dir", "ISBI2012_COMMIT", "ISBI2012_BASE_URL", "ISBI2012_SHA256",
                  "fetch_isbi2012", "load_isbi2012", "DSB2018_REPOSITORY", "DSB2018_COMMIT", "dsb2018_ids",
                  "DSB2018_PARTS", "dsb2018_split",  # ids (strings): tests/test_data.py
@@ -536,7 +540,9 @@ def test_every_public_array_function_is_in_the_table() -> None:
                  # folders and downloads: paths, not arrays (tests/test_folder.py, tests/test_ctc.py)
                  "CTCSequence", "fetch_ctc", "FolderSample", "load_folder", "folder_train_data",
                  # the verified DSB 2018 download: files, not arrays (tests/test_dsb_download.py)
-                 "DSB2018_ARCHIVE_URL", "DSB2018_MANIFEST_SHA256", "fetch_dsb2018", "verify_dsb2018"},
+                 "DSB2018_ARCHIVE_URL", "DSB2018_MANIFEST_SHA256", "fetch_dsb2018", "verify_dsb2018",
+                 # the data contract and registry: checked parts and names (tests/test_samples.py)
+                 "Samples", "Split", "DataSet", "DATASETS", "get_dataset", "load_samples", "make_split"},
     }
     mods = {"model": model, "augment": augment, "weights": weights, "inference": inference,
             "metrics": metrics, "data": data}

@@ -445,9 +445,10 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
         "Runs data-parallel under torchrun.",
     )
     p.add_argument("--config", default="cpu", help="'paper', 'cpu' or a TOML file (default: cpu)")
-    p.add_argument("--data", default="isbi2012", metavar="isbi2012|synthetic|DIR",
-                   help="isbi2012 (slices 0-24 train, 25-29 validate), synthetic, or a folder DIR with "
-                   "images/ and masks/ (check it with: python -m unet_tutorial doctor DIR)")
+    p.add_argument("--data", default="isbi2012", metavar="NAME|DIR",
+                   help="a data set: isbi2012 (slices 0-24 train, 25-29 validate), dsb2018, ctc-u373, ctc-hela "
+                   "(their recorded splits), synthetic; or a folder DIR with images/ and masks/ (check it "
+                   "with: python -m unet_tutorial doctor DIR)")
     p.add_argument("--val-fraction", type=float, metavar="F",
                    help="folder --data: fraction of its images held out, chosen by name (default 0.2)")
     p.add_argument("--classes", type=int, metavar="K",

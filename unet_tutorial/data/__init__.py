@@ -4,6 +4,11 @@ One module per data set (as torch-em does), each with its download constants and
 citation; every public name is exported here, so chapters write
 ``from unet_tutorial.data import ...``:
 
+- :mod:`.samples`: the one contract of every data set: :class:`Samples` (images,
+  class masks, instances, ids) and :class:`Split` (train / validation / held out).
+- :mod:`.registry`: every data set by name (:data:`DATASETS`), its loader
+  (:func:`load_samples`) and split (:func:`make_split`), used by ``train --data``,
+  :func:`prepare_data` and the recorded experiments alike.
 - :mod:`._store`: the data directory (:func:`data_dir`, :data:`DATA_ENV_VAR`),
   image-file reading and checksummed downloads shared by the data sets.
 - :mod:`.isbi2012`: the ISBI 2012 EM segmentation challenge (§4, Table 1):
@@ -35,10 +40,19 @@ from .dsb2018 import (DSB2018_ARCHIVE_URL, DSB2018_COMMIT, DSB2018_MANIFEST_SHA2
 from .folder import FolderSample, folder_train_data, load_folder
 from .isbi2012 import ISBI2012_BASE_URL, ISBI2012_COMMIT, ISBI2012_SHA256, fetch_isbi2012, load_isbi2012
 from .synthetic import synthetic_em, synthetic_nuclei, synthetic_voronoi_instances
+from .registry import DATASETS, DataSet, get_dataset, load_samples, make_split
+from .samples import Samples, Split
 from .tiles import TileDataset, reflect_indices
 from .training import TrainData, make_tile_dataset, prepare_data, weight_maps
 
 __all__ = [
+    "Samples",
+    "Split",
+    "DataSet",
+    "DATASETS",
+    "get_dataset",
+    "load_samples",
+    "make_split",
     "DATA_ENV_VAR",
     "data_dir",
     "synthetic_voronoi_instances",

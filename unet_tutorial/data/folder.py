@@ -502,15 +502,17 @@ def train_data_argument(data: str, val_fraction: float | None = None,
         ValueError: ``--val-fraction`` with a data set name, or ``data`` neither a
             name nor an existing folder (and whatever :func:`folder_train_data` raises).
     """
-    if data in ("isbi2012", "synthetic"):
+    from .registry import DATASETS
+
+    if data in DATASETS:
         if classes is not None:
             raise ValueError(f"--classes applies to a folder --data only; {data} has 2 classes")
         if val_fraction is not None:
-            raise ValueError("--val-fraction applies to a folder --data only; isbi2012 and synthetic hold out "
-                             "the last `holdout` images (--set holdout=N)")
+            raise ValueError(f"--val-fraction applies to a folder --data only; {data} has its own split "
+                             "(isbi2012 and synthetic hold out the last `holdout` images: --set holdout=N)")
         return data
     if not Path(data).is_dir():
-        raise ValueError(f"--data must be isbi2012, synthetic or a folder with images/ and masks/, "
-                         f"got {data!r} (no such folder)")
+        raise ValueError(f"--data must be a data set ({', '.join(DATASETS)}) or a folder with images/ and "
+                         f"masks/, got {data!r} (no such folder)")
     return folder_train_data(Path(data), val_fraction=0.2 if val_fraction is None else val_fraction,
                              classes=classes)

@@ -95,6 +95,7 @@ def prepare_data(data: Any, holdout: int = 5, *, synthetic_count: int = 10, synt
             ``0 … 29−holdout`` train, the last ``holdout`` validate),
             ``"synthetic"`` (``synthetic_count`` *synthetic* EM-like images of
             ``synthetic_size`` px, see :func:`unet_tutorial.data.synthetic_em`),
+            another name of :data:`unet_tutorial.data.DATASETS` (its default split),
             a ``(images, labels)`` pair to split, a :class:`TrainData`
             (used as is), or a folder (a :class:`~pathlib.Path`, or a string
             naming an existing folder) with ``images/`` and ``masks/``, split by
@@ -107,27 +108,28 @@ def prepare_data(data: Any, holdout: int = 5, *, synthetic_count: int = 10, synt
     """
     if isinstance(data, TrainData):
         return data
-    if isinstance(data, os.PathLike) or (isinstance(data, str) and data not in ("isbi2012", "synthetic")
-                                         and os.path.isdir(data)):
+    from .registry import DATASETS
+
+    if isinstance(data, os.PathLike) or (isinstance(data, str) and data not in DATASETS and os.path.isdir(data)):
         from .folder import folder_train_data
 
         return folder_train_data(data, val_fraction=val_fraction, classes=num_classes if num_classes > 2 else None)
     if isinstance(data, str):
-        if data == "isbi2012":
-            from .isbi2012 import load_isbi2012
+        from .registry import get_dataset
 
-            images, labels = load_isbi2012(split="train")
-            return _split(list(images), list(labels), holdout, "isbi2012")
         if data == "synthetic":
-            from .synthetic import synthetic_em
+            from .registry import synthetic_samples
 
-            pairs = [
-                synthetic_em((synthetic_size, synthetic_size), n_cells=max(4, synthetic_size**2 // 4400), seed=i)
-                for i in range(synthetic_count)
-            ]
-            return _split([p[0] for p in pairs], [p[1] for p in pairs], holdout, "synthetic")
-        raise ValueError(f'unknown data set {data!r}: use "isbi2012", "synthetic", a folder with images/ and '
-                         'masks/, or (images, labels) arrays')
+            samples = synthetic_samples(count=synthetic_count, size=synthetic_size)
+            return _split(list(samples.images), list(samples.masks), holdout, "synthetic")
+        if data == "isbi2012":  # the last `holdout` slices held out (5: Table 1's 25-29)
+            samples = get_dataset(data).load()
+            return _split(list(samples.images), list(samples.masks), holdout, "isbi2012")
+        if data in DATASETS:  # its registered default split
+            from .registry import make_split
+
+            return make_split(data).train_data()
+        get_dataset(data)  # ValueError naming the known data sets
     if isinstance(data, (tuple, list)) and len(data) == 2:
         return _split(list(data[0]), list(data[1]), holdout, "arrays", num_classes)
     raise ValueError(

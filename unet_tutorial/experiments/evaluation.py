@@ -1,8 +1,8 @@
 """How an experiment's data is split and its models evaluated.
 
-One :class:`DataProtocol` per data set: the split (a
-:class:`~unet_tutorial.data.TrainData`), the evaluation of a model on it, and
-optionally a classical baseline scored the same way.
+One :class:`DataProtocol` per data set: its :class:`~unet_tutorial.data.Split` (from the
+data registry, :data:`unet_tutorial.data.DATASETS`), the evaluation of a model on it,
+and optionally a classical baseline scored the same way.
 
 - ISBI 2012: Table 1's protocol (TTA, the 10-threshold sweep, leaderboard conventions);
 - PhC-U373: Table 2's SEG of the separated objects against the gold truth;
@@ -12,7 +12,6 @@ optionally a classical baseline scored the same way.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -28,33 +27,6 @@ __all__ = ["evaluate_isbi2012", "evaluate_ctc", "evaluate_dsb2018", "nuclei_metr
 # --------------------------------------------------------------------------
 # Data and evaluation
 # --------------------------------------------------------------------------
-
-
-def _isbi_split(train_ids: Sequence[int], held_out: Sequence[int], validation: Sequence[int] = ()):
-    """:class:`~unet_tutorial.train.TrainData` of ISBI 2012 slices ``train_ids`` and ``held_out``.
-
-    Without ``validation`` the Table 1 protocol keeps each metric's best of the 10
-    thresholds on the held-out slices (as the challenge did); with it, the
-    ``validation`` slices (never trained on, never scored) become
-    ``threshold_images``/``threshold_labels``, on which each metric's threshold is
-    chosen before the held-out slices are scored.
-    """
-    from ..data import load_isbi2012
-    from ..data import TrainData
-
-    images, labels = load_isbi2012(split="train")
-    ids = [*train_ids, *held_out, *validation]
-    bad = sorted(set(ids) - set(range(len(images))))
-    if bad or len(set(ids)) != len(ids):
-        raise ValueError(f"ISBI 2012 split: slices {bad} do not exist, or train, held-out and validation "
-                         f"overlap (train {list(train_ids)}, held-out {list(held_out)}, "
-                         f"validation {list(validation)})")
-    data = TrainData([images[i] for i in train_ids], [labels[i] for i in train_ids],
-                     [images[i] for i in held_out], [labels[i] for i in held_out], name="isbi2012")
-    if validation:
-        data.threshold_images = [images[i] for i in validation]
-        data.threshold_labels = [labels[i] for i in validation]
-    return data
 
 
 def evaluate_isbi2012(model: UNet, images: Sequence[np.ndarray], labels: Sequence[np.ndarray], *,
@@ -107,33 +79,6 @@ def evaluate_isbi2012(model: UNet, images: Sequence[np.ndarray], labels: Sequenc
     return out
 
 
-def _ctc_split(train_ids: Sequence[int], held_out: Sequence[int], validation: Sequence[int] = (), *,
-               dataset: str, sequence: str, held_out_truth: str):
-    """A cell tracking sequence split by time: silver-truth labels of ``train_ids``, ``held_out_truth`` of ``held_out``.
-
-    The training targets are the silver masks with separation borders (Fig. 3c);
-    the held-out frames keep their instance labels (gold or silver truth) in
-    ``val_instances`` for SEG, and their numbers in ``val_frames``; the silver truth
-    of the ``validation`` frames (which must not be held out) is
-    ``threshold_images``/``threshold_instances``.
-    """
-    from ..data import TrainData, load_ctc
-    from ..weights import separation_mask
-
-    if set(train_ids) & set(held_out) or set(validation) & set(held_out):
-        raise ValueError(f"{dataset} split: training or validation frames are also held out")
-    train = load_ctc(dataset, sequence, truth="silver", frames=list(train_ids))
-    test = load_ctc(dataset, sequence, truth=held_out_truth, frames=list(held_out))
-    data = TrainData(list(train.images), [separation_mask(i) for i in train.instances], list(test.images),
-                     [separation_mask(i) for i in test.instances], name=f"{dataset}/{sequence}")
-    data.val_instances = list(test.instances)
-    data.val_frames = list(test.frames)
-    if validation:
-        val = load_ctc(dataset, sequence, truth="silver", frames=list(validation))
-        data.threshold_images, data.threshold_instances = list(val.images), list(val.instances)
-    return data
-
-
 def evaluate_ctc(model: UNet, images: Sequence[np.ndarray], instances: Sequence[np.ndarray], *,
                  tta: bool = True, device: str | torch.device | None = None,
                  frames: Sequence[int] | None = None,
@@ -174,57 +119,6 @@ def evaluate_ctc(model: UNet, images: Sequence[np.ndarray], instances: Sequence[
 
 #: Foreground thresholds tried on a validation part (DSB 2018, the cell tracking data): each run keeps its best.
 DSB_THRESHOLD_SWEEP = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-
-
-@functools.lru_cache(maxsize=1)
-def _dsb2018_parts(names: tuple[str, ...]) -> tuple[dict[str, list], dict[str, dict]]:
-    """Gray images and instance labels of the parts ``names`` of :func:`~unet_tutorial.data.dsb2018_split`,
-    and each part's ids, sizes, modalities and nucleus count (read once per process: the
-    experiments and their smoke tests share them; nothing modifies the arrays)."""
-    from collections import Counter
-
-    from ..data import dsb2018_gray, dsb2018_ids, dsb2018_modality, dsb2018_split, load_dsb2018
-
-    parts = dsb2018_split(dsb2018_ids())
-    bad = [n for n in names if n not in parts]
-    if bad or len(set(names)) != len(names):
-        raise ValueError(f"DSB 2018 split: parts {list(names)} must be distinct names of {list(parts)}")
-    loaded, detail = {}, {}
-    for name in names:
-        colour = load_dsb2018(ids=parts[name], gray=False)
-        loaded[name] = [(dsb2018_gray(im), inst) for im, inst in colour]
-        detail[name] = {
-            "ids": parts[name],
-            "sizes": dict(Counter(f"{im.shape[1]}x{im.shape[2]}" for im, _ in colour).most_common()),
-            "modalities": dict(Counter(dsb2018_modality(im) for im, _ in colour).most_common()),
-            "nuclei": int(sum(int(inst.max()) for _, inst in colour)),
-        }
-    return loaded, detail
-
-
-def _dsb2018_split(train_parts: Sequence[str], held_out: Sequence[str], validation: Sequence[str] = ("validation",)):
-    """DSB 2018 split by :func:`~unet_tutorial.data.dsb2018_split` (parts named by ``train_parts``, ``held_out``).
-
-    Gray images as :func:`~unet_tutorial.data.load_dsb2018` gives them; training
-    targets are the masks with separation borders (Fig. 3c). The held-out images keep
-    their instance labels (``val_instances``); the ``"validation"`` part (never
-    trained on here) is ``threshold_images``/``threshold_instances``, on which each
-    model's threshold is chosen (the parts named by ``validation``). ``split_detail``
-    lists every part's ids and its counts per image size and modality.
-    """
-    from ..data import TrainData
-    from ..weights import separation_mask
-
-    loaded, detail = _dsb2018_parts((*train_parts, *held_out, *validation))
-    train = [pair for n in train_parts for pair in loaded[n]]
-    test = [pair for n in held_out for pair in loaded[n]]
-    data = TrainData([im for im, _ in train], [separation_mask(i) for _, i in train],
-                     [im for im, _ in test], [separation_mask(i) for _, i in test], name="dsb2018")
-    data.val_instances = [i for _, i in test]
-    data.threshold_images = [im for n in validation for im, _ in loaded[n]]
-    data.threshold_instances = [i for n in validation for _, i in loaded[n]]
-    data.split_detail = detail
-    return data
 
 
 def nuclei_metrics(preds: Sequence[np.ndarray], truths: Sequence[np.ndarray]) -> dict[str, float]:
@@ -339,82 +233,89 @@ def evaluate_dsb2018(model: UNet, images: Sequence[np.ndarray], instances: Seque
     return {**nuclei_metrics(preds, instances), "threshold": float(threshold)}
 
 
-def _otsu_baseline(data) -> dict[str, float]:
+def _otsu_baseline(split) -> dict[str, float]:
     """:func:`unet_tutorial.baseline.otsu_instances` on the held-out images, scored like the models."""
     from ..baseline import otsu_instances
 
-    return nuclei_metrics([otsu_instances(im) for im in data.val_images], data.val_instances)
+    return nuclei_metrics([otsu_instances(im) for im in split.held_out.images], list(split.held_out.instances))
 
 
 @dataclass(frozen=True)
 class DataProtocol:
-    """A data set's split, evaluation and (optional) classical baseline, for the experiments.
+    """A data set's evaluation and (optional) classical baseline, for the experiments.
 
     Attributes:
-        split: ``(train_ids, held_out, validation) → TrainData`` (ids: slice/frame numbers,
-            or part names for DSB 2018); validation images become ``threshold_images``.
-        evaluate: ``(model, data, *, tta, device) → metrics`` on the held-out images of ``data``.
+        dataset: the name of its data set in :data:`unet_tutorial.data.DATASETS` (whose
+            ``split(train_ids, held_out, validation)`` gives the :class:`~unet_tutorial.data.Split`).
+        evaluate: ``(model, split, *, tta, device) → metrics`` on the held-out part of ``split``
+            (thresholds chosen on its validation part, if any).
         protocol: the name of the evaluation protocol (for the record).
-        baseline: ``data → metrics`` of a method without training, scored the same way.
+        baseline: ``split → metrics`` of a method without training, scored the same way.
         baseline_name: what that method is, in a few words (for tables).
     """
 
-    split: Callable[..., Any]
+    dataset: str
     evaluate: Callable[..., dict[str, float]]
     protocol: str
     baseline: Callable[[Any], dict[str, float]] | None = None
     baseline_name: str = ""
 
+    def split(self, train_ids, held_out, validation=()):
+        """The :class:`~unet_tutorial.data.Split` of these ids (see :func:`unet_tutorial.data.make_split`)."""
+        from ..data import make_split
 
-def _validation(data) -> dict[str, Any]:
-    """The validation images of a split, as the evaluations take them (none: a fixed threshold)."""
-    return {"threshold_images": getattr(data, "threshold_images", None),
-            "threshold_instances": getattr(data, "threshold_instances", None)}
+        return make_split(self.dataset, tuple(train_ids), tuple(held_out), tuple(validation))
+
+
+def _isbi(m, split, **kw) -> dict[str, float]:
+    val = split.validation
+    return evaluate_isbi2012(m, split.held_out.images, split.held_out.masks,
+                             threshold_images=val.images if val else None,
+                             threshold_labels=val.masks if val else None, **kw)
+
+
+def _ctc(m, split, **kw) -> dict[str, float]:
+    val = split.validation
+    return evaluate_ctc(m, split.held_out.images, split.held_out.instances, frames=split.held_out.ids,
+                        threshold_images=val.images if val else None,
+                        threshold_instances=val.instances if val else None, **kw)
+
+
+def _dsb(m, split, **kw) -> dict[str, float]:
+    val = split.validation
+    return evaluate_dsb2018(m, split.held_out.images, split.held_out.instances,
+                            threshold_images=val.images if val else None,
+                            threshold_instances=val.instances if val else None, **kw)
 
 
 DATA: dict[str, DataProtocol] = {
-    "isbi2012": DataProtocol(
-        _isbi_split, lambda m, d, **kw: evaluate_isbi2012(
-            m, d.val_images, d.val_labels, threshold_images=getattr(d, "threshold_images", None),
-            threshold_labels=getattr(d, "threshold_labels", None), **kw),
-        "isbi2012-table1"),
+    "isbi2012": DataProtocol("isbi2012", _isbi, "isbi2012-table1"),
     # PhC-U373 sequence 02: scored against the gold truth of the held-out frames
-    "ctc-u373": DataProtocol(
-        functools.partial(_ctc_split, dataset="PhC-C2DH-U373", sequence="02", held_out_truth="gold"),
-        lambda m, d, **kw: evaluate_ctc(m, d.val_images, d.val_instances, **_validation(d), **kw), "ctc-u373-seg"),
+    "ctc-u373": DataProtocol("ctc-u373", _ctc, "ctc-u373-seg"),
     # DIC-HeLa: no public gold truth, so scored against the silver truth (the record says so)
-    "ctc-hela": DataProtocol(
-        functools.partial(_ctc_split, dataset="DIC-C2DH-HeLa", sequence="01", held_out_truth="silver"),
-        lambda m, d, **kw: evaluate_ctc(m, d.val_images, d.val_instances, **_validation(d), **kw),
-        "ctc-hela-seg-silver"),
-    "dsb2018": DataProtocol(
-        _dsb2018_split,
-        lambda m, d, **kw: evaluate_dsb2018(m, d.val_images, d.val_instances, **_validation(d), **kw),
-        "dsb2018-instances", _otsu_baseline, "Otsu threshold + connected components (otsu_instances)"),
+    "ctc-hela": DataProtocol("ctc-hela", _ctc, "ctc-hela-seg-silver"),
+    "dsb2018": DataProtocol("dsb2018", _dsb, "dsb2018-instances", _otsu_baseline,
+                            "Otsu threshold + connected components (otsu_instances)"),
 }
 
 
-def crop_for_smoke(data):
-    """A tiny version of the split for the smoke test: its first 4 training images, and a 96 px window
-    of one held-out image, on a cell."""
-    from ..data import TrainData
+def crop_for_smoke(split):
+    """A tiny version of a split for the smoke test: its first 4 training images, and a 96 px window
+    of one held-out image, on a cell (the same crop stands in for the validation part)."""
+    from ..data import Samples, Split
 
-    lab = np.asarray(data.val_labels[0])
+    held = split.held_out
+    lab = np.asarray(held.masks[0])
     ys, xs = np.nonzero(lab)
     y0 = int(min(max(ys[0] - 48, 0), max(lab.shape[0] - 96, 0))) if ys.size else 0
     x0 = int(min(max(xs[0] - 48, 0), max(lab.shape[1] - 96, 0))) if xs.size else 0
     win = (slice(y0, y0 + 96), slice(x0, x0 + 96))
-    small = TrainData(data.images[:4], data.labels[:4], [data.val_images[0][win]], [lab[win]], name=data.name)
-    if getattr(data, "val_instances", None):
-        small.val_instances = [data.val_instances[0][win]]
-    if getattr(data, "split_detail", None):
-        small.split_detail = data.split_detail
-    if getattr(data, "threshold_images", None):  # the same crop stands in for the validation part
-        small.threshold_images = small.val_images
-        if getattr(data, "threshold_labels", None):
-            small.threshold_labels = small.val_labels
-        else:
-            small.threshold_instances = small.val_instances
-    return small
-
-
+    small = Samples((held.images[0][..., win[0], win[1]],), (lab[win],),
+                    None if held.instances is None else (held.instances[0][win],), held.ids[:1], held.name,
+                    held.num_classes)
+    train = split.train.select(list(split.train.ids[:4]))
+    validation = None
+    if split.validation is not None:  # the held-out crop, under another id
+        validation = Samples(small.images, small.masks, small.instances, ("smoke-validation",), held.name,
+                             held.num_classes)
+    return Split(train, small, validation, split.name, split.detail)

@@ -182,8 +182,8 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
     record.setdefault("metrics", {})
     record["status"] = "partial"
     first = split_of(exp.arms[0])
-    if getattr(first, "split_detail", None):
-        record["split"]["detail"] = first.split_detail
+    if first.detail:
+        record["split"]["detail"] = first.detail
     if proto.baseline is not None and "baseline" not in record:  # a method without training, scored alike
         record["baseline"] = {"method": proto.baseline_name, "metrics": proto.baseline(first)}
         record["metrics"].update({f"baseline/{k}": v for k, v in record["baseline"]["metrics"].items()})
@@ -198,7 +198,7 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
         # final one (train always validates at the end) is the run's result: no second evaluation.
         validate = lambda m: proto.evaluate(half_copy(m), data, tta=tta, device=device)  # noqa: E731
         cpu0, wall0 = time.process_time(), time.perf_counter()
-        model, history = train(cfg, data=data, out_dir=run_dir, resume=resume, progress=progress,
+        model, history = train(cfg, data=data.train_data(), out_dir=run_dir, resume=resume, progress=progress,
                                evaluate_fn=validate)
         shipped = half_copy(model)
         metrics = {k: float(v[-1]) for k, v in history.val.items()}
@@ -279,7 +279,7 @@ def run_pilot(name: str, steps: int, *, seeds: tuple[int, ...] | None = None,
         # the experiment's validations within the pilot's steps: the curves show where it is heading
         cfg = cfg.replace(steps=steps, val_every=cfg.val_every if 0 < cfg.val_every < steps else 0,
                           checkpoint_every=0, max_minutes=0.0)
-        model, history = train(cfg, data=data, progress=progress,
+        model, history = train(cfg, data=data.train_data(), progress=progress,
                                evaluate_fn=lambda m: proto.evaluate(half_copy(m), data, tta=exp.tta and not smoke,
                                                                      device=device))
         seconds = history.time[-1] if history.time else 0.0

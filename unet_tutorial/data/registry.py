@@ -1,0 +1,212 @@
+"""The data sets by name: each one's loader (→ :class:`~unet_tutorial.data.Samples`) and split
+(→ :class:`~unet_tutorial.data.Split`), the same for ``train --data``, :func:`prepare_data
+<unet_tutorial.data.prepare_data>` and the recorded experiments.
+
+======================  ==========================================  ========================================
+name                    images (ids)                                default split
+======================  ==========================================  ========================================
+``isbi2012``            the 30 labelled EM slices (0-29)            train 0-24, held out 25-29 (Table 1)
+``dsb2018``             DSB 2018 nuclei, gray (image ids)           the parts of :func:`dsb2018_split`
+``ctc-u373``            PhC-U373 sequence 02 (frame numbers)        train 0-74 silver, validation 65-74,
+                                                                    held out 85/92/106/112 gold (Table 2)
+``ctc-hela``            DIC-HeLa sequence 01 (frame numbers)        train 0-51, validation 52-59, held out
+                                                                    68-83, all silver truth
+``synthetic``           *synthetic* EM-like images (0-9)            train 0-4, held out 5-9
+======================  ==========================================  ========================================
+
+Splits take ids: slice and frame numbers, or for DSB 2018 the part names ``"train"``,
+``"validation"``, ``"held_out"``. Instance data sets (DSB 2018, the cell tracking data)
+train on the separation masks of their instances (Fig. 3c) and keep the instances for
+the object scores.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .samples import Samples, Split
+
+__all__ = ["DataSet", "DATASETS", "get_dataset", "load_samples", "make_split", "synthetic_samples"]
+
+
+@dataclass(frozen=True)
+class DataSet:
+    """A registered data set.
+
+    Attributes:
+        name: its registry name; description: one line.
+        load: ``(root=None, download=False) → Samples``: every labelled image.
+        split: ``(train_ids, held_out, validation=()) → Split`` by ids.
+        default: the default ``(train_ids, held_out, validation)``.
+    """
+
+    name: str
+    description: str
+    load: Callable[..., Samples]
+    split: Callable[..., Split]
+    default: tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]
+
+
+def _check_parts(name: str, train_ids: Sequence[Any], held_out: Sequence[Any], validation: Sequence[Any]) -> None:
+    ids = [*train_ids, *held_out, *validation]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{name} split: train {list(train_ids)}, held-out {list(held_out)} and validation "
+                         f"{list(validation)} overlap")
+
+
+def _by_ids(samples: Samples, train_ids, held_out, validation=()) -> Split:
+    """A split of ``samples`` by ids (ISBI 2012 slices, synthetic images)."""
+    _check_parts(samples.name, train_ids, held_out, validation)
+    return Split(samples.select(list(train_ids)), samples.select(list(held_out)),
+                 samples.select(list(validation)) if validation else None, name=samples.name)
+
+
+# ISBI 2012 ------------------------------------------------------------------
+
+def _isbi_load(root=None, download: bool = False) -> Samples:
+    from .isbi2012 import load_isbi2012
+
+    images, labels = load_isbi2012(root, split="train", download=download)
+    return Samples(tuple(images), tuple(labels), None, tuple(range(len(images))), "isbi2012")
+
+
+def _isbi_split(train_ids, held_out, validation=(), *, root=None) -> Split:
+    return _by_ids(_isbi_load(root), train_ids, held_out, validation)
+
+
+# synthetic ------------------------------------------------------------------
+
+def synthetic_samples(root=None, download: bool = False, count: int = 10, size: int = 256) -> Samples:
+    """``count`` *synthetic* EM-like images of ``size`` px (:func:`~unet_tutorial.data.synthetic_em`), never real data."""
+    from .synthetic import synthetic_em
+
+    pairs = [synthetic_em((size, size), n_cells=max(4, size**2 // 4400), seed=i) for i in range(count)]
+    return Samples(tuple(p[0] for p in pairs), tuple(p[1] for p in pairs), None, tuple(range(count)), "synthetic")
+
+
+def _synthetic_split(train_ids, held_out, validation=(), *, root=None) -> Split:
+    return _by_ids(synthetic_samples(), train_ids, held_out, validation)
+
+
+# cell tracking (Table 2) ----------------------------------------------------
+
+def _ctc_samples(dataset: str, sequence: str, truth: str, frames, root=None, download=False) -> Samples:
+    from ..weights import separation_mask
+    from .ctc import load_ctc
+
+    seq = load_ctc(dataset, sequence, truth=truth, frames=None if frames is None else list(frames), root=root,
+                   download=download)
+    inst = tuple(seq.instances)
+    return Samples(tuple(seq.images), tuple(separation_mask(i) for i in inst), inst, tuple(seq.frames),
+                   f"{dataset}/{sequence}", detail={"truth": truth})
+
+
+def _ctc_split(train_ids, held_out, validation=(), *, dataset: str, sequence: str, held_out_truth: str,
+               root=None) -> Split:
+    """Silver truth of ``train_ids`` (and of the ``validation`` frames), ``held_out_truth`` of ``held_out``."""
+    return Split(_ctc_samples(dataset, sequence, "silver", train_ids, root),
+                 _ctc_samples(dataset, sequence, held_out_truth, held_out, root),
+                 _ctc_samples(dataset, sequence, "silver", validation, root) if validation else None,
+                 name=f"{dataset}/{sequence}")
+
+
+# DSB 2018 -------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=1)
+def _dsb2018_parts(names: tuple[str, ...]) -> tuple[dict[str, Samples], dict[str, dict]]:
+    """Gray images, separation masks and instances of the parts ``names`` of
+    :func:`~unet_tutorial.data.dsb2018_split`, and each part's ids, sizes, modalities and
+    nucleus count (read once per process: the experiments and their smoke tests share them)."""
+    from collections import Counter
+
+    from ..weights import separation_mask
+    from .dsb2018 import dsb2018_gray, dsb2018_ids, dsb2018_modality, dsb2018_split, load_dsb2018
+
+    parts = dsb2018_split(dsb2018_ids())
+    bad = [n for n in names if n not in parts]
+    if bad or len(set(names)) != len(names):
+        raise ValueError(f"DSB 2018 split: parts {list(names)} must be distinct names of {list(parts)}")
+    loaded, detail = {}, {}
+    for name in names:
+        colour = load_dsb2018(ids=parts[name], gray=False)
+        inst = tuple(i for _, i in colour)
+        loaded[name] = Samples(tuple(dsb2018_gray(im) for im, _ in colour), tuple(separation_mask(i) for i in inst),
+                               inst, tuple(parts[name]), "dsb2018")
+        detail[name] = {
+            "ids": parts[name],
+            "sizes": dict(Counter(f"{im.shape[1]}x{im.shape[2]}" for im, _ in colour).most_common()),
+            "modalities": dict(Counter(dsb2018_modality(im) for im, _ in colour).most_common()),
+            "nuclei": int(sum(int(i.max()) for i in inst)),
+        }
+    return loaded, detail
+
+
+def _join(parts: list[Samples]) -> Samples:
+    first = parts[0]
+    return Samples(sum((p.images for p in parts), ()), sum((p.masks for p in parts), ()),
+                   sum((p.instances for p in parts), ()), sum((p.ids for p in parts), ()), first.name)
+
+
+def _dsb2018_split(train_parts, held_out, validation=("validation",), *, root=None) -> Split:
+    """Parts of :func:`~unet_tutorial.data.dsb2018_split` by name; ``detail`` lists every part's
+    ids and its counts per image size and modality."""
+    loaded, detail = _dsb2018_parts((*train_parts, *held_out, *validation))
+    return Split(_join([loaded[n] for n in train_parts]), _join([loaded[n] for n in held_out]),
+                 _join([loaded[n] for n in validation]) if validation else None, name="dsb2018", detail=detail)
+
+
+def _dsb2018_load(root=None, download: bool = False) -> Samples:
+    from .dsb2018 import DSB2018_PARTS
+
+    loaded, _ = _dsb2018_parts(tuple(DSB2018_PARTS))
+    return _join([loaded[n] for n in DSB2018_PARTS])
+
+
+def _ctc_entry(name: str, dataset: str, sequence: str, held_out_truth: str, description: str,
+               default) -> DataSet:
+    return DataSet(name, description,
+                   lambda root=None, download=False: _ctc_samples(dataset, sequence, "silver", None, root, download),
+                   functools.partial(_ctc_split, dataset=dataset, sequence=sequence, held_out_truth=held_out_truth),
+                   default)
+
+
+#: Every data set by name.
+DATASETS: dict[str, DataSet] = {d.name: d for d in (
+    DataSet("isbi2012", "ISBI 2012 EM segmentation challenge, 30 labelled 512x512 slices (§4, Table 1)",
+            _isbi_load, _isbi_split, (tuple(range(25)), tuple(range(25, 30)), ())),
+    DataSet("dsb2018", "Data Science Bowl 2018 nuclei, one mask per nucleus (gray images)",
+            _dsb2018_load, _dsb2018_split, (("train",), ("held_out",), ("validation",))),
+    _ctc_entry("ctc-u373", "PhC-C2DH-U373", "02", "gold",
+               "PhC-U373 sequence 02 (Table 2): silver truth to train, gold truth held out",
+               (tuple(range(75)), (85, 92, 106, 112), tuple(range(65, 75)))),
+    _ctc_entry("ctc-hela", "DIC-C2DH-HeLa", "01", "silver",
+               "DIC-HeLa sequence 01 (Table 2): silver truth only (no public gold truth)",
+               (tuple(range(52)), tuple(range(68, 84)), tuple(range(52, 60)))),
+    DataSet("synthetic", "*synthetic* EM-like images (tests and illustrations, never real data)",
+            synthetic_samples, _synthetic_split, (tuple(range(5)), tuple(range(5, 10)), ())),
+)}
+
+
+def get_dataset(name: str) -> DataSet:
+    """The data set registered as ``name`` (``ValueError`` listing the known names otherwise)."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown data set {name!r}; known: {', '.join(DATASETS)} (or a folder with images/ "
+                         "and masks/)")
+    return DATASETS[name]
+
+
+def load_samples(name: str, root=None, download: bool = False) -> Samples:
+    """Every labelled image of data set ``name`` as :class:`~unet_tutorial.data.Samples`."""
+    return get_dataset(name).load(root=root, download=download)
+
+
+def make_split(name: str, train_ids: Sequence[Any] | None = None, held_out: Sequence[Any] | None = None,
+               validation: Sequence[Any] | None = None) -> Split:
+    """The :class:`~unet_tutorial.data.Split` of data set ``name``: the given ids, or its default split."""
+    d = get_dataset(name)
+    t, h, v = d.default
+    return d.split(tuple(t if train_ids is None else train_ids), tuple(h if held_out is None else held_out),
+                   tuple(v if validation is None else validation))
