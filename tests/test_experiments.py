@@ -215,3 +215,20 @@ def test_resume_starts_over_a_record_of_another_design(tmp_path, capsys):
     assert "old-arm/seed0" not in rec["runs"] and not any(k.startswith("old-arm") for k in rec["metrics"])
     assert set(rec["runs"]) == {f"{a}/seed{s}" for s in (0, 1) for a in ("fp32", "fast")}
     assert "starting the record over" in capsys.readouterr().err
+
+
+def test_more_seeds_extend_a_record(tmp_path, monkeypatch):
+    """Registering more seeds keeps the finished runs of the first ones (a record grows)."""
+    from dataclasses import replace
+
+    from unet_tutorial.experiments import registry
+
+    exp = registry.EXPERIMENTS["isbi2012-precision"]
+    monkeypatch.setitem(registry.EXPERIMENTS, exp.name, replace(exp, seeds=(0,)))
+    E.run_experiment(exp.name, results=tmp_path, work_dir=tmp_path / "work", smoke=True, progress=False)
+    first = E.load_record(exp.name, tmp_path).runs["fp32/seed0"].train_seconds
+    monkeypatch.setitem(registry.EXPERIMENTS, exp.name, replace(exp, seeds=(0, 1)))
+    rec = E.run_experiment(exp.name, resume=True, results=tmp_path, work_dir=tmp_path / "work", smoke=True,
+                           progress=False)
+    assert set(rec["runs"]) == {f"{a}/seed{s}" for s in (0, 1) for a in ("fp32", "fast")}
+    assert rec["runs"]["fp32/seed0"]["train_seconds"] == first  # not run again

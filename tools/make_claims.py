@@ -45,13 +45,19 @@ The verdicts:
 - **reproduced**: the course measures what the paper says (for a setting: the package
   implements the paper's value);
 - **close**: near it, within the rule's looser margin;
-- **not reproduced**: the measurement does not support the claim (at the course's budget);
+- **inconclusive**: a recorded experiment that can answer neither way: the 95 % interval of
+  its paired difference (seeds paired across arms) contains 0, or its precondition failed;
+  the measured column gives the interval;
+- **not reproduced**: the measurement does not support the claim (at the course's budget;
+  for an experiment: its interval lies on the other side of 0);
 - **not comparable**: the course's number is not measured like the paper's (other images,
   other hardware); it is shown for information, and the rule says why.
 
 The rules: *exactly* (the value equals the paper's), *within x % of* (reproduced within x,
 close within the second margin), *≥* / *≤* a bound (qualitative claims measured by a
-number), *holds* (a yes/no measured from a record), *not comparable* (with the reason).
+number), *holds* (a yes/no measured from a record), *paired interval* (an experiment's
+mean paired difference and its 95 % interval, against the sign the paper predicts), *not
+comparable* (with the reason).
 Each claim's rule is listed under the table.
 
 | claim | paper | section | measured in the course | verdict | chapter |

@@ -10,7 +10,11 @@ verdict, one of :data:`VERDICTS`:
 - ``reproduced``: the course measures what the paper says (for a setting: the package
   implements the paper's value);
 - ``close``: near it, within the rule's looser margin;
-- ``not reproduced``: the measurement does not support the claim;
+- ``inconclusive``: an experiment that can answer neither way: the 95 % interval of its
+  paired difference contains no effect as well as the paper's (:class:`PairedInterval`),
+  or the experiment's precondition failed;
+- ``not reproduced``: the measurement does not support the claim (for an experiment:
+  its interval lies on the other side of 0);
 - ``not comparable``: the course's number is not measured like the paper's (other
   images, other hardware); the rule says why, and the number is shown for information.
 
@@ -38,13 +42,16 @@ from typing import Any, Callable
 from . import measures as _m
 from .measures import Measured
 
-__all__ = ["VERDICTS", "Rule", "Exact", "Tolerance", "AtLeast", "AtMost", "Holds", "NotComparable", "Measured",
+__all__ = ["VERDICTS", "Rule", "Exact", "Tolerance", "AtLeast", "AtMost", "Holds", "NotComparable", "PairedInterval",
+           "Measured", "INCONCLUSIVE",
            "Claim", "CLAIMS", "Assessment", "ClaimsTable", "PAPER_TABLE1", "PAPER_TABLE2", "assess", "chapters",
            "claims_of", "record", "table_cell", "SLIDING_WINDOW_SPEEDUP"]
 
 REPRODUCED, CLOSE, NOT_REPRODUCED, NOT_COMPARABLE = "reproduced", "close", "not reproduced", "not comparable"
+#: An experiment whose interval contains no effect as well as the paper's: it can answer neither way.
+INCONCLUSIVE = "inconclusive"
 #: The verdicts, from the best to "not comparable".
-VERDICTS = (REPRODUCED, CLOSE, NOT_REPRODUCED, NOT_COMPARABLE)
+VERDICTS = (REPRODUCED, CLOSE, INCONCLUSIVE, NOT_REPRODUCED, NOT_COMPARABLE)
 
 
 def _num(value: Any) -> str:
@@ -227,6 +234,41 @@ class Holds(Rule):
 
 
 @dataclass(frozen=True)
+class PairedInterval(Rule):
+    """For a paired difference between two arms with its 95 % interval ``(mean, low, high)``, where
+    the paper predicts its sign: reproduced when the whole interval lies on the predicted side of
+    0, not reproduced when it lies on the other side, inconclusive when it contains 0 (the
+    experiment cannot tell). ``None`` (the experiment could not test the claim): inconclusive.
+
+    Examples:
+        >>> rule = PairedInterval("Rand error (elastic) - (rigid)", predicted="negative")
+        >>> rule.verdict((-0.05, -0.08, -0.01)), rule.verdict((0.02, -0.1, 0.14)), rule.verdict((0.05, 0.01, 0.09))
+        ('reproduced', 'inconclusive', 'not reproduced')
+    """
+
+    difference: str
+    predicted: str = "negative"
+
+    def __post_init__(self) -> None:
+        if self.predicted not in ("negative", "positive"):
+            raise ValueError(f"predicted must be 'negative' or 'positive', got {self.predicted!r}")
+
+    def verdict(self, value: Any) -> str:
+        if value is None:
+            return INCONCLUSIVE
+        mean, low, high = (float(v) for v in value)
+        if not (math.isfinite(low) and math.isfinite(high)):
+            return INCONCLUSIVE
+        on_side = high < 0 if self.predicted == "negative" else low > 0
+        against = low > 0 if self.predicted == "negative" else high < 0
+        return REPRODUCED if on_side else NOT_REPRODUCED if against else INCONCLUSIVE
+
+    def describe(self) -> str:
+        return (f"95 % paired interval of {self.difference}: reproduced if wholly {self.predicted}, not reproduced "
+                f"if wholly of the other sign, inconclusive if it contains 0")
+
+
+@dataclass(frozen=True)
 class NotComparable(Rule):
     """No comparison: the course's value is not measured like the paper's; ``reason`` says why.
 
@@ -333,9 +375,9 @@ CLAIMS: tuple[Claim, ...] = (
           _m.momentum, REPRODUCED),
     Claim("few_images", "Elastic deformation lets the network learn from very few annotated images",
           "'very few annotated images'", "abstract, §3.1", "04_training",
-          Holds("with 2 training slices, adding the elastic deformation lowers the held-out Rand error beyond the "
-                "seeds' spread (its worst seed beats the best seed without it)"),
-          _m.few_images, NOT_REPRODUCED),
+          PairedInterval("held-out Rand error with 2 training slices, (rigid + elastic) − (rigid), paired "
+                         "by seed, if the unaugmented arm overfits", predicted="negative"),
+          _m.few_images, INCONCLUSIVE),
     Claim("seamless", "Overlap-tile prediction is seamless (tiled = one pass over the whole mirrored image)",
           "seamless (Fig. 2)", "§1, §2, Fig. 2", "05_overlap_tile_inference",
           AtMost(_m.FLOAT_NOISE, quantity="max |tiled − whole| (float32 rounding)"),

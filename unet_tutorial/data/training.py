@@ -146,7 +146,7 @@ def normalized(data: TrainData, mode: str) -> TrainData:
     """
     if mode == "none":
         return data
-    out = copy.copy(data)  # keeps the attributes an experiment adds (instances, validation images)
+    out = copy.copy(data)  # its checks ran when it was built; only the training images change
     out.images = [normalize_image(im, mode) for im in data.images]
     return out
 

@@ -27,6 +27,9 @@ How an experiment decides (the principles every comparison follows):
 - **seeds are paired** across arms (the same initialisation and tile order) and run
   seed by seed, so the arms of a seed see the same machine;
 - **thresholds** are chosen on validation images that are never scored;
+- runs are **long enough for the effect to exist**: a regulariser (augmentation) can
+  only help a network that overfits, so the curves are recorded and the precondition
+  checked (:func:`overfitting`);
 - a comparison reports the **mean paired difference with a 95 % interval**
   (:func:`paired_difference`), and a verdict says "inconclusive" when the interval
   contains zero and the rule's bounds.
@@ -35,7 +38,9 @@ How an experiment decides (the principles every comparison follows):
 held-out images and fails, naming the metric, when a recorded number is not
 reproduced (``make test`` checks every record), so the book's numbers cannot
 drift from the weights that ship with it. Chapters read the numbers with
-:func:`load_record` and the models with :func:`load_result_model`.
+:func:`load_record` (a typed :class:`Record`: ``record.split.held_out``,
+``record.runs["ARM/seedS"].curves``, ``record.metrics[...]``) and the models with
+:func:`load_result_model`.
 
 Timing records (:data:`TIMINGS`, :mod:`.timing`: ``results/speed-512/``) are run and
 checked by the same commands; their check re-times nothing (it checks that the record is
@@ -55,7 +60,7 @@ from .cli import add_experiment_command
 from .evaluation import evaluate_isbi2012
 from .registry import EXPERIMENTS, Arm, Experiment
 from .records import SCHEMA_VERSION, Record, Run, Split, load_record, record_from_dict
-from .summary import arm_summary, paired_difference, summary_rows, time_to_quality
+from .summary import arm_summary, overfitting, paired_difference, summary_rows, time_to_quality
 from .runner import (
     TOLERANCE,
     check_experiment,
@@ -92,6 +97,7 @@ __all__ = [
     "summary_rows",
     "paired_difference",
     "time_to_quality",
+    "overfitting",
     "TIMINGS",
     "MIN_SPEEDUP",
     "record_speed_512",

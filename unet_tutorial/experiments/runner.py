@@ -143,9 +143,11 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
     record: dict[str, Any] = {}
     if resume and record_path.is_file():
         record = json.loads(record_path.read_text())
-        design = {"arms": [a.name for a in exp.arms], "seeds": list(exp.seeds), "split": exp.split_record()}
+        design = {"arms": [a.name for a in exp.arms], "split": exp.split_record()}
         changed = [k for k, v in design.items() if k in record and
                    (record[k] if k != "split" else {n: record[k].get(n) for n in v}) != v]
+        if not set(record.get("seeds", [])) <= set(exp.seeds):  # more seeds extend a record; others replace it
+            changed.append("seeds")
         if changed:  # a record of another design: its runs are not this experiment's (checkpoints still resume)
             print(f"{exp.name}: the record on disk has other {', '.join(changed)} than the registry; "
                   "starting the record over", file=sys.stderr)

@@ -2,7 +2,8 @@
 
 - :func:`arm_summary`, :func:`summary_rows`: mean, s.d. and range over seeds, per arm;
 - :func:`paired_difference`: arm B − arm A seed by seed (paired seeds), its mean and 95 % interval;
-- :func:`time_to_quality`: when one arm reaches another's final held-out error, in training seconds.
+- :func:`time_to_quality`: when one arm reaches another's final held-out error, in training seconds;
+- :func:`overfitting`: does an arm memorise its training images (the precondition of a regulariser's effect)?
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["arm_summary", "summary_rows", "paired_difference", "time_to_quality"]
+__all__ = ["arm_summary", "summary_rows", "paired_difference", "time_to_quality", "overfitting"]
 
 
 def arm_summary(record: Mapping[str, Any], metric: str) -> dict[str, dict[str, Any]]:
@@ -143,4 +144,31 @@ def time_to_quality(record: Mapping[str, Any], *, fast: str = "fast", base: str 
             **{f"{arm}_steps_per_second": runs[a]["steps"] / runs[a]["train_seconds"]
                for arm, a in (("base", base), ("fast", fast))},
         })
+    return out
+
+
+def overfitting(record: Mapping[str, Any], arm: str, reference: str, *, metric: str = "rand",
+                last: int = 4) -> list[dict[str, Any]]:
+    """Does ``arm`` overfit, seed by seed? Its training loss ends below ``reference``'s while its
+    held-out ``metric`` (an error) ends above its own minimum over the validations.
+
+    The training losses are the means of the last ``last`` points of each run's loss curve
+    (``curves.train``: 25-step means), so one lucky window cannot decide.
+
+    Returns:
+        One entry per seed: ``train_loss`` and ``reference_train_loss``, ``held_out_final``,
+        ``held_out_min`` and ``min_step`` (where the held-out error was lowest), and
+        ``overfits`` (both conditions hold).
+    """
+    out = []
+    for seed in record["seeds"]:
+        run, ref = (record["runs"][f"{a}/seed{seed}"]["curves"] for a in (arm, reference))
+        loss = float(np.mean(run["train"]["loss"][-last:]))
+        ref_loss = float(np.mean(ref["train"]["loss"][-last:]))
+        held = np.asarray(run["validation"][metric], dtype=float)
+        k = int(np.argmin(held))
+        out.append({"seed": seed, "train_loss": loss, "reference_train_loss": ref_loss,
+                    "held_out_final": float(held[-1]), "held_out_min": float(held[k]),
+                    "min_step": int(run["validation"]["step"][k]),
+                    "overfits": bool(loss < ref_loss and held[-1] > held[k])})
     return out

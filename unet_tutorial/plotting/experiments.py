@@ -16,18 +16,20 @@ _LABELS = {"rand": "Rand error", "warping_splits_merges": "warping error", "pixe
            "iou": "foreground IoU", "seg": "SEG"}
 
 
-def plot_few_images(record: Mapping[str, Any], metrics: Sequence[str] = ("rand", "warping_splits_merges"),
-                    axes=None):
-    """Held-out error against the number of training images, per augmentation (§3.1's claim).
+def plot_few_images(record: Mapping[str, Any], metric: str = "rand", axes=None):
+    """The few-images experiment as curves: training loss and held-out error against steps, per arm,
+    and the paired difference the verdict reads (§3.1's claim).
 
-    One panel per metric; x: training images (log scale), one line per ``augment``
-    of the arms (e.g. flips only vs flips + elastic deformation), markers at the
-    mean over seeds, error bars from the lowest to the highest seed.
+    Three panels: (a) the training loss (25-step means) of every arm, the mean over seeds
+    bold and each seed thin: an arm whose loss falls far below the others' memorises its
+    images; (b) the held-out ``metric`` at every validation, likewise: overfitting shows as
+    an error that rises again; (c) per seed, the final held-out ``metric`` of every arm,
+    seeds joined by lines (the pairs), so the paired differences can be read off.
 
     Args:
-        record: the ``isbi2012-few-images`` record (arms with their own ``train_by_arm``).
-        metrics: recorded metric names, one panel each.
-        axes: as many matplotlib ``Axes``; default a new figure's.
+        record: the ``isbi2012-few-images`` record.
+        metric: a recorded held-out error (``"rand"``, ``"warping_splits_merges"``, ``"pixel_fscore"``).
+        axes: three matplotlib ``Axes``; default a new figure's.
 
     Returns:
         The ``Axes``.
@@ -35,24 +37,30 @@ def plot_few_images(record: Mapping[str, Any], metrics: Sequence[str] = ("rand",
     import matplotlib.pyplot as plt
 
     if axes is None:
-        _, axes = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics), 3.6), squeeze=False)
-        axes = axes[0]
-    n_images = {arm: len(ids) for arm, ids in record["split"]["train_by_arm"].items()}
-    augment = {arm: record["configs"][arm]["augment"] for arm in record["arms"]}
-    for ax, metric in zip(axes, metrics):
-        s = arm_summary(record, metric)
-        for k, aug in enumerate(dict.fromkeys(augment.values())):
-            arms = sorted((a for a in record["arms"] if augment[a] == aug), key=n_images.get)
-            x = np.array([n_images[a] for a in arms]) * (1 + 0.04 * (k - 0.5))  # side by side
-            mean = np.array([s[a]["mean"] for a in arms])
-            err = np.array([[s[a]["mean"] - s[a]["min"] for a in arms], [s[a]["max"] - s[a]["mean"] for a in arms]])
-            label = {"flips": "flips + rotations", "elastic": "+ elastic deformation"}.get(aug, aug)
-            ax.errorbar(x, mean, yerr=err, marker="o", capsize=4, label=label)
-        ticks = sorted(set(n_images.values()))
-        ax.set(xscale="log", xticks=ticks, xticklabels=[str(t) for t in ticks], xlabel="training images",
-               ylabel=_LABELS.get(metric, metric) + " (held out)", title=_LABELS.get(metric, metric))
-        ax.minorticks_off()
-        ax.legend(fontsize=8, title=f"mean, range over {len(record['seeds'])} seeds", title_fontsize=8)
+        _, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    seeds, arms = list(record["seeds"]), list(record["arms"])
+    colours = {arm: f"C{k}" for k, arm in enumerate(arms)}
+    for ax, part, key in ((axes[0], "train", "loss"), (axes[1], "validation", metric)):
+        for arm in arms:
+            curves = [record["runs"][f"{arm}/seed{s}"]["curves"][part] for s in seeds]
+            steps = curves[0]["step"]
+            values = np.array([c[key][: len(steps)] for c in curves], dtype=float)
+            for v in values:
+                ax.plot(steps, v, color=colours[arm], lw=0.6, alpha=0.35)
+            ax.plot(steps, values.mean(0), color=colours[arm], lw=2, label=arm)
+        ax.set(xlabel="step", ylabel=("training loss (Eq. 1)" if part == "train"
+                                      else _LABELS.get(metric, metric) + " (held out)"),
+               title="training loss" if part == "train" else "held-out error")
+    axes[0].legend(fontsize=8, title=f"mean of {len(seeds)} seeds (thin: each)", title_fontsize=8)
+    final = arm_summary(record, metric)
+    for i, seed in enumerate(seeds):
+        axes[2].plot(range(len(arms)), [final[a]["values"][i] for a in arms], color="0.6", lw=0.8, marker="o",
+                     ms=4, label="one seed (paired)" if i == 0 else None)
+    axes[2].plot(range(len(arms)), [final[a]["mean"] for a in arms], color="k", lw=0, marker="_", ms=30,
+                 mew=2, label="mean")
+    axes[2].set(xticks=range(len(arms)), xticklabels=arms, ylabel=_LABELS.get(metric, metric) + " (held out)",
+                title="final, seed by seed")
+    axes[2].legend(fontsize=8, loc="best", markerscale=0.5)
     return axes
 
 
