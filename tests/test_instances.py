@@ -274,7 +274,7 @@ def test_the_threshold_is_chosen_by_the_objects_it_gives():
         choose_threshold([prob], [truth], ())
     # SEG (the cell tracking protocol) prefers the separated objects too: a merged pair scores 0.5 each
     assert choose_threshold([prob], [truth], (0.5, 0.6), score="seg") == 0.6
-    with pytest.raises(ValueError, match="score must be one of"):
+    with pytest.raises(ValueError, match="score must be a registered instance metric"):
         choose_threshold([prob], [truth], (0.5,), score="iou")
 
 

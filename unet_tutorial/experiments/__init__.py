@@ -60,7 +60,7 @@ from .cli import add_experiment_command
 from .evaluation import evaluate_isbi2012
 from .registry import EXPERIMENTS, Arm, Experiment
 from .records import SCHEMA_VERSION, Record, Run, Split, load_record, record_from_dict
-from .summary import arm_summary, overfitting, paired_difference, summary_rows, time_to_quality
+from .summary import arm_summary, interval_text, overfitting, paired_difference, summary_rows, time_to_quality
 from .runner import (
     TOLERANCE,
     check_experiment,
@@ -96,6 +96,7 @@ __all__ = [
     "arm_summary",
     "summary_rows",
     "paired_difference",
+    "interval_text",
     "time_to_quality",
     "overfitting",
     "TIMINGS",

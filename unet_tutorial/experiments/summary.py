@@ -12,7 +12,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["arm_summary", "summary_rows", "paired_difference", "time_to_quality", "overfitting"]
+__all__ = ["arm_summary", "summary_rows", "paired_difference", "interval_text", "time_to_quality", "overfitting"]
 
 
 def arm_summary(record: Mapping[str, Any], metric: str) -> dict[str, dict[str, Any]]:
@@ -95,6 +95,17 @@ def paired_difference(record: Mapping[str, Any], metric: str, arm_a: str, arm_b:
         return {"differences": d.tolist(), "mean": mean, "low": float("nan"), "high": float("nan"), "n": n}
     half = float(stats.t.ppf(0.975, n - 1) * d.std(ddof=1) / np.sqrt(n))
     return {"differences": d.tolist(), "mean": mean, "low": mean - half, "high": mean + half, "n": n}
+
+
+def interval_text(difference: Mapping[str, Any], digits: int = 3) -> str:
+    """A :func:`paired_difference` as ``"+0.012 [-0.034, +0.058]"`` (mean and 95 % interval, signed).
+
+    Examples:
+        >>> interval_text({"mean": -0.011, "low": -0.139, "high": 0.117})
+        '-0.011 [-0.139, +0.117]'
+    """
+    d = difference
+    return f"{d['mean']:+.{digits}f} [{d['low']:+.{digits}f}, {d['high']:+.{digits}f}]"
 
 
 def time_to_quality(record: Mapping[str, Any], *, fast: str = "fast", base: str = "fp32",
