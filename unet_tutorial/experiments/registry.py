@@ -237,7 +237,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             overrides={**_PAPER_RECIPE, "precision": "auto", "channels_last": True},
             arms=(*(Arm(f"n2-{arm}", {"augment": aug}, train_ids=_FEW_IMAGES[2]) for arm, aug in _FEW_ARMS),
                   Arm("n24-rigid", {"augment": "flips"}, train_ids=_FEW_IMAGES[24])),
-            seeds=(0, 1, 2, 3, 4),
+            seeds=(0, 1, 2),
             train_ids=_FEW_IMAGES[24],
             held_out=_ISBI_HELD_OUT,
             validation=(24,),
@@ -262,7 +262,15 @@ EXPERIMENTS: dict[str, Experiment] = {
             "augmentation and training slices; seeds paired (same initialisation and tile order). Each "
             "metric's threshold is chosen on slice 24 (never trained on, never scored) and the held-out "
             "slices 25-29 are scored at it, without TTA (every arm alike; 8x cheaper, so that the curves "
-            "have a point every 250 steps). Steps and seeds from pilot.json (see its notes).",
+            "have a point every 250 steps). Pilot (pilot.json, 500 steps, seeds 0 and 1): the unaugmented "
+            "2-slice arm's training loss was already below the 24-slice arm's (0.25 vs 0.38), so 1,500 "
+            "steps let it overfit; the paired difference elastic - rigid in Rand error was +0.070 and -0.121, "
+            "a seed-to-seed s.d. of about 0.13, so 5 seeds give a 95 % interval about +-0.17 wide and 3 "
+            "seeds about +-0.33: no affordable number of seeds resolves an effect below ~0.1 here. "
+            "Registered with 5 seeds before the run (hypothesis and verdict rule unchanged); the session's "
+            "CPU time (2 cores, ~5 min per run) completed seeds 0-2 (12 runs; trained at commit 5742052), "
+            "and the record was closed at 3 seeds (at the commit that set seeds to 0-2 and wrote this). "
+            "Registering seeds 3 and 4 and running with --resume extends it (finished runs are kept).",
         ),
         Experiment(
             name="dsb2018-border-weights",
