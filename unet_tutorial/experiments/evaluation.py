@@ -276,7 +276,8 @@ def _isbi(m, split, **kw) -> dict[str, float]:
 
 def _ctc(m, split, **kw) -> dict[str, float]:
     val = split.validation
-    return evaluate_ctc(m, split.held_out.images, split.held_out.instances, frames=split.held_out.ids,
+    # per-frame keys as recorded: seg_image0, ... (the records name frames by position)
+    return evaluate_ctc(m, split.held_out.images, split.held_out.instances,
                         threshold_images=val.images if val else None,
                         threshold_instances=val.instances if val else None, **kw)
 
