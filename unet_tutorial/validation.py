@@ -106,13 +106,13 @@ def evaluate_classes(model: UNet, images: Sequence[np.ndarray], labels: Sequence
     """
     from .inference import predict_tiled
     from .metrics import class_iou
-    from .protocol import model_protocol
+    from .protocol import default_class_names, model_protocol
 
     k = model.num_classes
     preds = [predict_tiled(model, im, tile_size=tile_size, tta=tta, device=device).argmax(0) for im in images]
     ious = class_iou(preds, [np.asarray(lab) for lab in labels], k)
     names = model_protocol(model).class_names
-    names = names if len(names) == k else tuple(f"class {c}" for c in range(k))
+    names = names if len(names) == k else default_class_names(k)
     out = {f"iou_{names[c].replace(' ', '_')}": float(ious[c]) for c in range(k) if np.isfinite(ious[c])}
     out["miou"] = float(np.nanmean(ious[1:])) if np.isfinite(ious[1:]).any() else float("nan")
     return out

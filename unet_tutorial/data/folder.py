@@ -275,8 +275,9 @@ def _decode_palette(idx: np.ndarray, palette: list[int], name: str) -> DecodedMa
     return _instances(used, inverse, idx.shape, f"palette PNG with {len(used)} indices (index 0 = background)")
 
 
-def _decode_classes(a: np.ndarray, palette: list[int] | None, classes: int, name: str) -> DecodedMask:
-    """Class labels ``0..classes − 1`` of a gray or palette-index mask (``classes=K``)."""
+def _decode_classes(a: np.ndarray, classes: int, name: str) -> DecodedMask:
+    """Class labels ``0..classes − 1`` of a gray or palette-index mask (``classes=K``; a palette
+    PNG's indices are the labels, its colours do not matter)."""
     if a.ndim == 3 and a.shape[-1] in (3, 4):
         if not (np.array_equal(a[..., 0], a[..., 1]) and np.array_equal(a[..., 0], a[..., 2])):
             raise ValueError(f"{name} is a colour (RGB) mask, but class masks hold the labels 0..{classes - 1} as "
@@ -326,7 +327,7 @@ def decode_mask(raw: np.ndarray, palette: list[int] | None = None, name: str = "
         check_int(classes, "classes")
         if classes < 2:
             raise ValueError(f"classes must be >= 2, got {classes}")
-        return _decode_classes(a, palette, classes, name)
+        return _decode_classes(a, classes, name)
     if palette is not None and a.ndim == 2:
         return _decode_palette(a, palette, name)
     if a.ndim == 3 and a.shape[-1] == 2:  # gray + alpha: the alpha is ignored

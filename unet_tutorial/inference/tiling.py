@@ -288,12 +288,13 @@ def min_tile_size(model: nn.Module, *, blend: bool = True, overlap: float = 0.25
     """
     border, padding, period = model_geometry(model)
     _check_overlap(overlap)
+    output = size_rule(model).output_size  # read once: the loop below asks it for many sizes
     s = _next_valid(model, 0)
     while True:
         if padding == "same" and blend and border == 0:
             if s >= 2 * period:
                 return s
-        elif size_rule(model).output_size(s) >= period:
+        elif output(s) >= period:
             return s
         s = _next_valid(model, s)
 
