@@ -711,7 +711,7 @@ def test_dsb_split_rejects_bad_ids():
 
 
 def test_dsb_modality_and_gray(tmp_path):
-    ids = _write_dsb(tmp_path, 2)
+    _write_dsb(tmp_path, 2)
     colour = load_dsb2018(tmp_path, gray=False)
     gray = load_dsb2018(tmp_path)
     for (c, _), (g, _) in zip(colour, gray):

@@ -42,6 +42,8 @@ def test_every_experiment_runs_records_and_checks(smoke_records, name):
     assert len(rec["runs"]) == len(exp.arms) * len(exp.seeds)
     for run in rec["runs"].values():
         assert run["steps"] == 3 and run["curves"]["validation"]["step"][-1] == 3
+        if exp.data == "isbi2012":  # what the network predicts, beside what the labels hold
+            assert 0 <= run["metrics"]["cell_fraction"] <= 1 and 0 < run["metrics"]["cell_fraction_truth"] < 1
     assert all(isinstance(v, float) for v in rec["metrics"].values())
     assert rec["machine"]["torch"] and rec["machine"]["matmul_gflops"] > 0
     assert rec["git"]["commit"] is None or len(rec["git"]["commit"]) == 40

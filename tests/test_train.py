@@ -317,10 +317,26 @@ def test_a_few_steps_reduce_the_loss_on_a_fixed_batch():
     assert np.mean(losses[-3:]) < 0.75 * np.mean(losses[:3])
 
 
+def test_step_reports_the_unclipped_gradient_norm():
+    torch.manual_seed(0)
+    model = UNet(base_channels=4, depth=2, dropout=0.0)
+    opt = T.make_optimizer(model, C.get_config("cpu"))
+    image, label = synthetic_em((76, 76), n_cells=6, seed=1)
+    x = torch.from_numpy(image)[None, None]
+    y = torch.from_numpy(label.astype(np.int64))[None]
+    T.weighted_cross_entropy(model(x), y, None).backward()  # the same gradient, computed by hand
+    want = torch.sqrt(sum((p.grad.double() ** 2).sum() for p in model.parameters()))
+    stats: dict[str, float] = {}
+    T.train_step(model, opt, x, y, None, grad_clip=1e-6, stats=stats)
+    assert stats["grad_norm"] == pytest.approx(float(want), rel=1e-4)
+    assert stats["grad_norm"] > 1e-3  # the norm before clipping to 1e-6
+
+
 def test_train_writes_outputs_and_validates(tiny_data, tmp_path):
     cfg = tiny_config(val_every=6)
     model, hist = T.train(cfg, data=tiny_data, out_dir=tmp_path, progress=False)
     assert hist.step == list(range(1, 13)) and all(np.isfinite(hist.loss))
+    assert len(hist.grad_norm) == 12 and all(np.isfinite(hist.grad_norm)) and min(hist.grad_norm) > 0
     assert hist.val_step == [6, 12] and set(hist.val) >= {"pixel_fscore", "iou", "rand"}
     assert all(0.0 <= v <= 1.0 for vals in hist.val.values() for v in vals)
     assert hist.lr[0] == pytest.approx(cfg.lr / 2)  # warm-up

@@ -32,6 +32,9 @@ class History:
             ``rand``, … see :func:`evaluate`).
         settings: how the run computed: ``precision`` (``"fp32"``, ``"bf16"``,
             ``"fp16"``), ``channels_last``, ``device`` (of the last session).
+        grad_norm: the global gradient norm (L2 over every parameter, before any
+            clipping and unscaled) at each step; empty for runs recorded before it was
+            logged (2026-12-06). What diagnoses a collapse or a divergence.
     """
 
     step: list[int] = field(default_factory=list)
@@ -41,12 +44,16 @@ class History:
     val_step: list[int] = field(default_factory=list)
     val: dict[str, list[float]] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+    grad_norm: list[float] = field(default_factory=list)
 
-    def log_step(self, step: int, loss: float, lr: float, seconds: float) -> None:
+    def log_step(self, step: int, loss: float, lr: float, seconds: float,
+                 grad_norm: float | None = None) -> None:
         self.step.append(int(step))
         self.loss.append(float(loss))
         self.lr.append(float(lr))
         self.time.append(float(seconds))
+        if grad_norm is not None:
+            self.grad_norm.append(float(grad_norm))
 
     def log_validation(self, step: int, metrics: dict[str, float]) -> None:
         self.val_step.append(int(step))

@@ -156,6 +156,7 @@ def train_step(
     grad_clip: float = 0.0,
     world_size: int = 1,
     loss_fn: LossFn | None = None,
+    stats: dict[str, float] | None = None,
 ) -> float:
     """One optimisation step on a batch; returns the loss (averaged over processes).
 
@@ -171,6 +172,9 @@ def train_step(
             w: weights ``(N, s', s')`` or ``None``; ``s' >=`` the output size.
         loss_fn: ``(logits float32 (N, K, o, o), y, w) → scalar``; default Eq. 1
             (:func:`weighted_cross_entropy`, whose inputs the data set checked once).
+        stats: when given, ``stats["grad_norm"]`` is set to the global gradient norm of
+            this step (L2 over all parameters, unscaled, before clipping): what tells a
+            collapse (vanishing) from a divergence (exploding).
     """
     optimizer.zero_grad(set_to_none=True)
     device_type = x.device.type
@@ -186,17 +190,19 @@ def train_step(
     value = float(value)
     if not math.isfinite(value):
         return value
-    if scaler is not None and scaler.is_enabled():
-        scaler.scale(loss).backward()
-        if grad_clip > 0:
-            scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(net.parameters(), grad_clip)
+    scaled = scaler is not None and scaler.is_enabled()
+    (scaler.scale(loss) if scaled else loss).backward()
+    if scaled and (grad_clip > 0 or stats is not None):
+        scaler.unscale_(optimizer)  # norms and clipping act on the true gradients
+    if stats is not None:
+        grads = [p.grad for p in net.parameters() if p.grad is not None]
+        stats["grad_norm"] = float(torch.nn.utils.get_total_norm(grads)) if grads else 0.0
+    if grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(net.parameters(), grad_clip)
+    if scaled:
         scaler.step(optimizer)
         scaler.update()
     else:
-        loss.backward()
-        if grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(net.parameters(), grad_clip)
         optimizer.step()
     return value
 
@@ -397,8 +403,9 @@ def _loop(net, model, optimizer, scheduler, scaler, samples, data, config, histo
             y = y.to(dev, non_blocking=True)
             w = w.to(dev, non_blocking=True) if w is not None else None
             lr = optimizer.param_groups[0]["lr"]
+            stats: dict[str, float] = {}
             value = train_step(net, optimizer, x, y, w, scaler=scaler, amp_dtype=amp_dtype,
-                               grad_clip=config.grad_clip, world_size=world, loss_fn=loss_fn)
+                               grad_clip=config.grad_clip, world_size=world, loss_fn=loss_fn, stats=stats)
             if not math.isfinite(value):
                 raise TrainingDiverged(step + 1, value, lr, last_good)
             if ema is not None:
@@ -406,7 +413,7 @@ def _loop(net, model, optimizer, scheduler, scaler, samples, data, config, histo
             scheduler.step()
             step += 1
             seconds = time_offset + time.perf_counter() - t0 - paused
-            history.log_step(step, value, lr, seconds)
+            history.log_step(step, value, lr, seconds, stats.get("grad_norm"))
             bar.update(1)
             if step % 10 == 0 or step == config.steps:
                 bar.set_postfix(loss=f"{np.mean(history.loss[-10:]):.4f}", lr=f"{lr:.2g}", refresh=False)

@@ -53,24 +53,28 @@ def evaluate_isbi2012(model: UNet, images: Sequence[np.ndarray], labels: Sequenc
         merges per pixel), ``rand`` (foreground-restricted Rand error),
         ``pixel_fscore`` (1 − F of the cell pixels), the others ``pixel``
         (1 − accuracy) and ``warping`` (Jain's, all mismatches), and for each
-        ``<name>_threshold``.
+        ``<name>_threshold``; ``cell_fraction``: the fraction of held-out pixels
+        predicted "cell" at probability 0.5 (what the network predicts: near 1
+        for a network that collapsed to "cell everywhere"; the labels' own
+        fraction is ``cell_fraction_truth``).
     """
     from ..metrics import SWEEP_METRICS, threshold_sweep
 
     def sweep(imgs, labs, thresholds=None):
         prob = np.stack(_probabilities(model, imgs, tta=tta, device=device))
         truth = np.stack([np.asarray(lab) == 1 for lab in labs])
-        return threshold_sweep(prob, truth, thresholds, metrics=SWEEP_METRICS, progress=False)
+        fractions = {"cell_fraction": float((prob > 0.5).mean()), "cell_fraction_truth": float(truth.mean())}
+        return threshold_sweep(prob, truth, thresholds, metrics=SWEEP_METRICS, progress=False), fractions
 
-    held = sweep(images, labels)
+    held, fractions = sweep(images, labels)
     if not threshold_images:
         out = {m: float(held.best[m]) for m in SWEEP_METRICS}
         out.update({f"{m}_threshold": float(held.best_threshold[m]) for m in SWEEP_METRICS})
-        return out
+        return {**out, **fractions}
     if threshold_labels is None or len(threshold_labels) != len(threshold_images):
         raise ValueError("threshold_labels must give one label image per validation slice")
-    chosen = sweep(threshold_images, threshold_labels).best_threshold
-    out = {}
+    chosen = sweep(threshold_images, threshold_labels)[0].best_threshold
+    out = dict(fractions)
     for m in SWEEP_METRICS:
         k = int(np.argmin(np.abs(np.asarray(held.thresholds) - chosen[m])))
         out[m] = float(held.values[m][k])

@@ -80,15 +80,21 @@ def machine_info(device: str | torch.device) -> dict[str, Any]:
 
 
 def _curves(history, every: int = 25) -> dict[str, Any]:
-    """The training loss averaged over windows of ``every`` steps, and the validations."""
+    """The training loss (and gradient norm, when logged) averaged over windows of ``every``
+    steps, the largest gradient norm of each window, and the validations."""
     n = len(history.step) // every * every
-    loss = np.asarray(history.loss[:n]).reshape(-1, every).mean(1) if n else np.zeros(0)
+
+    def windows(values: list[float], reduce=np.mean) -> list[float]:
+        return [round(float(v), 5) for v in reduce(np.asarray(values[:n]).reshape(-1, every), axis=1)] if n else []
+
     ends = list(range(every - 1, n, every))  # indices of each window's last step
     at = {s: i for i, s in enumerate(history.step)}
+    grads = ({"grad_norm": windows(history.grad_norm), "grad_norm_max": windows(history.grad_norm, np.max)}
+             if len(history.grad_norm) == len(history.step) else {})
     return {
         "train": {"step": [history.step[i] for i in ends],
                   "seconds": [round(history.time[i], 2) for i in ends],
-                  "loss": [round(float(v), 5) for v in loss]},
+                  "loss": windows(history.loss), **grads},
         "validation": {"step": list(history.val_step),
                        "seconds": [round(history.time[at[s]], 2) if s in at else None for s in history.val_step],
                        **{k: list(v) for k, v in history.val.items()}},
