@@ -125,16 +125,11 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[str], None]) -> 
 
 
 def model_config(model: UNet) -> dict:
-    """The constructor arguments of ``model`` (a plain dict, safe for ``weights_only`` loading)."""
-    drop = model.dropout.p if isinstance(model.dropout, nn.Dropout) else 0.0
-    return {
-        "in_channels": model.in_channels,
-        "num_classes": model.num_classes,
-        "base_channels": model.base_channels,
-        "depth": model.depth,
-        "padding": model.padding,
-        "dropout": float(drop),
-    }
+    """The constructor arguments of ``model`` (a plain dict, safe for ``weights_only`` loading;
+    ``architecture`` added for the networks of :mod:`unet_tutorial.architectures`)."""
+    from .architectures import network_config
+
+    return network_config(model)
 
 
 def save_model(model: UNet, path: str | os.PathLike[str], **extra: object) -> None:
@@ -213,7 +208,9 @@ def load_model(path: str | os.PathLike[str], map_location: str | torch.device = 
     blob = read_package_file(path, map_location, what="model file", read_as="PyTorch file",
                              keys=("unet", "state_dict"), kind="a U-Net model file of unet_tutorial",
                              hint="write it with save_model")
-    model = UNet(**blob["unet"])
+    from .architectures import build_network
+
+    model = build_network(**blob["unet"])
     model.load_state_dict(blob["state_dict"])  # copies (and casts) into the float32 parameters
     model.protocol = Protocol.from_file(blob)  # how its recorded numbers were made (predictions use it)
     return model.to(map_location)

@@ -23,7 +23,7 @@ from typing import Any, Callable, NamedTuple
 import torch
 
 from .augment import AUGMENTATIONS
-from .model import check_input_size, output_size
+from .architectures import ARCHITECTURES, check_architecture_input
 from .normalize import NORMALIZE_MODES
 
 __all__ = ["TrainConfig", "FIELDS", "CONFIG_NAMES", "get_config", "load_config", "read_toml",
@@ -47,6 +47,10 @@ class TrainConfig:
             masks holding class labels 0..K−1, e.g. a folder trained with ``--classes K``).
         class_names: the ``K`` class names separated by commas (class 0 first), saved with
             the model; empty: ``background, foreground`` or ``background, class 1, …``.
+        architecture: ``"unet"`` (the paper's network); the networks §1 argues against, for
+            the comparison ``isbi2012-why-u`` (:mod:`unet_tutorial.architectures`):
+            ``"no-skip"``, ``"fcn"``, ``"ciresan-n4"`` (2 classes; ``base_channels``,
+            ``depth`` and ``dropout`` do not apply to it).
 
     Tiles and data:
         tile_size: input tile edge [pixels], a valid size of the network
@@ -120,6 +124,7 @@ class TrainConfig:
     dropout: float = 0.5
     num_classes: int = 2
     class_names: str = ""
+    architecture: str = "unet"
     # tiles and data
     tile_size: int = 572
     batch_size: int = 1
@@ -164,7 +169,7 @@ class TrainConfig:
                 raise ValueError(f"config field {f.name!r} {rule.says}, got {value!r}")
             object.__setattr__(self, f.name, value)  # frozen: set once, here
         try:
-            check_input_size(self.tile_size, self.depth, "valid")
+            check_architecture_input(self.architecture, self.tile_size, self.depth)
         except ValueError as err:
             raise ValueError(f"config field 'tile_size': {err}") from None
         if self.num_classes > 2 and self.border_weights:
@@ -205,7 +210,7 @@ class TrainConfig:
     @property
     def output_size(self) -> int:
         """Edge of the network's output map for one tile [pixels] (388 for 572)."""
-        return output_size(self.tile_size, self.depth, "valid")
+        return check_architecture_input(self.architecture, self.tile_size, self.depth)
 
 
 # --------------------------------------------------------------------------
@@ -286,6 +291,7 @@ FIELDS: dict[str, Rule] = {
     "dropout": Rule(_FLOAT, _finite(0.0, 1.0), "must be in [0, 1)"),
     "num_classes": Rule(_INT, lambda v: 2 <= v <= 255, "must be in [2, 255] (class labels are stored as uint8)"),
     "class_names": Rule(_STR, lambda v: True, ""),
+    "architecture": Rule(_STR, *_choice(*ARCHITECTURES)),
     "tile_size": Rule(_INT, *_AT_LEAST_1),  # and a valid size of the network (checked after the table)
     "batch_size": Rule(_INT, *_AT_LEAST_1),
     "holdout": Rule(_INT, *_AT_LEAST_0),

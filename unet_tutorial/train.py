@@ -83,9 +83,12 @@ def build_model(config: TrainConfig) -> UNet:
     seeded, carrying the class names of ``config`` in its protocol."""
     from .protocol import model_protocol
 
+    from .architectures import build_network
+
     torch.manual_seed(config.seed)
-    net = UNet(in_channels=1, num_classes=config.num_classes, base_channels=config.base_channels,
-               depth=config.depth, padding="valid", dropout=config.dropout)
+    net = build_network(config.architecture, in_channels=1, num_classes=config.num_classes,
+                        base_channels=config.base_channels, depth=config.depth, padding="valid",
+                        dropout=config.dropout)
     net.protocol = model_protocol(net).replace(class_names=config.class_name_list())
     return net
 

@@ -107,7 +107,9 @@ def write_json(path: Path, obj: Mapping[str, Any]) -> None:
 
 def half_copy(model: UNet) -> UNet:
     """The model with float16-rounded weights (what ``model.pt`` holds), back in float32."""
-    out = UNet(**model_config(model))
+    from ..architectures import build_network
+
+    out = build_network(**model_config(model))
     out.load_state_dict({k: v.detach().cpu().half().float() for k, v in model.state_dict().items()})
     out.protocol = model_protocol(model)
     return out.eval()
