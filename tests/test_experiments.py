@@ -44,6 +44,9 @@ def test_every_experiment_runs_records_and_checks(smoke_records, name):
         assert run["steps"] == 3 and run["curves"]["validation"]["step"][-1] == 3
         if exp.data == "isbi2012":  # what the network predicts, beside what the labels hold
             assert 0 <= run["metrics"]["cell_fraction"] <= 1 and 0 < run["metrics"]["cell_fraction_truth"] < 1
+            if exp.validation:  # the threshold's choice, read from the validation slices only
+                assert {"rand_validation", "rand_oracle"} <= set(run["metrics"])
+                assert run["metrics"]["rand_oracle"] <= run["metrics"]["rand"]
     assert all(isinstance(v, float) for v in rec["metrics"].values())
     assert rec["machine"]["torch"] and rec["machine"]["matmul_gflops"] > 0
     assert rec["git"]["commit"] is None or len(rec["git"]["commit"]) == 40
@@ -146,6 +149,31 @@ def test_rescore_updates_record_and_model_and_keeps_the_history(smoke_records, t
         E.rescore_experiment("isbi2012-pilot", reason="x", results=tmp_path)
     with pytest.raises(ValueError, match="reason"):
         E.rescore_experiment("ctc2015-hela", reason=" ", results=tmp_path)
+
+
+@pytest.mark.slow
+def test_a_diverged_run_is_recorded_as_an_outcome(tmp_path, monkeypatch):
+    """A learning rate too high for its optimiser is a result of the comparison, not a crash."""
+    from unet_tutorial import train as T
+
+    original = T.train
+
+    def sgd_too_fast(cfg, **kwargs):
+        if cfg.optimizer == "sgd":  # the pilot's SGD arm, at a rate that must diverge
+            cfg = cfg.replace(lr=1e6, warmup_steps=0, schedule="constant")
+        return original(cfg, **kwargs)
+
+    monkeypatch.setattr(T, "train", sgd_too_fast)
+    rec = E.run_experiment("isbi2012-pilot", results=tmp_path, work_dir=tmp_path / "w", smoke=True,
+                           progress=False)
+    run = rec["runs"]["b16-t444-sgd/seed0"]
+    assert rec["status"] == "complete" and run["done"] and run["metrics"] == {}
+    assert 1 <= run["diverged"]["step"] <= 3 and run["diverged"]["loss"] in ("nan", "inf")
+    assert not any(k.startswith("b16-t444-sgd/") for k in rec["metrics"])
+    assert "rand" in rec["runs"]["b16-t444-adam/seed0"]["metrics"]
+    pilot = E.run_pilot("isbi2012-pilot", 3, seeds=(0,), results=tmp_path, progress=False, smoke=True)
+    assert pilot["runs"]["b16-t444-sgd/seed0"]["diverged"]["step"] <= 3
+    assert len(pilot["runs"]) == 4  # the runs after the diverged one ran too
 
 
 def test_a_pilot_records_each_arms_speed_and_metrics(tmp_path):

@@ -495,6 +495,9 @@ def test_huge_learning_rate_diverges(tiny_data, tmp_path):
     blob = K.load_checkpoint(tmp_path / "checkpoint.pt")
     assert blob["step"] == err.value.step - 1  # the last step whose loss was finite
     assert all(np.isfinite(blob["history"]["loss"]))
+    history = err.value.history  # the run up to the divergence, its last loss the bad one
+    assert history.step[-1] == err.value.step and not np.isfinite(history.loss[-1])
+    assert len(history.grad_norm) == len(history.step)
 
 
 # --------------------------------------------------------------------------

@@ -94,8 +94,10 @@ class History:
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; training stopped and the last good checkpoint is kept."""
 
-    def __init__(self, step: int, loss: float, lr: float, checkpoint: Path | None = None) -> None:
-        self.step, self.loss, self.lr, self.checkpoint = step, loss, lr, checkpoint
+    def __init__(self, step: int, loss: float, lr: float, checkpoint: Path | None = None,
+                 history: "History | None" = None) -> None:
+        # ``history``: the run up to the divergence (its losses and gradient norms show how it came)
+        self.step, self.loss, self.lr, self.checkpoint, self.history = step, loss, lr, checkpoint, history
         where = f"the last good checkpoint is {checkpoint}" if checkpoint else "no checkpoint was written"
         super().__init__(
             f"training diverged: the loss became {loss} at step {step} (learning rate {lr:g}); "

@@ -192,6 +192,8 @@ def train_step(
         value = value / world_size
     value = float(value)
     if not math.isfinite(value):
+        if stats is not None:
+            stats["grad_norm"] = math.nan  # no backward pass on a non-finite loss
         return value
     scaled = scaler is not None and scaler.is_enabled()
     (scaler.scale(loss) if scaled else loss).backward()
@@ -410,7 +412,9 @@ def _loop(net, model, optimizer, scheduler, scaler, samples, data, config, histo
             value = train_step(net, optimizer, x, y, w, scaler=scaler, amp_dtype=amp_dtype,
                                grad_clip=config.grad_clip, world_size=world, loss_fn=loss_fn, stats=stats)
             if not math.isfinite(value):
-                raise TrainingDiverged(step + 1, value, lr, last_good)
+                history.log_step(step + 1, value, lr, time_offset + time.perf_counter() - t0 - paused,
+                                 stats.get("grad_norm"))
+                raise TrainingDiverged(step + 1, value, lr, last_good, history)
             if ema is not None:
                 ema.update_parameters(model)
             scheduler.step()

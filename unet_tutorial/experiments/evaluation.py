@@ -42,7 +42,8 @@ def evaluate_isbi2012(model: UNet, images: Sequence[np.ndarray], labels: Sequenc
     error's threshold is instead the best of the 10 *on the validation slices*,
     and the held-out slices are scored at it: an error that no threshold chosen
     on the scored images can flatter (the challenge's best-of-10 is then kept as
-    ``<name>_oracle``).
+    ``<name>_oracle``, the validation slices' own error as ``<name>_validation``: what
+    a choice between runs may read without touching the held-out slices).
 
     Args:
         model: the network; images: float ``(H, W)`` slices in [0, 1];
@@ -73,13 +74,15 @@ def evaluate_isbi2012(model: UNet, images: Sequence[np.ndarray], labels: Sequenc
         return {**out, **fractions}
     if threshold_labels is None or len(threshold_labels) != len(threshold_images):
         raise ValueError("threshold_labels must give one label image per validation slice")
-    chosen = sweep(threshold_images, threshold_labels)[0].best_threshold
+    val = sweep(threshold_images, threshold_labels)[0]
+    chosen = val.best_threshold
     out = dict(fractions)
     for m in SWEEP_METRICS:
         k = int(np.argmin(np.abs(np.asarray(held.thresholds) - chosen[m])))
         out[m] = float(held.values[m][k])
         out[f"{m}_threshold"] = float(chosen[m])
         out[f"{m}_oracle"] = float(held.best[m])
+        out[f"{m}_validation"] = float(val.best[m])  # what chose it: for choosing between runs, too
     return out
 
 

@@ -141,7 +141,6 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
     Returns:
         The record (also written to ``RESULTS/NAME/record.json``).
     """
-    from ..train import train
 
     exp = get_experiment(name)
     out = Path(results) if results is not None else results_dir()
@@ -208,10 +207,9 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
         # final one (train always validates at the end) is the run's result: no second evaluation.
         validate = lambda m: proto.evaluate(half_copy(m), data, tta=tta, device=device)  # noqa: E731
         cpu0, wall0 = time.process_time(), time.perf_counter()
-        model, history = train(cfg, data=data.train_data(), out_dir=run_dir, resume=resume, progress=progress,
-                               evaluate_fn=validate)
-        shipped = half_copy(model)
-        metrics = {k: float(v[-1]) for k, v in history.val.items()}
+        model, history, diverged = _train_or_diverge(cfg, data=data.train_data(), out_dir=run_dir, resume=resume,
+                                                     progress=progress, evaluate_fn=validate)
+        metrics = {} if diverged else {k: float(v[-1]) for k, v in history.val.items()}
         prefix = f"{exp.run_key(arm, seed)}/" if exp.run_key(arm, seed) else ""
         record["metrics"].update({prefix + k: v for k, v in metrics.items()})
         record["runs"][key] = {
@@ -220,8 +218,12 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
             "cpu_seconds_this_session": round(time.process_time() - cpu0, 1),
             "wall_seconds_this_session": round(time.perf_counter() - wall0, 1),
             "metrics": metrics, "curves": _curves(history), "settings": dict(history.settings),
+            **({"diverged": diverged} if diverged else {}),
         }
-        if exp.keep == arm.name and seed == exp.seeds[0]:
+        if diverged:
+            print(f"{exp.name}: {key} diverged at step {diverged['step']} (recorded as such)", file=sys.stderr)
+        elif exp.keep == arm.name and seed == exp.seeds[0]:
+            shipped = half_copy(model)
             # its protocol: how the recorded numbers were made (predict uses it by default)
             shipped.protocol = Protocol(normalize=cfg.normalize, threshold=metrics.get("threshold"), tta=tta)
             save_model(shipped.half(), folder / "model.pt", config=cfg.to_dict(), experiment=exp.name,
@@ -237,6 +239,25 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
     record["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     write_json(record_path, record)
     return record
+
+
+def _train_or_diverge(config, **kwargs) -> tuple[Any, Any, dict[str, Any] | None]:
+    """:func:`~unet_tutorial.train.train`, with a divergence as an outcome: ``(model, history, diverged)``.
+
+    A run whose loss becomes NaN or infinite is a result of a comparison (a learning rate too
+    high for its optimiser), not a crash of the experiment: ``diverged`` is then
+    ``{"step", "loss", "lr"}`` and ``history`` the run up to that step (``model`` ``None``).
+    """
+    from ..history import TrainingDiverged
+    from ..train import train
+
+    try:
+        model, history = train(config, **kwargs)
+    except TrainingDiverged as err:
+        if err.history is None:
+            raise
+        return None, err.history, {"step": err.step, "loss": str(err.loss), "lr": err.lr}
+    return model, history, None
 
 
 def run_pilot(name: str, steps: int, *, seeds: tuple[int, ...] | None = None,
@@ -260,7 +281,6 @@ def run_pilot(name: str, steps: int, *, seeds: tuple[int, ...] | None = None,
     Returns:
         The pilot record (also written to ``RESULTS/NAME/pilot.json``).
     """
-    from ..train import train
 
     exp = get_experiment(name)
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
@@ -277,6 +297,7 @@ def run_pilot(name: str, steps: int, *, seeds: tuple[int, ...] | None = None,
         "git": git_commit(), "machine": machine_info(device), "runs": {},
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+    path = (Path(results) if results is not None else results_dir()) / exp.name / "pilot.json"
     splits: dict[tuple[int | str, ...], Any] = {}
     for arm, seed in [(a, s) for s in seeds for a in exp.arms]:
         ids = exp.arm_train_ids(arm)
@@ -289,18 +310,18 @@ def run_pilot(name: str, steps: int, *, seeds: tuple[int, ...] | None = None,
         # the experiment's validations within the pilot's steps: the curves show where it is heading
         cfg = cfg.replace(steps=steps, val_every=cfg.val_every if 0 < cfg.val_every < steps else 0,
                           checkpoint_every=0, max_minutes=0.0)
-        model, history = train(cfg, data=data.train_data(), progress=progress,
-                               evaluate_fn=lambda m: proto.evaluate(half_copy(m), data, tta=exp.tta and not smoke,
-                                                                     device=device))
+        _, history, diverged = _train_or_diverge(
+            cfg, data=data.train_data(), progress=progress,
+            evaluate_fn=lambda m: proto.evaluate(half_copy(m), data, tta=exp.tta and not smoke, device=device))
         seconds = history.time[-1] if history.time else 0.0
         pilot["runs"][f"{arm.name}/seed{seed}"] = {
             "arm": arm.name, "seed": seed, "steps": len(history.step), "train_seconds": round(seconds, 1),
             "steps_per_second": round(len(history.step) / seconds, 3) if seconds else None,
             "final_loss": round(float(np.mean(history.loss[-25:])), 5), "settings": dict(history.settings),
-            "metrics": {k: float(v[-1]) for k, v in history.val.items()}, "curves": _curves(history),
-            "config": cfg.to_dict(),
+            "metrics": {} if diverged else {k: float(v[-1]) for k, v in history.val.items()},
+            "curves": _curves(history), "config": cfg.to_dict(), **({"diverged": diverged} if diverged else {}),
         }
-    write_json((Path(results) if results is not None else results_dir()) / exp.name / "pilot.json", pilot)
+        write_json(path, pilot)  # after every run: a stopped pilot keeps what it measured
     return pilot
 
 
