@@ -9,6 +9,7 @@ import pytest
 
 from unet_tutorial import experiments as E
 from unet_tutorial.__main__ import main
+from unet_tutorial.architectures import architecture_of
 from unet_tutorial.data import data_dir
 
 pytestmark = pytest.mark.skipif(not (data_dir() / "isbi2012").is_dir(), reason="needs the ISBI 2012 data")
@@ -58,6 +59,10 @@ def test_every_experiment_runs_records_and_checks(smoke_records, name):
             assert kept.threshold == rec["model"]["metrics"]["threshold"]
     else:
         assert rec["model"] is None and exp.why_no_model
+    for arm in exp.keep_arms:  # every kept arm's model, its architecture read back from the file
+        kept = E.load_result_model(name, smoke_records, arm=arm)
+        assert rec.arm_models[arm]["metrics"] == rec["runs"][f"{arm}/seed{exp.seeds[0]}"]["metrics"]
+        assert architecture_of(kept) == rec["configs"][arm].get("architecture", "unet")
     assert E.check_experiment(name, smoke_records) == []
 
 

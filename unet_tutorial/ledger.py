@@ -256,12 +256,10 @@ class PairedInterval(Rule):
     def verdict(self, value: Any) -> str:
         if value is None:
             return INCONCLUSIVE
-        mean, low, high = (float(v) for v in value)
-        if not (math.isfinite(low) and math.isfinite(high)):
-            return INCONCLUSIVE
-        on_side = high < 0 if self.predicted == "negative" else low > 0
-        against = low > 0 if self.predicted == "negative" else high < 0
-        return REPRODUCED if on_side else NOT_REPRODUCED if against else INCONCLUSIVE
+        from .experiments.summary import interval_verdict
+
+        _, low, high = (float(v) for v in value)
+        return interval_verdict({"low": low, "high": high}, self.predicted)
 
     def describe(self) -> str:
         return (f"95 % paired interval of {self.difference}: reproduced if wholly {self.predicted}, not reproduced "

@@ -1,12 +1,11 @@
-"""Where the data lives, how its image files are read, and checksummed downloads.
+"""Where the data lives, which files a folder numbers, and checksummed downloads.
 
 Shared by the data set modules of :mod:`unet_tutorial.data`:
 
 - :data:`DATA_ENV_VAR`, :func:`data_dir`: the data directory, the folder holding
   ``isbi2012/``, ``dsb2018/`` and the Cell Tracking Challenge folders.
-- ``read_png``, ``read_stack``, ``numeric_pngs``, ``to_unit_float``: reading 8- and
-  16-bit image files and scaling them to ``[0, 1]`` (the package's one rule for integer
-  images, :func:`unet_tutorial._checks.as_unit_float`).
+- ``numeric_pngs``: the numbered image files of a folder, in order (the pixels are read
+  by :mod:`unet_tutorial.image_io`, the package's one decoder policy).
 - ``retrieve_verified``: downloads with pooch, every file checked against its SHA-256.
 
 No data set is defined here; see the other modules of the package.
@@ -18,9 +17,7 @@ import hashlib
 import os
 from pathlib import Path
 
-import numpy as np
 
-from .._checks import as_unit_float
 from ..cache import user_cache_dir
 
 __all__ = ["DATA_ENV_VAR", "data_dir"]
@@ -65,34 +62,10 @@ def data_dir(root: str | os.PathLike[str] | None = None) -> Path:
 # --------------------------------------------------------------------------------------
 
 
-def read_png(path: Path) -> np.ndarray:
-    """Read one image file with Pillow, as stored (no conversion of mode or dtype)."""
-    from PIL import Image  # Pillow comes with matplotlib and scikit-image
-
-    with Image.open(path) as im:
-        return np.asarray(im)
-
-
-def to_unit_float(image: np.ndarray, what: str) -> np.ndarray:
-    """Integer image (uint8 or uint16) to float32 in ``[0, 1]``, dividing by the dtype's maximum."""
-    if image.dtype not in (np.uint8, np.uint16):
-        raise ValueError(f"{what}: expected an 8- or 16-bit image, got dtype {image.dtype}")
-    return as_unit_float(image, what)
-
-
 def numeric_pngs(folder: Path) -> list[Path]:
     """The ``<int>.png`` files of ``folder``, sorted numerically (0, 1, 2, ..., 10, not 0, 1, 10)."""
     files = [p for p in folder.glob("*.png") if p.stem.isdigit()]
     return sorted(files, key=lambda p: int(p.stem))
-
-
-def read_stack(files: list[Path]) -> np.ndarray:
-    """Read image files into one ``(N, ...)`` array; ValueError if their shapes or dtypes differ."""
-    arrays = [read_png(p) for p in files]
-    kinds = {(a.shape, str(a.dtype)) for a in arrays}
-    if len(kinds) != 1:
-        raise ValueError(f"slices in {files[0].parent} differ in shape or dtype: {sorted(kinds)}")
-    return np.stack(arrays)
 
 
 # --------------------------------------------------------------------------------------

@@ -43,7 +43,8 @@ import numpy as np
 
 from ._ctc_pinned import TRUTH_SUFFIX, describe_pinned, pinned_contents, fetch_ctc
 from ..normalize import NORMALIZE_PERCENTILES, normalize_image
-from ._store import DATA_ENV_VAR, to_unit_float, data_dir
+from ..image_io import read_pixels, to_unit_float
+from ._store import DATA_ENV_VAR, data_dir
 
 __all__ = ["CTC_WEBSITE", "CTC_TABLE2_DATASETS", "CTC_PERCENTILES", "CTCSequence", "fetch_ctc", "load_ctc"]
 
@@ -202,23 +203,11 @@ def _ctc_numbered(folder: Path, pattern: re.Pattern[str]) -> dict[int, Path]:
 
 
 def _read_tiff(path: Path) -> np.ndarray:
-    """One TIFF page as stored, read with Pillow (LZW too); tifffile for what Pillow cannot open."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            pages = getattr(im, "n_frames", 1)
-            if pages > 1:
-                raise ValueError(f"{path}: expected a 2-D gray frame (H, W), the file holds {pages} pages")
-            a = np.asarray(im)
-    except (UnidentifiedImageError, OSError) as err:
-        try:
-            import tifffile
-
-            a = np.asarray(tifffile.imread(path))
-        except Exception as err2:  # noqa: BLE001 - report both readers' reasons
-            raise ValueError(f"cannot read {path}: Pillow: {err}; tifffile: {err2}") from err
-    return a if a.dtype.isnative else a.astype(a.dtype.newbyteorder("="))
+    """One frame as stored (:func:`~unet_tutorial.image_io.read_pixels`); a multi-page file is an error."""
+    a = read_pixels(path)[0]
+    if a.ndim == 3 and a.shape[-1] not in (3, 4):
+        raise ValueError(f"{path}: expected a 2-D gray frame (H, W), the file holds {a.shape[0]} pages")
+    return a
 
 
 def _ctc_normalize(raw: np.ndarray, mode: str, what: str) -> np.ndarray:

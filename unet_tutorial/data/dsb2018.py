@@ -33,7 +33,8 @@ from typing import Iterable
 
 import numpy as np
 
-from ._store import DATA_ENV_VAR, read_png, file_sha256, to_unit_float, data_dir
+from ..image_io import read_pixels, to_unit_float
+from ._store import DATA_ENV_VAR, file_sha256, data_dir
 
 __all__ = ["DSB2018_REPOSITORY", "DSB2018_COMMIT", "DSB2018_ARCHIVE_URL", "DSB2018_MANIFEST_SHA256",
            "DSB2018_PARTS", "dsb2018_ids", "load_dsb2018", "fetch_dsb2018", "verify_dsb2018", "dsb2018_split",
@@ -94,7 +95,7 @@ def _dsb_image(path: Path, gray: bool) -> np.ndarray:
     """One DSB image as float32 in [0, 1]: ``(H, W)`` if ``gray`` else ``(3, H, W)``."""
     from skimage.color import gray2rgb
 
-    raw = read_png(path)
+    raw = read_pixels(path)[0]
     image = to_unit_float(raw, str(path))
     if image.ndim == 3:
         if image.shape[-1] not in (3, 4):
@@ -111,7 +112,7 @@ def _dsb_instances(mask_dir: Path, shape: tuple[int, int]) -> np.ndarray:
     """Instance image int32 ``(H, W)`` from the binary masks of ``mask_dir`` (later mask wins)."""
     instances = np.zeros(shape, dtype=np.int32)
     for k, path in enumerate(sorted(mask_dir.glob("*.png")), start=1):
-        mask = read_png(path)
+        mask = read_pixels(path)[0]
         if mask.shape != shape:
             raise ValueError(f"mask {path} has shape {mask.shape}, its image {shape}")
         instances[mask > 0] = k

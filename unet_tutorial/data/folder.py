@@ -53,6 +53,7 @@ from pathlib import Path
 import numpy as np
 
 from .._checks import check_int, check_positive
+from ..image_io import read_pixels
 from .training import TrainData
 
 __all__ = [
@@ -144,31 +145,9 @@ def pair_files(path: str | os.PathLike[str]) -> FolderPairs:
 # --------------------------------------------------------------------------
 
 
-def read_raw(path: str | os.PathLike[str]) -> tuple[np.ndarray, list[int] | None]:
-    """A file's pixels as stored, and its palette (flat ``[r, g, b, …]``) for palette PNGs.
-
-    TIFF with tifffile; PNG with Pillow (no conversion: a palette PNG gives its
-    indices, a 16-bit PNG uint16, a 1-bit PNG bool).
-
-    Raises:
-        FileNotFoundError: no such file.
-        ValueError: the file cannot be decoded (the message names it).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"file not found: {path}")
-    try:
-        if path.suffix.lower() in (".tif", ".tiff"):
-            import tifffile
-
-            return np.asarray(tifffile.imread(path)), None
-        from PIL import Image
-
-        with Image.open(path) as im:
-            palette = im.getpalette() if im.mode == "P" else None
-            return np.asarray(im), palette
-    except Exception as err:  # decoders raise many types for corrupt files
-        raise ValueError(f"cannot read {path}: {' '.join(str(err).split()) or type(err).__name__}") from None
+#: A file's pixels as stored and its palette: :func:`unet_tutorial.image_io.read_pixels`,
+#: the package's one decoder (the name ``doctor`` and chapter 8 use).
+read_raw = read_pixels
 
 
 # --------------------------------------------------------------------------

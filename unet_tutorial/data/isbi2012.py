@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from ..cache import user_cache_dir
-from ._store import DATA_ENV_VAR, numeric_pngs, read_stack, retrieve_verified, to_unit_float, data_dir
+from ..image_io import read_pixels, read_stack, to_unit_float
+from ._store import DATA_ENV_VAR, numeric_pngs, retrieve_verified, data_dir
 
 __all__ = ["ISBI2012_COMMIT", "ISBI2012_BASE_URL", "ISBI2012_SHA256", "fetch_isbi2012", "load_isbi2012"]
 
@@ -230,16 +231,14 @@ def _load_isbi_png(folder: Path, split: str) -> tuple[np.ndarray, np.ndarray | N
 
 
 def _load_isbi_tiff(folder: Path, split: str) -> tuple[np.ndarray, np.ndarray | None]:
-    import tifffile
-
     image_name, label_name = _ISBI_TIFFS[split]
-    images = tifffile.imread(folder / image_name)
+    images = read_pixels(folder / image_name)[0]
     labels = None
     if label_name is not None:
         label_path = folder / label_name
         if not label_path.is_file():
             raise FileNotFoundError(f"{label_path} is missing (found {folder / image_name})")
-        labels = tifffile.imread(label_path)
+        labels = read_pixels(label_path)[0]
     images = to_unit_float(images, str(folder / image_name))
     return images, labels
 

@@ -60,7 +60,8 @@ from .cli import add_experiment_command
 from .evaluation import evaluate_isbi2012
 from .registry import EXPERIMENTS, Arm, Experiment
 from .records import SCHEMA_VERSION, Record, Run, Split, load_record, record_from_dict
-from .summary import arm_summary, interval_text, overfitting, paired_difference, summary_rows, time_to_quality
+from .summary import (arm_summary, comparison_to, interval_text, interval_verdict, optimiser_outcome, overfitting,
+                      paired_difference, run_outcomes, summary_rows, time_to_quality)
 from .runner import (
     TOLERANCE,
     check_experiment,
@@ -99,6 +100,10 @@ __all__ = [
     "interval_text",
     "time_to_quality",
     "overfitting",
+    "run_outcomes",
+    "optimiser_outcome",
+    "comparison_to",
+    "interval_verdict",
     "TIMINGS",
     "MIN_SPEEDUP",
     "record_speed_512",

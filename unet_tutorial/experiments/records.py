@@ -105,6 +105,7 @@ class Record(Mapping):
         self.metrics: Mapping[str, float] = raw.get("metrics", {})
         self.configs: Mapping[str, Any] = raw.get("configs", {})
         self.model: Mapping[str, Any] | None = raw.get("model")
+        self.arm_models: Mapping[str, Any] = raw.get("arm_models") or {}  # arm → its kept model (models/ARM.pt)
         self.baseline: Mapping[str, Any] | None = raw.get("baseline")
         self.machine: Mapping[str, Any] = raw.get("machine", {})
         self.git: Mapping[str, Any] = raw.get("git", {})

@@ -53,6 +53,8 @@ class Experiment:
         val_every: steps between two held-out evaluations (the curves) [steps].
         keep: arm whose first seed's model is kept as ``results/NAME/model.pt``; ``None``: none.
         why_no_model: why no model is kept (for the record), when ``keep`` is ``None``.
+        keep_arms: arms whose first seed's model is kept as ``results/NAME/models/ARM.pt``
+            (for a chapter that shows the arms' predictions side by side; checked like ``model.pt``).
         data: data set of the split (``"isbi2012"``).
         device: ``"cpu"`` (the recorded CPU runs) or ``"auto"`` (a GPU when present).
         notes: how the budget and the choices were made (for the record and the chapter).
@@ -74,6 +76,7 @@ class Experiment:
     seeds: tuple[int, ...] = (0,)
     val_every: int = 0
     keep: str | None = None
+    keep_arms: tuple[str, ...] = ()
     why_no_model: str = ""
     data: str = "isbi2012"
     device: str = "cpu"
@@ -109,8 +112,9 @@ class Experiment:
 
     def train_config(self, arm: Arm, seed: int, *, smoke: bool = False):
         """The full :class:`~unet_tutorial.train.TrainConfig` of one run (``smoke``: tiny tiles, 3 steps)."""
-        from ..model import valid_input_sizes
+        from ..architectures import CiresanDense
         from ..config import get_config
+        from ..model import valid_input_sizes
 
         changes: dict[str, Any] = {**self.overrides, **arm.overrides}
         steps = arm.steps or self.steps
@@ -119,8 +123,9 @@ class Experiment:
                        checkpoint_every=max(1, min(steps, self.val_every or steps, 500)))
         if smoke:
             depth = changes.get("depth", get_config(self.config).depth)
-            changes.update(steps=3, val_every=2, checkpoint_every=2, warmup_steps=0,
-                           tile_size=valid_input_sizes(depth, "valid", stop=1024)[0])
+            smallest = (2 * CiresanDense.border + 1 if changes.get("architecture") == "ciresan-n4"
+                        else valid_input_sizes(depth, "valid", stop=1024)[0])
+            changes.update(steps=3, val_every=2, checkpoint_every=2, warmup_steps=0, tile_size=smallest)
         return get_config(self.config).replace(name=f"{self.name}/{arm.name}", **changes)
 
 
@@ -342,7 +347,9 @@ EXPERIMENTS: dict[str, Experiment] = {
             steps=1500,
             val_every=500,
             tta=False,
-            why_no_model="twelve models of a comparison; isbi2012-reference keeps the course's ISBI model",
+            keep_arms=tuple(_WHY_U_ARMS),
+            why_no_model="a comparison: the first seed's model of every arm is kept in models/ (chapter 1 shows "
+            "their predictions); isbi2012-reference keeps the course's ISBI model",
             hypothesis="At equal training time on 2 CPU cores, the U-Net's held-out Rand error is lower than "
             "that of each network §1 argues against: the same encoder-decoder without skip connections "
             "(no localisation from the contracting path), the FCN decoder (one upsampling and one skip) "

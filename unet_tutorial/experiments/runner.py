@@ -222,17 +222,24 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
         }
         if diverged:
             print(f"{exp.name}: {key} diverged at step {diverged['step']} (recorded as such)", file=sys.stderr)
-        elif exp.keep == arm.name and seed == exp.seeds[0]:
+        first = not diverged and seed == exp.seeds[0]
+
+        def ship(file: str) -> dict[str, Any]:
+            """Save the float16 weights the metrics were measured on, with the protocol that made them."""
             shipped = half_copy(model)
             # its protocol: how the recorded numbers were made (predict uses it by default)
             shipped.protocol = Protocol(normalize=cfg.normalize, threshold=metrics.get("threshold"), tta=tta)
-            save_model(shipped.half(), folder / "model.pt", config=cfg.to_dict(), experiment=exp.name,
-                       metrics=metrics)
-            record["model"] = {"file": "model.pt", "arm": arm.name, "seed": seed, "metrics": metrics,
-                               "dtype": "float16", "parameters": shipped.count_parameters()}
+            save_model(shipped.half(), folder / file, config=cfg.to_dict(), experiment=exp.name, metrics=metrics)
+            return {"file": file, "arm": arm.name, "seed": seed, "metrics": metrics, "dtype": "float16",
+                    "parameters": sum(p.numel() for p in shipped.parameters() if p.requires_grad)}
+
+        if first and exp.keep == arm.name:
+            record["model"] = ship("model.pt")
         elif exp.keep is None:
             record["model"] = None
             record["why_no_model"] = exp.why_no_model
+        if first and arm.name in exp.keep_arms:
+            record.setdefault("arm_models", {})[arm.name] = ship(f"models/{arm.name}.pt")
         write_json(record_path, record)
     record["status"] = "complete"
     record["wall_seconds"] = round(sum(r["train_seconds"] for r in record["runs"].values()), 1)
@@ -331,13 +338,17 @@ def run_pilot(name: str, steps: int, *, seeds: tuple[int, ...] | None = None,
 
 
 def load_result_model(name: str, results: str | os.PathLike[str] | None = None,
-                      map_location: str | torch.device = "cpu") -> UNet:
-    """The model kept by experiment ``name`` (``results/NAME/model.pt``), in float32, eval mode.
+                      map_location: str | torch.device = "cpu", *, arm: str | None = None) -> UNet:
+    """The model kept by experiment ``name`` (``results/NAME/model.pt``), in float32, eval mode;
+    with ``arm``, that arm's kept model (``results/NAME/models/ARM.pt``, see ``keep_arms``).
 
     Raises:
         FileNotFoundError: the experiment keeps no model, or it was not recorded yet.
     """
-    path = (Path(results) if results is not None else results_dir()) / name / "model.pt"
+    folder = (Path(results) if results is not None else results_dir()) / name
+    path = folder / "model.pt" if arm is None else folder / "models" / f"{arm}.pt"
+    if arm is not None and not path.is_file():
+        raise FileNotFoundError(f"no model of arm {arm!r} of experiment {name!r} at {path}")
     if not path.is_file():
         why = EXPERIMENTS[name].why_no_model if name in EXPERIMENTS else ""
         raise FileNotFoundError(f"no model of experiment {name!r} at {path}" + (f" ({why})" if why else ""))
@@ -369,22 +380,24 @@ def check_experiment(name: str, results: str | os.PathLike[str] | None = None, *
     if rec["status"] != "complete":
         raise ValueError(f"record of {name!r} is {rec['status']}: finish it with "
                          f"python -m unet_tutorial experiment run {name} --resume")
-    if not rec.get("model"):
-        return []
-    model = load_result_model(name, results)
-    proto = DATA[rec["data"]]
-    train_ids = rec["split"].get("train_by_arm", {}).get(rec["model"]["arm"], rec["split"]["train"])
-    data = proto.split(train_ids, rec["split"]["held_out"], rec["split"].get("validation", ()))
-    if rec.get("smoke"):
-        data = crop_for_smoke(data)
-    got = proto.evaluate(model, data, tta=rec["evaluation"]["tta"], device="cpu")
+    kept = {None: rec["model"]} if rec.get("model") else {}
+    kept.update(rec.get("arm_models") or {})
     problems = []
-    for metric, want in rec["model"]["metrics"].items():
-        if metric not in got:
-            problems.append(f"{name}: metric {metric!r} is recorded but the evaluation no longer computes it")
-        elif not abs(got[metric] - want) <= tolerance:
-            problems.append(f"{name}: metric {metric!r} recorded {want:.6g}, re-evaluated {got[metric]:.6g} "
-                            f"(tolerance {tolerance:g})")
+    for arm, entry in kept.items():
+        model = load_result_model(name, results, arm=arm)
+        proto = DATA[rec["data"]]
+        train_ids = rec["split"].get("train_by_arm", {}).get(entry.get("arm", arm), rec["split"]["train"])
+        data = proto.split(train_ids, rec["split"]["held_out"], rec["split"].get("validation", ()))
+        if rec.get("smoke"):
+            data = crop_for_smoke(data)
+        got = proto.evaluate(model, data, tta=rec["evaluation"]["tta"], device="cpu")
+        which = name if arm is None else f"{name} (arm {arm})"
+        for metric, want in entry["metrics"].items():
+            if metric not in got:
+                problems.append(f"{which}: metric {metric!r} is recorded but the evaluation no longer computes it")
+            elif not abs(got[metric] - want) <= tolerance:
+                problems.append(f"{which}: metric {metric!r} recorded {want:.6g}, re-evaluated {got[metric]:.6g} "
+                                f"(tolerance {tolerance:g})")
     return problems
 
 

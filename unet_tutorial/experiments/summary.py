@@ -4,6 +4,10 @@
 - :func:`paired_difference`: arm B − arm A seed by seed (paired seeds), its mean and 95 % interval;
 - :func:`time_to_quality`: when one arm reaches another's final held-out error, in training seconds;
 - :func:`overfitting`: does an arm memorise its training images (the precondition of a regulariser's effect)?
+- :func:`run_outcomes`, :func:`optimiser_outcome`: did each run train, collapse or diverge, and does
+  SGD with momentum 0.99 train at some learning rate (``isbi2012-optimiser``)?
+- :func:`comparison_to`: every arm against one reference arm, paired, with the verdict of each
+  (``isbi2012-why-u``).
 """
 
 from __future__ import annotations
@@ -12,7 +16,12 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["arm_summary", "summary_rows", "paired_difference", "interval_text", "time_to_quality", "overfitting"]
+__all__ = ["arm_summary", "summary_rows", "paired_difference", "interval_text", "time_to_quality", "overfitting",
+           "run_outcomes", "optimiser_outcome", "comparison_to", "interval_verdict"]
+
+#: A network "collapsed" when it predicts one class on (nearly) every held-out pixel: its
+#: predicted cell fraction at probability 0.5 lies outside this range (ISBI labels: ~0.78 cell).
+COLLAPSE_RANGE = (0.03, 0.97)
 
 
 def arm_summary(record: Mapping[str, Any], metric: str) -> dict[str, dict[str, Any]]:
@@ -182,4 +191,107 @@ def overfitting(record: Mapping[str, Any], arm: str, reference: str, *, metric: 
                     "held_out_final": float(held[-1]), "held_out_min": float(held[k]),
                     "min_step": int(run["validation"]["step"][k]),
                     "overfits": bool(loss < ref_loss and held[-1] > held[k])})
+    return out
+
+
+def run_outcomes(record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """What became of each run: ``"diverged"`` (the loss became NaN/inf: the step), ``"collapsed"``
+    (one class nearly everywhere, :data:`COLLAPSE_RANGE` of the predicted cell fraction) or
+    ``"trained"``, with its final metrics and the median gradient norm of its last 250 steps.
+
+    Returns:
+        One entry per run, in the record's order: ``arm``, ``seed``, ``outcome``, ``step``
+        (the divergence's, else the last), ``metrics`` (empty when diverged), ``grad_norm``.
+    """
+    out = []
+    for run in record["runs"].values():
+        metrics = dict(run["metrics"])
+        grads = run["curves"]["train"].get("grad_norm", [])
+        entry = {"arm": run["arm"], "seed": run["seed"], "metrics": metrics,
+                 "grad_norm": float(np.median(grads[-10:])) if len(grads) else None}
+        if run.get("diverged"):
+            entry.update(outcome="diverged", step=int(run["diverged"]["step"]))
+        else:
+            fraction = metrics.get("cell_fraction")
+            low, high = COLLAPSE_RANGE
+            collapsed = fraction is not None and not low <= fraction <= high
+            entry.update(outcome="collapsed" if collapsed else "trained", step=int(run["steps"]))
+        out.append(entry)
+    return out
+
+
+def optimiser_outcome(record: Mapping[str, Any], *, reference: str = "adam-0.001", metric: str = "rand",
+                      margin: float = 0.05) -> dict[str, Any]:
+    """The verdict of ``isbi2012-optimiser`` by its registered rule.
+
+    The best SGD rate is the arm (other than ``reference``) whose runs all trained with the
+    lowest mean ``<metric>_validation`` (the validation slice, never scored). Reproduced
+    (SGD 0.99 trains): at the best rate every seed trained and ended at most ``margin`` above
+    the same seed's ``reference`` run in held-out ``metric``; not reproduced: no SGD run
+    anywhere did; inconclusive otherwise.
+
+    Returns:
+        ``outcomes`` (:func:`run_outcomes`), ``best`` (arm or ``None``), ``difference``
+        (:func:`paired_difference` best − reference, or ``None``), ``within_margin`` (per seed),
+        ``verdict`` (``"reproduced"``, ``"not reproduced"``, ``"inconclusive"``).
+    """
+    outcomes = run_outcomes(record)
+    sgd_arms = [a for a in record["arms"] if a != reference]
+    by_arm = {a: [o for o in outcomes if o["arm"] == a] for a in record["arms"]}
+    ref = {o["seed"]: o["metrics"].get(metric) for o in by_arm[reference]}
+    trained = [a for a in sgd_arms if by_arm[a] and all(o["outcome"] == "trained" for o in by_arm[a])]
+    best = min(trained, key=lambda a: np.mean([o["metrics"][f"{metric}_validation"] for o in by_arm[a]]),
+               default=None)
+
+    def close(o: dict[str, Any]) -> bool:
+        return o["outcome"] == "trained" and ref.get(o["seed"]) is not None and \
+            o["metrics"][metric] <= ref[o["seed"]] + margin
+
+    within = [close(o) for o in by_arm[best]] if best else []
+    if best and all(within):
+        verdict = "reproduced"
+    elif not any(close(o) for a in sgd_arms for o in by_arm[a]):
+        verdict = "not reproduced"
+    else:
+        verdict = "inconclusive"
+    difference = paired_difference(record, metric, reference, best) if best else None
+    return {"outcomes": outcomes, "best": best, "difference": difference, "within_margin": within,
+            "verdict": verdict}
+
+
+def interval_verdict(difference: Mapping[str, Any], predicted: str = "positive") -> str:
+    """``"reproduced"`` when the 95 % interval lies wholly on the ``predicted`` side of 0,
+    ``"not reproduced"`` when wholly on the other, ``"inconclusive"`` when it contains 0.
+
+    Examples:
+        >>> interval_verdict({"low": 0.01, "high": 0.2}), interval_verdict({"low": -0.1, "high": 0.2})
+        ('reproduced', 'inconclusive')
+    """
+    low, high = float(difference["low"]), float(difference["high"])
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return "inconclusive"
+    above, below = low > 0, high < 0
+    if predicted == "positive":
+        return "reproduced" if above else "not reproduced" if below else "inconclusive"
+    return "reproduced" if below else "not reproduced" if above else "inconclusive"
+
+
+def comparison_to(record: Mapping[str, Any], reference: str, metrics: Sequence[str] = ("rand",), *,
+                  predicted: str = "positive") -> list[dict[str, Any]]:
+    """Every other arm against ``reference``, paired by seed: ``arm − reference`` of each metric with
+    its 95 % interval and the verdict of :func:`interval_verdict` (``predicted="positive"``: the
+    reference's errors are predicted lower).
+
+    Returns:
+        One entry per other arm: ``arm``, and per metric ``{metric: {"difference", "verdict"}}``.
+    """
+    out = []
+    for arm in record["arms"]:
+        if arm == reference:
+            continue
+        entry: dict[str, Any] = {"arm": arm}
+        for m in metrics:
+            d = paired_difference(record, m, reference, arm)
+            entry[m] = {"difference": d, "verdict": interval_verdict(d, predicted)}
+        out.append(entry)
     return out

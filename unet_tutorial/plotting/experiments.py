@@ -9,11 +9,12 @@ import numpy as np
 
 from ..experiments.summary import arm_summary
 
-__all__ = ["plot_few_images", "plot_arms", "plot_curves_by_time"]
+__all__ = ["plot_few_images", "plot_arms", "plot_curves_by_time", "plot_runs"]
 
 _LABELS = {"rand": "Rand error", "warping_splits_merges": "warping error", "pixel_fscore": "pixel error (1 − F)",
            "dsb": "DSB score", "f1": "F1 at IoU 0.5", "merged": "touching pairs merged", "missed": "nuclei missed",
-           "iou": "foreground IoU", "seg": "SEG"}
+           "iou": "foreground IoU", "seg": "SEG", "cell_fraction": "pixels predicted 'cell'",
+           "loss": "training loss (Eq. 1)", "grad_norm": "gradient norm"}
 
 
 def plot_few_images(record: Mapping[str, Any], metric: str = "rand", axes=None):
@@ -130,4 +131,52 @@ def plot_curves_by_time(record: Mapping[str, Any], metrics: Sequence[str] = ("ra
         ax.set(xlabel="training time (minutes)", ylabel=_LABELS.get(metric, metric) + " (held out)",
                title=_LABELS.get(metric, metric))
         ax.legend(fontsize=8)
+    return axes
+
+
+def plot_runs(record: Mapping[str, Any], panels: Sequence[str] = ("loss", "grad_norm", "rand", "cell_fraction"),
+              axes=None):
+    """Every run of a record as curves against steps: one colour per arm, one line style per seed.
+
+    What diagnoses a comparison of optimisers or networks: ``"loss"`` and ``"grad_norm"`` are
+    the training curves (25-step means; the gradient norm on a log scale), any other name a
+    held-out metric at every validation (``"cell_fraction"`` with the labels' own fraction as a
+    dotted line: a network that predicts one class everywhere sits at 0 or 1). A run that
+    diverged ends with a cross at its last logged point.
+
+    Args:
+        record: a record with several arms (e.g. ``isbi2012-optimiser``, ``isbi2012-why-u``).
+        panels: what each panel shows, in order.
+        axes: ``len(panels)`` matplotlib ``Axes``; default a new figure's.
+
+    Returns:
+        The ``Axes``.
+    """
+    import matplotlib.pyplot as plt
+
+    if axes is None:
+        _, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.8), layout="constrained")
+    colours = {arm: f"C{k}" for k, arm in enumerate(record["arms"])}
+    styles = {seed: ("-", "--", ":", "-.")[k % 4] for k, seed in enumerate(record["seeds"])}
+    truth = None
+    for run in record["runs"].values():
+        for ax, key in zip(axes, panels):
+            part = run["curves"]["train" if key in ("loss", "grad_norm") else "validation"]
+            values = np.asarray(part.get(key, []), dtype=float)
+            steps = np.asarray(part["step"][: values.size])
+            label = run["arm"] if run["seed"] == record["seeds"][0] else None
+            ax.plot(steps, values, color=colours[run["arm"]], ls=styles[run["seed"]], lw=1.2, label=label)
+            if run.get("diverged") and values.size:
+                ok = np.isfinite(values)
+                if ok.any():
+                    ax.plot(steps[ok][-1], values[ok][-1], "x", color=colours[run["arm"]], ms=9, mew=2)
+        truth = run["metrics"].get("cell_fraction_truth", truth)
+    for ax, key in zip(axes, panels):
+        ax.set(xlabel="step", ylabel=_LABELS.get(key, key) + ("" if key in ("loss", "grad_norm") else " (held out)"))
+        if key == "grad_norm":
+            ax.set_yscale("log")
+        if key == "cell_fraction" and truth is not None:
+            ax.axhline(truth, color="k", ls=":", lw=1, label="labels")
+    seeds = ", ".join(f"seed {s}: {styles[s]}" for s in record["seeds"])
+    axes[0].legend(fontsize=8, title=seeds, title_fontsize=7)
     return axes

@@ -1,0 +1,90 @@
+"""Reading a record's comparison: outcomes of runs, the optimiser's verdict, paired comparisons."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from unet_tutorial.experiments import comparison_to, interval_verdict, optimiser_outcome, run_outcomes
+
+
+def run(arm: str, seed: int, rand: float | None, *, fraction: float = 0.78, diverged_at: int | None = None,
+        validation: float | None = None) -> tuple[str, dict]:
+    metrics = {} if rand is None else {"rand": rand, "rand_validation": validation if validation is not None
+                                       else rand, "cell_fraction": fraction}
+    r = {"arm": arm, "seed": seed, "steps": 100, "metrics": metrics,
+         "curves": {"train": {"loss": [0.5], "grad_norm": [1.0, 2.0, 3.0]}, "validation": {}}}
+    if diverged_at is not None:
+        r["diverged"] = {"step": diverged_at, "loss": "nan", "lr": 0.01}
+    return f"{arm}/seed{seed}", r
+
+
+def record(*runs: tuple[str, dict]) -> dict:
+    rs = dict(runs)
+    arms = list(dict.fromkeys(r["arm"] for r in rs.values()))
+    seeds = sorted({r["seed"] for r in rs.values()})
+    metrics = {f"{k}/{m}": v for k, r in rs.items() for m, v in r["metrics"].items()}
+    return {"arms": arms, "seeds": seeds, "runs": rs, "metrics": metrics}
+
+
+def test_outcomes_tell_trained_collapsed_and_diverged_runs():
+    rec = record(run("a", 0, 0.1), run("b", 0, 0.6, fraction=0.995), run("c", 0, None, diverged_at=95))
+    got = {o["arm"]: (o["outcome"], o["step"]) for o in run_outcomes(rec)}
+    assert got == {"a": ("trained", 100), "b": ("collapsed", 100), "c": ("diverged", 95)}
+    assert run_outcomes(rec)[0]["grad_norm"] == 2.0  # the median of the last windows
+
+
+def test_sgd_trains_when_its_best_rate_is_close_to_adam_in_every_seed():
+    rec = record(run("sgd-1", 0, 0.12, validation=0.2), run("sgd-2", 0, 0.30, validation=0.1),
+                 run("adam", 0, 0.10), run("sgd-1", 1, 0.13, validation=0.2),
+                 run("sgd-2", 1, 0.35, validation=0.1), run("adam", 1, 0.11))
+    out = optimiser_outcome(rec, reference="adam")
+    # the best rate is chosen on the validation slice (sgd-2), not on the scored one (sgd-1)
+    assert out["best"] == "sgd-2" and out["verdict"] == "inconclusive"  # sgd-1 is close, the chosen one is not
+    rec = record(run("sgd-1", 0, 0.12), run("adam", 0, 0.10), run("sgd-1", 1, 0.14), run("adam", 1, 0.11))
+    out = optimiser_outcome(rec, reference="adam")
+    assert out["verdict"] == "reproduced" and out["difference"]["mean"] == pytest.approx(0.025)
+
+
+def test_sgd_not_reproduced_when_every_run_collapses_or_diverges():
+    rec = record(run("sgd-1", 0, 0.7, fraction=0.99), run("sgd-2", 0, None, diverged_at=40), run("adam", 0, 0.1),
+                 run("sgd-1", 1, 0.7, fraction=0.99), run("sgd-2", 1, None, diverged_at=41), run("adam", 1, 0.1))
+    out = optimiser_outcome(rec, reference="adam")
+    assert out["best"] is None and out["difference"] is None and out["verdict"] == "not reproduced"
+
+
+def test_comparison_to_a_reference_arm_gives_each_arm_its_interval_and_verdict():
+    rec = record(*(run("u", s, 0.10 + 0.01 * s) for s in range(3)), *(run("x", s, 0.30 + 0.012 * s) for s in range(3)),
+                 *(run("y", s, 0.10 + 0.05 * (-1) ** s) for s in range(3)))
+    rows = {r["arm"]: r["rand"] for r in comparison_to(rec, "u")}
+    assert rows["x"]["verdict"] == "reproduced" and rows["x"]["difference"]["low"] > 0
+    assert rows["y"]["verdict"] == "inconclusive"
+    assert interval_verdict({"low": -0.3, "high": -0.1}) == "not reproduced"
+    assert interval_verdict({"low": math.nan, "high": 1.0}) == "inconclusive"
+
+
+def test_plot_runs_draws_every_run_and_marks_a_divergence():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from unet_tutorial.plotting import plot_runs
+
+    def curves(n: int, diverged: bool = False) -> dict:
+        loss = [1.0 / (k + 1) for k in range(n)] + ([math.nan] if diverged else [])
+        steps = [25 * (k + 1) for k in range(len(loss))]
+        return {"train": {"step": steps, "loss": loss, "grad_norm": [2.0] * len(loss)},
+                "validation": {"step": [50], "rand": [0.3], "cell_fraction": [0.7]}}
+
+    rec = record(run("adam", 0, 0.1), run("sgd", 0, None, diverged_at=95))
+    rec["runs"]["adam/seed0"]["curves"] = curves(4)
+    rec["runs"]["adam/seed0"]["metrics"]["cell_fraction_truth"] = 0.78
+    rec["runs"]["sgd/seed0"]["curves"] = curves(3, diverged=True)
+    axes = plot_runs(rec)
+    assert len(axes) == 4 and axes[1].get_yscale() == "log"
+    loss_lines = axes[0].get_lines()
+    assert len(loss_lines) == 3  # two runs and the divergence's cross
+    cross = [ln for ln in loss_lines if ln.get_marker() == "x"]
+    assert len(cross) == 1 and cross[0].get_xdata()[0] == 75  # the last finite point
+    assert any(ln.get_ydata()[0] == 0.78 for ln in axes[3].get_lines())  # the labels' own fraction
+    matplotlib.pyplot.close("all")
