@@ -24,13 +24,15 @@ __all__ = ["arm_summary", "summary_rows", "paired_difference", "interval_text", 
 COLLAPSE_RANGE = (0.03, 0.97)
 
 
-def arm_summary(record: Mapping[str, Any], metric: str) -> dict[str, dict[str, Any]]:
+def arm_summary(record: Mapping[str, Any], metric: str,
+                arms: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
     """Mean, standard deviation and range over seeds of one metric, for each arm of a record.
 
     Args:
         record: a record (:func:`~unet_tutorial.experiments.load_record`) whose
             metrics are named ``ARM/seedS/METRIC``.
         metric: e.g. ``"rand"``, ``"dsb"``.
+        arms: the arms to summarise (default: all; a run that diverged has no metrics).
 
     Returns:
         ``{arm: {"mean", "std" (ddof=1; 0 for one seed), "min", "max", "values", "n"}}``
@@ -45,7 +47,9 @@ def arm_summary(record: Mapping[str, Any], metric: str) -> dict[str, dict[str, A
         (2.0, 3.0)
     """
     out = {}
-    for arm in record["arms"]:
+    for arm in record["arms"] if arms is None else arms:
+        if arm not in record["arms"]:
+            raise KeyError(f"arm {arm!r} is not in the record (arms: {list(record['arms'])})")
         keys = [f"{arm}/seed{s}/{metric}" for s in record["seeds"]]
         missing = [k for k in keys if k not in record["metrics"]]
         if missing:
@@ -93,10 +97,7 @@ def paired_difference(record: Mapping[str, Any], metric: str, arm_a: str, arm_b:
     """
     from scipy import stats
 
-    sums = arm_summary(record, metric)
-    for arm in (arm_a, arm_b):
-        if arm not in sums:
-            raise KeyError(f"arm {arm!r} is not in the record (arms: {list(sums)})")
+    sums = arm_summary(record, metric, (arm_a, arm_b))
     d = np.array(sums[arm_b]["values"]) - np.array(sums[arm_a]["values"])
     n = int(d.size)
     mean = float(d.mean())
