@@ -47,6 +47,16 @@ def test_sgd_trains_when_its_best_rate_is_close_to_adam_in_every_seed():
     assert out["verdict"] == "reproduced" and out["difference"]["mean"] == pytest.approx(0.025)
 
 
+def test_sgd_worse_in_every_seed_is_not_reproduced_only_when_the_interval_says_so():
+    rec = record(*(r for s, (d, a) in enumerate([(0.30, 0.10), (0.45, 0.12)])
+                   for r in (run("sgd", s, d), run("adam", s, a))))
+    assert optimiser_outcome(rec, reference="adam")["verdict"] == "inconclusive"  # 2 seeds: t = 12.7
+    rec = record(*(r for s, (d, a) in enumerate([(0.30, 0.10), (0.35, 0.12), (0.33, 0.11)])
+                   for r in (run("sgd", s, d), run("adam", s, a))))
+    out = optimiser_outcome(rec, reference="adam")
+    assert out["verdict"] == "not reproduced" and out["difference"]["low"] > 0
+
+
 def test_sgd_not_reproduced_when_every_run_collapses_or_diverges():
     rec = record(run("sgd-1", 0, 0.7, fraction=0.99), run("sgd-2", 0, None, diverged_at=40), run("adam", 0, 0.1),
                  run("sgd-1", 1, 0.7, fraction=0.99), run("sgd-2", 1, None, diverged_at=41), run("adam", 1, 0.1))

@@ -43,7 +43,7 @@ from . import measures as _m
 from .measures import Measured
 
 __all__ = ["VERDICTS", "Rule", "Exact", "Tolerance", "AtLeast", "AtMost", "Holds", "NotComparable", "PairedInterval",
-           "Measured", "INCONCLUSIVE",
+           "RegisteredRule", "Measured", "INCONCLUSIVE",
            "Claim", "CLAIMS", "Assessment", "ClaimsTable", "PAPER_TABLE1", "PAPER_TABLE2", "assess", "chapters",
            "claims_of", "record", "table_cell", "SLIDING_WINDOW_SPEEDUP"]
 
@@ -264,6 +264,29 @@ class PairedInterval(Rule):
     def describe(self) -> str:
         return (f"95 % paired interval of {self.difference}: reproduced if wholly {self.predicted}, not reproduced "
                 f"if wholly of the other sign, inconclusive if it contains 0")
+
+
+@dataclass(frozen=True)
+class RegisteredRule(Rule):
+    """The verdict of an experiment's own rule, registered with it before its run (its
+    ``verdict_rule``) and computed from its record by the measure (e.g.
+    :func:`~unet_tutorial.experiments.optimiser_outcome`): for outcomes that are not one
+    interval (runs that train, collapse or diverge). The value is that verdict.
+
+    Example:
+        >>> RegisteredRule("isbi2012-optimiser").verdict("not reproduced")
+        'not reproduced'
+    """
+
+    experiment: str
+
+    def verdict(self, value: Any) -> str:
+        if value not in (REPRODUCED, INCONCLUSIVE, NOT_REPRODUCED):
+            raise ValueError(f"RegisteredRule takes the verdict of {self.experiment}'s rule, got {value!r}")
+        return value
+
+    def describe(self) -> str:
+        return f"the verdict rule of {self.experiment}, registered before its run (see its record)"
 
 
 @dataclass(frozen=True)

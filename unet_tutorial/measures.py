@@ -94,6 +94,32 @@ def _bound(value: float, bound: float = FLOAT_NOISE) -> str:
 # --------------------------------------------------------------------------
 
 
+def _why_u(arm: str) -> Measured:
+    """``isbi2012-why-u``: held-out Rand error (``arm``) − (U-Net), paired by seed, with its 95 % interval."""
+    import numpy as np
+
+    from .experiments import comparison_to, interval_text
+
+    rec = _record("isbi2012-why-u")
+    d = next(r for r in comparison_to(rec, "unet") if r["arm"] == arm)["rand"]["difference"]
+    minutes = np.mean([r["train_seconds"] for r in rec["runs"].values()]) / 60
+    return Measured((d["mean"], d["low"], d["high"]),
+                    f"Rand error ({arm}) − (unet) = {interval_text(d)} (isbi2012-why-u: {d['n']} paired seeds, "
+                    f"{minutes:.1f} min of training per run, thresholds chosen on slice 24)")
+
+
+def why_u_skips() -> Measured:
+    return _why_u("no-skip")
+
+
+def why_u_fcn() -> Measured:
+    return _why_u("fcn")
+
+
+def why_u_window() -> Measured:
+    return _why_u("ciresan-n4")
+
+
 def tile_output() -> Measured:
     n = _paper_net().output_size(572)
     return Measured(n, f"{n}×{n}")
@@ -196,18 +222,29 @@ def w0_sigma() -> Measured:
 
 
 def momentum() -> Measured:
-    from .config import get_config
+    """Does SGD with momentum 0.99 and one tile per step (§3) train the network at some learning rate,
+    as far as Adam at equal steps? The registered verdict of ``isbi2012-optimiser``
+    (:func:`~unet_tutorial.experiments.optimiser_outcome`), each rate's outcome in the text."""
+    from .experiments import interval_text, optimiser_outcome
 
-    paper, cpu = get_config("paper"), get_config("cpu")
-    name = {"sgd": "SGD", "adam": "Adam"}
-    pilot = _record("isbi2012-pilot")
-    sgd, adam = pilot["runs"]["b16-t444-sgd/seed0"], pilot["runs"]["b16-t444-adam/seed0"]
-    return Measured(
-        (paper.optimizer, paper.momentum, paper.batch_size),
-        f"paper configuration: {name.get(paper.optimizer, paper.optimizer)}, momentum {paper.momentum:g}, "
-        f"batch {paper.batch_size}; the course trains with {name.get(cpu.optimizer, cpu.optimizer)}, batch "
-        f"{cpu.batch_size}, {cpu.tile_size} px tiles, because at {sgd['steps']} steps (isbi2012-pilot) SGD 0.99 "
-        f"reached held-out Rand error {sgd['metrics']['rand']:.3f} vs. Adam {adam['metrics']['rand']:.3f}")
+    rec = _record("isbi2012-optimiser")
+    out = optimiser_outcome(rec)
+    parts = []
+    for arm in rec["arms"]:
+        runs = [o for o in out["outcomes"] if o["arm"] == arm]
+        kinds = {o["outcome"] for o in runs}
+        if kinds == {"diverged"}:
+            what = "diverged (steps " + ", ".join(str(o["step"]) for o in runs) + ")"
+        elif kinds == {"collapsed"}:
+            what = "collapsed to one class"
+        else:
+            what = "Rand " + ", ".join(f"{o['metrics']['rand']:.3f}" if o["metrics"] else o["outcome"] for o in runs)
+        parts.append(f"{arm}: {what}")
+    steps = max(r["steps"] for r in rec["runs"].values())
+    best = (f"; best SGD rate on the validation slice {out['best']}: held-out Rand error − Adam's "
+            f"{interval_text(out['difference'])}" if out["best"] else "; no SGD rate trained in every seed")
+    return Measured(out["verdict"], f"isbi2012-optimiser, {len(rec['seeds'])} paired seeds × {steps:,} steps: "
+                    + "; ".join(parts) + best)
 
 
 def few_images() -> Measured:

@@ -229,7 +229,9 @@ def optimiser_outcome(record: Mapping[str, Any], *, reference: str = "adam-0.001
     lowest mean ``<metric>_validation`` (the validation slice, never scored). Reproduced
     (SGD 0.99 trains): at the best rate every seed trained and ended at most ``margin`` above
     the same seed's ``reference`` run in held-out ``metric``; not reproduced: no SGD run
-    anywhere did; inconclusive otherwise.
+    anywhere did, and either no rate trained in every seed or the 95 % interval of (best −
+    reference) lies above 0 ("not reproduced" needs an interval that says so); inconclusive
+    otherwise.
 
     Returns:
         ``outcomes`` (:func:`run_outcomes`), ``best`` (arm or ``None``), ``difference``
@@ -249,13 +251,13 @@ def optimiser_outcome(record: Mapping[str, Any], *, reference: str = "adam-0.001
             o["metrics"][metric] <= ref[o["seed"]] + margin
 
     within = [close(o) for o in by_arm[best]] if best else []
+    difference = paired_difference(record, metric, reference, best) if best else None
     if best and all(within):
         verdict = "reproduced"
-    elif not any(close(o) for a in sgd_arms for o in by_arm[a]):
-        verdict = "not reproduced"
+    elif not any(close(o) for a in sgd_arms for o in by_arm[a]) and (difference is None or difference["low"] > 0):
+        verdict = "not reproduced"  # no rate trained, or the interval says the best one is worse than Adam
     else:
         verdict = "inconclusive"
-    difference = paired_difference(record, metric, reference, best) if best else None
     return {"outcomes": outcomes, "best": best, "difference": difference, "within_margin": within,
             "verdict": verdict}
 
