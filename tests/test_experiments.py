@@ -126,11 +126,12 @@ def test_the_committed_records_are_complete_and_small():
         rec = json.loads(path.read_text())
         assert rec["status"] == "complete" and not rec["smoke"], path
         assert rec["name"] == path.parent.name and rec["name"] in {**E.EXPERIMENTS, **E.TIMINGS}
-        for f in path.parent.iterdir():
-            assert f.stat().st_size <= 10e6, f
-            total += f.stat().st_size
-        if rec.get("model"):
-            assert (path.parent / rec["model"]["file"]).is_file()
+        for f in path.parent.rglob("*"):  # models/ of the arms too
+            if f.is_file():
+                assert f.stat().st_size <= 10e6, f
+                total += f.stat().st_size
+        for kept in [rec.get("model") or {}, *(rec.get("arm_models") or {}).values()]:
+            assert not kept or (path.parent / kept["file"]).is_file()
     assert total <= 40e6
 
 

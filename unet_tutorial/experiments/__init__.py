@@ -14,6 +14,8 @@ evaluation), run once with ``python -m unet_tutorial experiment run NAME``
   ``name → value``; ``ARM/seedS/name`` where there are several runs) and the
   curves (step, seconds, training loss, held-out metrics at each validation);
 - ``model.pt``: the kept model in float16 (≤ 10 MB), where the experiment keeps one;
+  ``models/ARM.pt``: the first seed's model of each arm, where a chapter shows the arms
+  side by side (``keep_arms``; ``load_result_model(name, arm=ARM)``), checked alike;
 - ``pilot.json``: the short pilot that sized it (``experiment pilot NAME --steps N``:
   each arm's speed, loss and held-out metrics for a few seeds).
 
@@ -32,7 +34,11 @@ How an experiment decides (the principles every comparison follows):
   checked (:func:`overfitting`);
 - a comparison reports the **mean paired difference with a 95 % interval**
   (:func:`paired_difference`), and a verdict says "inconclusive" when the interval
-  contains zero and the rule's bounds.
+  contains zero and the rule's bounds; "not reproduced" needs an interval that says so;
+- a run whose loss becomes NaN is an **outcome**, not a crash: the record keeps it as
+  ``diverged`` (the step, the loss, the learning rate) with its curves, and every run logs
+  its gradient norm, so a divergence or a collapse (:func:`run_outcomes`) is seen in the
+  record, not guessed.
 
 ``experiment check NAME`` re-evaluates the committed model on the recorded
 held-out images and fails, naming the metric, when a recorded number is not
