@@ -27,7 +27,7 @@ computed verdict differs from the declared one. Each chapter ends with
 Example:
     >>> from unet_tutorial.ledger import CLAIMS, claims_of
     >>> [c.key for c in claims_of("01_architecture")][:3]
-    ['tile_output', 'conv_layers', 'border']
+    ['why_u_skips', 'why_u_fcn', 'why_u_window']
     >>> {c.key: c.expected for c in CLAIMS}["table1_rand"]
     'not comparable'
 """
