@@ -49,12 +49,13 @@ def _pillow(path: Path) -> tuple[np.ndarray, list[int] | None]:
         return np.stack(frames), palette
 
 
-def read_pixels(path: str | os.PathLike[str]) -> tuple[np.ndarray, list[int] | None]:
+def read_pixels(path: str | os.PathLike[str], what: str = "") -> tuple[np.ndarray, list[int] | None]:
     """A file's pixels as stored, and its palette (flat ``[r, g, b, …]``) for palette PNGs.
 
     TIFF (``.tif``, ``.tiff``) with tifffile, and with Pillow when tifffile cannot decode
     it (e.g. LZW without imagecodecs); PNG, JPEG and the rest with Pillow. No conversion
-    of mode or dtype; multi-page files give ``(pages, H, W)``.
+    of mode or dtype; multi-page files give ``(pages, H, W)``. ``what`` names the file's
+    role in the messages (``"image "`` gives "cannot read image …").
 
     Raises:
         FileNotFoundError: no such file.
@@ -74,12 +75,12 @@ def read_pixels(path: str | os.PathLike[str]) -> tuple[np.ndarray, list[int] | N
             a, palette = _pillow(path)
             return _native(a), palette
         except Exception as err:  # noqa: BLE001
-            raise ValueError(f"cannot read {path}: tifffile: {first}; Pillow: {one_line(err)}") from None
+            raise ValueError(f"cannot read {what}{path}: tifffile: {first}; Pillow: {one_line(err)}") from None
     try:
         a, palette = _pillow(path)
         return _native(a), palette
     except Exception as err:  # decoders raise many types for corrupt files
-        raise ValueError(f"cannot read {path}: {one_line(err)}") from None
+        raise ValueError(f"cannot read {what}{path}: {one_line(err)}") from None
 
 
 def read_stack(files: Sequence[str | os.PathLike[str]]) -> np.ndarray:
@@ -125,7 +126,7 @@ def read_image(path: str | os.PathLike[str], in_channels: int = 1) -> np.ndarray
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"image file not found: {path}")
-    raw, palette = read_pixels(path)
+    raw, palette = read_pixels(path, "image ")
     if palette is not None:  # indices → their colours
         colours = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)
         raw = colours[np.clip(raw, 0, len(colours) - 1)]
