@@ -90,7 +90,8 @@ def run_experiment_command(args) -> int:
         failed = 0
         for name in names:
             problems = check_experiment(name, args.results)
-            kept = bool(load_record(name, args.results).get("model"))
+            rec = load_record(name, args.results)
+            kept = bool(rec.get("model")) or bool(rec.get("arm_models"))  # the arms' models are checked too
             print(f"{name}: " + ("FAILED" if problems else "ok" if kept else "ok (record only, no model kept)"))
             for line in problems:
                 print("  " + line)
