@@ -141,7 +141,6 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
     Returns:
         The record (also written to ``RESULTS/NAME/record.json``).
     """
-
     exp = get_experiment(name)
     out = Path(results) if results is not None else results_dir()
     folder = out / exp.name
@@ -288,7 +287,6 @@ def run_pilot(name: str, steps: int, *, seeds: tuple[int, ...] | None = None,
     Returns:
         The pilot record (also written to ``RESULTS/NAME/pilot.json``).
     """
-
     exp = get_experiment(name)
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
         raise ValueError(f"steps must be a positive int, got {steps!r}")
