@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import ndimage
 
 from unet_tutorial.metrics import DSB_THRESHOLDS, dsb_score, instance_f1, match_instances, seg_score
 
@@ -292,3 +293,32 @@ def test_otsu_baseline_finds_bright_and_dark_nuclei(bright):
     assert merged.max() == 1  # touching nuclei stay one object: nothing separates them
     with pytest.raises(ValueError, match="constant"):
         otsu_instances(np.ones((8, 8)))
+
+
+def test_dsb_protocol_scores_at_the_dsb_and_the_iou_threshold_chosen_on_validation(monkeypatch):
+    """Validation: the pairs' contact columns (p = 0.55) merge them below 0.6, a halo of p = 0.45
+    around the nuclei widens them below 0.5: DSB prefers 0.6, foreground IoU 0.5 (the halo is not
+    nucleus, the contact columns are). The held-out image is scored at each, as recorded."""
+    from unet_tutorial.experiments import evaluation
+    from unet_tutorial.inference import instances_from_probability
+
+    truth = touching_squares(3)
+    prob = np.where(truth > 0, 0.8, 0.05).astype(np.float32)
+    halo = (ndimage.binary_dilation(truth > 0, iterations=1)) & (truth == 0)
+    prob[halo] = 0.45
+    contact = [9, 10, 33, 34, 57, 58]
+    prob[:, contact] = np.where(truth[:, contact] > 0, 0.55, prob[:, contact])
+    held = truth[:, :48].copy()  # another image: two of the pairs
+    held_prob = prob[:, :48].copy()
+    maps = {id(truth): prob, id(held): held_prob}
+    monkeypatch.setattr(evaluation, "_probabilities", lambda m, ims, **kw: [maps[id(im)] for im in ims])
+    got = evaluation.evaluate_dsb2018(None, [held], [held], threshold_images=[truth],
+                                      threshold_instances=[truth], thresholds=(0.4, 0.5, 0.6))
+    assert got["threshold"] == 0.6 and got["threshold_iou"] == 0.5
+    assert got["val_iou@0.5"] == 1.0 and got["val_iou@0.4"] < 1.0 and got["val_merged@0.5"] == 1.0
+    assert got["val_merged@0.6"] == 0.0 and got["val_dsb@0.6"] > got["val_dsb@0.5"]
+    at_iou = evaluation.nuclei_metrics([instances_from_probability(held_prob, 0.5)], [held])
+    assert got["merged_at_iou"] == at_iou["merged"] == 1.0 and got["iou_at_iou"] == at_iou["iou"]
+    assert got["merged"] == 0.0 and got["pairs"] == 2
+    with pytest.raises(ValueError, match="one instance label per threshold image"):
+        evaluation.evaluate_dsb2018(None, [held], [held], threshold_images=[truth], threshold_instances=[])

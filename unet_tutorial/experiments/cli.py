@@ -71,7 +71,8 @@ def run_experiment_command(args) -> int:
             rec = run_experiment(args.name, resume=args.resume, results=args.results, work_dir=args.work_dir,
                                  smoke=args.smoke, progress=not args.no_progress)
             print(f"wrote {(args.results or results_dir()) / args.name / 'record.json'}: "
-                  + ", ".join(f"{k} {v:.4g}" for k, v in rec["metrics"].items() if not k.endswith("threshold")))
+                  + ", ".join(f"{k} {v:.4g}" for k, v in rec["metrics"].items()
+                              if "threshold" not in k and "@" not in k))  # not the thresholds and sweeps
             return 0
         if args.action == "pilot":
             pilot = run_pilot(args.name, args.steps, seeds=args.seeds, results=args.results,

@@ -13,7 +13,7 @@ and optionally a classical baseline scored the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -195,6 +195,11 @@ def choose_threshold(probs: Sequence[np.ndarray], instances: Sequence[np.ndarray
     sign = -1.0 if metric.lower_is_better else 1.0
     scores = {float(t): sign * metric.objects([instances_from_probability(p, t) for p in probs], instances)
               for t in thresholds}
+    return _best(scores)
+
+
+def _best(scores: Mapping[float, float]) -> float:
+    """The threshold of the highest score; ties go to the one nearest 0.5, then the lower."""
     return max(scores, key=lambda t: (scores[t], -abs(t - 0.5), -t))
 
 
@@ -221,23 +226,47 @@ def evaluate_dsb2018(model: UNet, images: Sequence[np.ndarray], instances: Seque
                      threshold_images: Sequence[np.ndarray] | None = None,
                      threshold_instances: Sequence[np.ndarray] | None = None,
                      thresholds: Sequence[float] = DSB_THRESHOLD_SWEEP) -> dict[str, float]:
-    """Nuclei scores of :func:`~unet_tutorial.inference.predict_instances` at a threshold chosen beforehand.
+    """Nuclei scores of :func:`~unet_tutorial.inference.predict_instances` at thresholds chosen beforehand.
 
-    The threshold is the one of ``thresholds`` with the best mean DSB score on
-    ``threshold_images`` (a validation part, not the evaluated images), else the
-    model's own (``model.threshold``) or 0.5; the evaluated images are then scored
-    by :func:`nuclei_metrics` at it, so that a model cannot look better by smaller
-    masks chosen on the test images.
+    Two thresholds are chosen on ``threshold_images`` (a validation part, never the
+    evaluated images) among ``thresholds``: the one of the best mean DSB score (the
+    competition's choice) and the one of the best foreground IoU (each model at its
+    best masks, so that a loss cannot merge fewer touching pairs merely by drawing
+    smaller nuclei: the comparison "at matched foreground IoU" of
+    ``dsb2018-border-weights``). Without validation images both are the model's own
+    threshold (``model.protocol.threshold``) or 0.5.
 
     Returns:
-        :func:`nuclei_metrics`' scores and ``threshold``.
+        :func:`nuclei_metrics`' scores at the DSB-chosen ``threshold``; the same scores
+        at ``threshold_iou`` with the suffix ``_at_iou`` (``merged_at_iou``, ...); and
+        the validation sweep, ``val_<dsb|iou|merged>@<threshold>`` (e.g. ``val_iou@0.5``),
+        which shows how each score moves with the threshold.
     """
     from ..inference import instances_from_probability
 
-    threshold = _threshold_for(model, threshold_images, threshold_instances, "dsb", tta=tta, device=device,
-                               thresholds=thresholds)
-    preds = [instances_from_probability(p, threshold) for p in _probabilities(model, images, tta=tta, device=device)]
-    return {**nuclei_metrics(preds, instances), "threshold": float(threshold)}
+    sweep: dict[float, dict[str, float]] = {}
+    if threshold_images:
+        if threshold_instances is None or len(threshold_instances) != len(threshold_images):
+            raise ValueError("threshold_instances must give one instance label per threshold image")
+        if not len(thresholds):
+            raise ValueError("thresholds is empty: give at least one candidate")
+        val = _probabilities(model, threshold_images, tta=tta, device=device)
+        sweep = {float(t): nuclei_metrics([instances_from_probability(p, t) for p in val], threshold_instances)
+                 for t in thresholds}
+        threshold = _best({t: m["dsb"] for t, m in sweep.items()})
+        matched = _best({t: m["iou"] for t, m in sweep.items()})
+    else:
+        own = model_protocol(model).threshold
+        threshold = matched = 0.5 if own is None else float(own)
+    probs = _probabilities(model, images, tta=tta, device=device)
+    out = {**nuclei_metrics([instances_from_probability(p, threshold) for p in probs], instances),
+           "threshold": float(threshold)}
+    at_iou = out if matched == threshold else nuclei_metrics(
+        [instances_from_probability(p, matched) for p in probs], instances)
+    out.update({f"{k}_at_iou": at_iou[k] for k in ("dsb", "f1", "merged", "missed", "iou")})
+    out["threshold_iou"] = float(matched)
+    out.update({f"val_{k}@{t:g}": m[k] for t, m in sweep.items() for k in ("dsb", "iou", "merged")})
+    return out
 
 
 def _otsu_baseline(split) -> dict[str, float]:
