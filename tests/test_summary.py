@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from unet_tutorial.experiments import comparison_to, interval_verdict, optimiser_outcome, run_outcomes
+from unet_tutorial.experiments import (comparison_to, interval_verdict, matched_outcome, optimiser_outcome,
+                                      pooled_seed_sd, run_outcomes)
 
 
 def run(arm: str, seed: int, rand: float | None, *, fraction: float = 0.78, diverged_at: int | None = None,
@@ -98,3 +99,38 @@ def test_plot_runs_draws_every_run_and_marks_a_divergence():
     assert len(cross) == 1 and cross[0].get_xdata()[0] == 75  # the last finite point
     assert any(ln.get_ydata()[0] == 0.78 for ln in axes[3].get_lines())  # the labels' own fraction
     matplotlib.pyplot.close("all")
+
+
+def two_arms(merged_b: list[float], iou_b: list[float]) -> dict:
+    """Control arm a (merged 0.8, IoU 0.7 in every seed) and arm b with the given values."""
+    m = {}
+    for s, (mb, ib) in enumerate(zip(merged_b, iou_b)):
+        m.update({f"a/seed{s}/merged": 0.8, f"a/seed{s}/iou": 0.7, f"b/seed{s}/merged": mb, f"b/seed{s}/iou": ib})
+    return {"arms": ["a", "b"], "seeds": list(range(len(merged_b))), "metrics": m}
+
+
+@pytest.mark.parametrize(("merged_b", "iou_b", "verdict", "guard_ok"), [
+    ([0.5, 0.52, 0.49], [0.69, 0.71, 0.70], "reproduced", True),     # fewer merges, same masks
+    ([0.5, 0.52, 0.49], [0.50, 0.62, 0.40], "inconclusive", False),  # fewer merges, smaller masks
+    ([0.9, 0.92, 0.91], [0.69, 0.71, 0.70], "not reproduced", True),  # more merges
+    ([0.5, 0.95, 0.70], [0.69, 0.71, 0.70], "inconclusive", True),   # the interval contains 0
+])
+def test_matched_outcome_counts_fewer_merges_only_at_matched_masks(merged_b, iou_b, verdict, guard_ok):
+    out = matched_outcome(two_arms(merged_b, iou_b), "merged", "iou", "a", "b")
+    assert out["verdict"] == verdict and out["guard_ok"] is guard_ok
+    assert out["difference"]["mean"] == pytest.approx(sum(merged_b) / 3 - 0.8)
+    assert out["guard_difference"]["n"] == 3
+
+
+def test_pooled_seed_sd_weights_each_source_by_its_degrees_of_freedom():
+    three = {"arms": ["a"], "seeds": [0, 1, 2], "metrics": {"a/seed0/x": 0.0, "a/seed1/x": 1.0, "a/seed2/x": 2.0}}
+    two = {"arms": ["b"], "seeds": [0, 1], "metrics": {"b/seed0/x": 0.0, "b/seed1/x": 4.0}}
+    got = pooled_seed_sd([(three, "a"), (two, "b")], "x")
+    # variances 1 (df 2) and 8 (df 1): pooled (2 * 1 + 1 * 8) / 3
+    assert got["sd"] == pytest.approx(math.sqrt(10 / 3)) and got["df"] == 3
+    assert got["per_source"] == pytest.approx([1.0, math.sqrt(8)])
+    one = {"arms": ["c"], "seeds": [0], "metrics": {"c/seed0/x": 1.0}}
+    with pytest.raises(ValueError, match="one seed"):
+        pooled_seed_sd([(one, "c")], "x")
+    with pytest.raises(ValueError, match="empty"):
+        pooled_seed_sd([], "x")

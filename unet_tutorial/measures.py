@@ -318,11 +318,37 @@ def speed_512() -> Measured:
 # --------------------------------------------------------------------------
 
 
+#: Seed-paired runs of the reference recipe (16 channels, 444 px tiles, Eq. 2 with w_c, drop-out,
+#: Adam + cosine) on 24 ISBI slices, shorter than isbi2012-reference and thresholded on slice 24:
+#: their seed spread estimates the reference's, which was trained with one seed (an hour of CPU).
+TABLE1_SEED_SOURCES: tuple[tuple[str, str], ...] = (
+    ("isbi2012-why-u", "unet"), ("isbi2012-optimiser", "adam-0.001"), ("isbi2012-few-images", "n24-rigid"))
+
+
+def table1_noise_floor(metrics: tuple[str, ...] = ("warping_splits_merges", "rand", "pixel_fscore")
+                       ) -> dict[str, dict[str, Any]]:
+    """How much Table 1's one-seed numbers would move with another seed: the seed s.d. of each
+    metric pooled over :data:`TABLE1_SEED_SOURCES`
+    (:func:`~unet_tutorial.experiments.pooled_seed_sd`), an estimate, not a measurement of the
+    reference itself.
+
+    Returns:
+        ``{metric: {"sd", "df", "per_source"}}``.
+    """
+    from .experiments import pooled_seed_sd
+
+    sources = [(_record(name), arm) for name, arm in TABLE1_SEED_SOURCES]
+    return {m: pooled_seed_sd(sources, m) for m in metrics}
+
+
 def _table1(metric: str, digits: int, convention: str) -> Measured:
     rec = _record("isbi2012-reference")
     value = rec["metrics"][metric]
     held = _span(rec["split"]["held_out"])
-    return Measured(value, f"{value:.{digits}f} (isbi2012-reference, held-out slices {held}, {convention})")
+    sd = table1_noise_floor((metric,))[metric]
+    return Measured(value, f"{value:.{digits}f} ± {sd['sd']:.{digits}f} (isbi2012-reference, held-out slices "
+                           f"{held}, {convention}; ± the seed s.d. estimated from {len(TABLE1_SEED_SOURCES)} "
+                           f"shorter seed-paired records, {sd['df']} degrees of freedom)")
 
 
 def table1_warping() -> Measured:

@@ -66,8 +66,8 @@ from .cli import add_experiment_command
 from .evaluation import evaluate_isbi2012
 from .registry import EXPERIMENTS, Arm, Experiment
 from .records import SCHEMA_VERSION, Record, Run, Split, load_record, record_from_dict
-from .summary import (arm_summary, comparison_to, interval_text, interval_verdict, optimiser_outcome, overfitting,
-                      paired_difference, run_outcomes, summary_rows, time_to_quality)
+from .summary import (arm_summary, comparison_to, interval_text, interval_verdict, matched_outcome, optimiser_outcome,
+                      overfitting, paired_difference, pooled_seed_sd, run_outcomes, summary_rows, time_to_quality)
 from .runner import (
     TOLERANCE,
     check_experiment,
@@ -110,6 +110,8 @@ __all__ = [
     "optimiser_outcome",
     "comparison_to",
     "interval_verdict",
+    "matched_outcome",
+    "pooled_seed_sd",
     "TIMINGS",
     "MIN_SPEEDUP",
     "record_speed_512",
