@@ -8,6 +8,7 @@ notebooks, every claim of the ledger recorded by its chapter.
 from __future__ import annotations
 
 import ast
+import json
 import importlib.util
 import re
 import sys
@@ -193,3 +194,30 @@ def test_chapters_1_to_4_show_the_code_and_an_exercise_with_a_hidden_solution(pa
     for cell in solutions:
         printed = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
         assert "✓" in printed and "✗" not in printed, f"the stored solution does not pass: {printed!r}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_prose_states_only_numbers_that_the_chapter_or_its_records_hold(path):
+    """A sentence's number comes from an output, the code, a record the chapter reads or the paper."""
+    unsupported = load_tool("prose_numbers").unsupported_numbers(path)
+    assert not unsupported, "numbers typed into the prose that nothing in the chapter shows: " + "; ".join(
+        f"cell {i}: {n!r} in '{ctx}'" for i, n, ctx in unsupported)
+
+
+def test_prose_number_check_flags_a_typed_number(tmp_path):
+    tool = load_tool("prose_numbers")
+    nb = nbformat.v4.new_notebook()
+    code = nbformat.v4.new_code_cell('print(rand, frac)\nrecord = load_record("isbi2012-reference")')
+    code.outputs = [nbformat.v4.new_output("stream", name="stdout", text="0.06401 0.3612\n")]
+    nb.cells = [code, nbformat.v4.new_markdown_cell(
+        "Rand error 0.0640 (36 % of pairs; the paper: 0.0382, §3.1, 2015), 388×388 tiles, $0.123$, `0.777`; "
+        "typed: 0.0512, 4,859× faster, 73.4 %.")]
+    path = tmp_path / "chapter.ipynb"
+    nbformat.write(nb, path)
+    got = [n for _, n, _ in tool.unsupported_numbers(path)]
+    assert got == ["0.0512", "4,859×", "73.4 %"]
+    # a number of a record the chapter reads is backed by it (its curves are not)
+    steps = json.loads((ROOT / "results" / "isbi2012-reference" / "record.json").read_text())["runs"]["main"]["steps"]
+    nb.cells[1] = nbformat.v4.new_markdown_cell(f"trained for {steps:,} steps")
+    nbformat.write(nb, path)
+    assert tool.unsupported_numbers(path) == []
