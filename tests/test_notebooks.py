@@ -215,7 +215,7 @@ def test_prose_number_check_flags_a_typed_number(tmp_path):
     path = tmp_path / "chapter.ipynb"
     nbformat.write(nb, path)
     got = [n for _, n, _ in tool.unsupported_numbers(path)]
-    assert got == ["0.0512", "4,859×", "73.4 %"]
+    assert got == ["0.0512", "4,859×", "73.4%"]
     # a number of a record the chapter reads is backed by it (its curves are not)
     steps = json.loads((ROOT / "results" / "isbi2012-reference" / "record.json").read_text())["runs"]["main"]["steps"]
     nb.cells[1] = nbformat.v4.new_markdown_cell(f"trained for {steps:,} steps")
