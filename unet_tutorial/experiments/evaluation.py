@@ -37,7 +37,7 @@ def evaluate_isbi2012(model: UNet, images: Sequence[np.ndarray], labels: Sequenc
 
     The probability of "cell" (overlap-tile, averaged over the 8 flips/rotations
     when ``tta``) is thresholded at 0.0, 0.1, …, 0.9; counts are pooled over the
-    slices; each error keeps its best threshold (§4, ``../shared/PAPER.md``).
+    slices; each error keeps its best threshold (§4; the conventions: :mod:`unet_tutorial.metrics`).
     With validation slices (``threshold_images``, ``threshold_labels``), each
     error's threshold is instead the best of the 10 *on the validation slices*,
     and the held-out slices are scored at it: an error that no threshold chosen
