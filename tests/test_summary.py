@@ -134,3 +134,28 @@ def test_pooled_seed_sd_weights_each_source_by_its_degrees_of_freedom():
         pooled_seed_sd([(one, "c")], "x")
     with pytest.raises(ValueError, match="empty"):
         pooled_seed_sd([], "x")
+
+
+def test_plot_threshold_tradeoff_draws_each_runs_sweep_and_marks_its_chosen_threshold():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from unet_tutorial.plotting import plot_threshold_tradeoff
+
+    m = {}
+    for arm, shift in (("plain", 0.0), ("wc-border", -0.3)):
+        for seed in (0, 1):
+            for t in (0.3, 0.5, 0.7):
+                m[f"{arm}/seed{seed}/val_iou@{t:g}"] = 0.9 - abs(t - 0.5)
+                m[f"{arm}/seed{seed}/val_merged@{t:g}"] = 0.9 - t / 2 + shift
+            m[f"{arm}/seed{seed}/threshold_iou"] = 0.5
+    rec = {"arms": ["plain", "wc-border"], "seeds": [0, 1], "metrics": m}
+    ax = plot_threshold_tradeoff(rec)
+    lines = ax.get_lines()
+    assert len(lines) == 8  # a sweep line and a chosen-threshold dot per run
+    dots = [ln for ln in lines if ln.get_marker() == "o"]
+    assert [(d.get_xdata()[0], round(d.get_ydata()[0], 3)) for d in dots] == [(0.9, 0.65)] * 2 + [(0.9, 0.35)] * 2
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["plain", "wc-border"]
+    del m["plain/seed1/val_iou@0.3"], m["plain/seed1/val_iou@0.5"], m["plain/seed1/val_iou@0.7"]
+    with pytest.raises(KeyError, match="no validation sweep"):
+        plot_threshold_tradeoff(rec)

@@ -9,12 +9,15 @@ import numpy as np
 
 from ..experiments.summary import arm_summary
 
-__all__ = ["plot_few_images", "plot_arms", "plot_curves_by_time", "plot_runs"]
+__all__ = ["plot_few_images", "plot_arms", "plot_curves_by_time", "plot_runs", "plot_threshold_tradeoff"]
 
 _LABELS = {"rand": "Rand error", "warping_splits_merges": "warping error", "pixel_fscore": "pixel error (1 − F)",
            "dsb": "DSB score", "f1": "F1 at IoU 0.5", "merged": "touching pairs merged", "missed": "nuclei missed",
            "iou": "foreground IoU", "seg": "SEG", "cell_fraction": "pixels predicted 'cell'",
            "loss": "training loss (Eq. 1)", "grad_norm": "gradient norm"}
+# the same scores at each run's threshold of best validation foreground IoU (dsb2018-border-weights)
+_LABELS.update({f"{m}_at_iou": f"{label}, IoU-matched" for m, label in list(_LABELS.items())
+                if m in ("dsb", "f1", "merged", "missed", "iou")})
 
 
 def plot_few_images(record: Mapping[str, Any], metric: str = "rand", axes=None):
@@ -180,3 +183,45 @@ def plot_runs(record: Mapping[str, Any], panels: Sequence[str] = ("loss", "grad_
     seeds = ", ".join(f"seed {s}: {styles[s]}" for s in record["seeds"])
     axes[0].legend(fontsize=8, title=seeds, title_fontsize=7)
     return axes
+
+
+def plot_threshold_tradeoff(record: Mapping[str, Any], x: str = "iou", y: str = "merged", ax=None, *,
+                            chosen: str = "threshold_iou"):
+    """How the foreground threshold trades one validation score against another, run by run.
+
+    Each run's validation sweep (``val_<x>@t``, ``val_<y>@t`` of
+    :func:`~unet_tutorial.experiments.evaluation.evaluate_dsb2018`) is drawn as one thin line
+    over the thresholds t, one colour per arm; the threshold the run chose (``chosen``) is
+    marked with a dot. Arms compared at equal ``x`` are read along a vertical line: in
+    ``dsb2018-border-weights``, fewer touching pairs merged (lower ``y``) at the same
+    foreground IoU (``x``) is separation, not smaller masks.
+
+    Returns:
+        The ``Axes``.
+
+    Raises:
+        KeyError: the record has no validation sweep (a record from before the sweep was kept).
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.6, 4.2))
+    metrics = record["metrics"]
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for k, arm in enumerate(record["arms"]):
+        for n, seed in enumerate(record["seeds"]):
+            prefix = f"{arm}/seed{seed}/"
+            ts = sorted(float(key.split("@")[1]) for key in metrics
+                        if key.startswith(f"{prefix}val_{x}@"))
+            if not ts:
+                raise KeyError(f"no validation sweep val_{x}@t for {prefix[:-1]} in the record")
+            xs = [metrics[f"{prefix}val_{x}@{t:g}"] for t in ts]
+            ys = [metrics[f"{prefix}val_{y}@{t:g}"] for t in ts]
+            colour = colours[k % len(colours)]
+            ax.plot(xs, ys, "-", color=colour, lw=1, alpha=0.7, label=arm if n == 0 else None)
+            t = metrics[prefix + chosen]
+            ax.plot(metrics[f"{prefix}val_{x}@{t:g}"], metrics[f"{prefix}val_{y}@{t:g}"], "o", color=colour, ms=5)
+    ax.set(xlabel=f"{_LABELS.get(x, x)} (validation)", ylabel=f"{_LABELS.get(y, y)} (validation)",
+           title="one line per run over the thresholds; dot: its chosen threshold")
+    ax.legend(fontsize=8)
+    return ax
