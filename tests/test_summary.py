@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from unet_tutorial.experiments import (comparison_to, interval_verdict, matched_outcome, optimiser_outcome,
@@ -159,3 +160,17 @@ def test_plot_threshold_tradeoff_draws_each_runs_sweep_and_marks_its_chosen_thre
     del m["plain/seed1/val_iou@0.3"], m["plain/seed1/val_iou@0.5"], m["plain/seed1/val_iou@0.7"]
     with pytest.raises(KeyError, match="no validation sweep"):
         plot_threshold_tradeoff(rec)
+
+
+def test_plot_paired_draws_one_line_per_seed_from_control_to_treated():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from unet_tutorial.plotting import plot_paired
+
+    rec = record(*(run("a", s, 0.5 + 0.1 * s) for s in range(3)), *(run("b", s, 0.2 + 0.1 * s) for s in range(3)))
+    ax = plot_paired(rec, "rand", "a", "b")
+    lines = ax.get_lines()
+    assert len(lines) == 3
+    assert [tuple(np.round(ln.get_ydata(), 3)) for ln in lines] == [(0.5, 0.2), (0.6, 0.3), (0.7, 0.4)]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]

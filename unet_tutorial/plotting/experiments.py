@@ -9,7 +9,8 @@ import numpy as np
 
 from ..experiments.summary import arm_summary
 
-__all__ = ["plot_few_images", "plot_arms", "plot_curves_by_time", "plot_runs", "plot_threshold_tradeoff"]
+__all__ = ["plot_few_images", "plot_arms", "plot_curves_by_time", "plot_runs", "plot_threshold_tradeoff",
+           "plot_paired"]
 
 _LABELS = {"rand": "Rand error", "warping_splits_merges": "warping error", "pixel_fscore": "pixel error (1 − F)",
            "dsb": "DSB score", "f1": "F1 at IoU 0.5", "merged": "touching pairs merged", "missed": "nuclei missed",
@@ -224,4 +225,27 @@ def plot_threshold_tradeoff(record: Mapping[str, Any], x: str = "iou", y: str = 
     ax.set(xlabel=f"{_LABELS.get(x, x)} (validation)", ylabel=f"{_LABELS.get(y, y)} (validation)",
            title="one line per run over the thresholds; dot: its chosen threshold")
     ax.legend(fontsize=8)
+    return ax
+
+
+def plot_paired(record: Mapping[str, Any], metric: str, control: str, treated: str, ax=None):
+    """One metric of two arms, seed by seed: a line per seed from ``control`` to ``treated``.
+
+    Paired seeds share initialisation and tile order, so the slope of each line is the
+    effect within a seed (what :func:`~unet_tutorial.experiments.paired_difference`
+    averages); a difference of means hides it behind the seeds' spread.
+
+    Returns:
+        The ``Axes``.
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(3.6, 4.2))
+    s = arm_summary(record, metric, (control, treated))
+    for seed, a, b in zip(record["seeds"], s[control]["values"], s[treated]["values"]):
+        ax.plot([0, 1], [a, b], "o-", color="0.4", lw=1)
+        ax.annotate(f"seed {seed}", (1, b), xytext=(4, 0), textcoords="offset points", fontsize=7, va="center")
+    ax.set_xticks([0, 1], [control, treated])
+    ax.set(xlim=(-0.3, 1.45), ylabel=_LABELS.get(metric, metric) + " (held out)", title="paired by seed")
     return ax
