@@ -8,6 +8,10 @@ STAMP  := $(VENV)/.installed
 BOOK_FLAGS ?=
 # Extra flags for pytest, e.g. PYTEST_FLAGS="-x".
 PYTEST_FLAGS ?=
+# The browser test needs headless Chromium: test-book installs the Debian packages chromium
+# and chromium-driver with apt-get when they are missing and make runs as root
+# (INSTALL_CHROMIUM=no: never install).
+INSTALL_CHROMIUM ?= yes
 
 .PHONY: install book test test-py test-results test-nb test-book lab bench colab-setup claims clean
 
@@ -27,8 +31,9 @@ book: $(STAMP)
 
 ## Run every test: the package's unit tests, the recorded experiments re-checked from
 ## their committed weights, the built book in headless Chromium, then every notebook
-## re-executed by nbval.
+## re-executed by nbval. The last line says whether the browser test ran, and if not, why.
 test: test-py test-results test-book test-nb
+	@INSTALL_CHROMIUM=$(INSTALL_CHROMIUM) $(BIN)/python tools/chromium.py status
 
 test-py: $(STAMP)
 	$(BIN)/python -m pytest tests --ignore=tests/book $(PYTEST_FLAGS)
@@ -38,10 +43,11 @@ test-py: $(STAMP)
 test-results: $(STAMP)
 	$(BIN)/python -m unet_tutorial experiment check
 
-# Builds the book, then opens every page in headless Chromium (skipped, with the
-# reason, where the Debian packages chromium and chromium-driver are missing).
+# Builds the book, installs headless Chromium where it can (tools/chromium.py: as root,
+# with apt-get), then opens every page in it (skipped, with the reason, without Chromium).
 test-book: book
-	$(BIN)/python -m pytest -p no:cacheprovider tests/book $(PYTEST_FLAGS)
+	@INSTALL_CHROMIUM=$(INSTALL_CHROMIUM) $(BIN)/python tools/chromium.py install
+	$(BIN)/python -m pytest -p no:cacheprovider -rs tests/book $(PYTEST_FLAGS)
 
 test-nb: $(STAMP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider notebooks $(PYTEST_FLAGS)

@@ -10,9 +10,8 @@ a horizontal scroll bar, and saves screenshots of the intro and a chapter into
 
 from __future__ import annotations
 
-import os
+import importlib.util
 import re
-import shutil
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlparse
 
@@ -46,22 +45,22 @@ def toc_files() -> list[str]:
 PAGES = toc_files()
 
 
-def _find(*names: str) -> str | None:
-    for name in names:
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
+def _chromium_tool():
+    """``tools/chromium.py``: how the browser is found (and installed by ``make test``)."""
+    spec = importlib.util.spec_from_file_location("chromium_tool", ROOT / "tools" / "chromium.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="module")
 def browser():
     if not (HTML / "index.html").exists():
         pytest.skip("the book is not built: run `make book` first (`make test` does)")
-    chrome = os.environ.get("CHROME_BIN") or _find("chromium", "chromium-browser", "google-chrome")
-    driver_path = os.environ.get("CHROMEDRIVER") or _find("chromedriver")
+    tool = _chromium_tool()
+    chrome, driver_path = tool.find_browser()
     if not chrome or not driver_path:
-        pytest.skip("headless Chromium not found: install the Debian packages chromium and chromium-driver")
+        pytest.skip(f"headless Chromium not found ({' and '.join(tool.missing())} missing): {tool.HOW_TO_ENABLE}")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
