@@ -57,9 +57,9 @@ def load_images(quick: bool) -> tuple[str, np.ndarray, np.ndarray]:
     if os.environ.get("UNET_TUTORIAL_DATA"):
         from unet_tutorial.data import load_isbi2012
 
-        images, labels = load_isbi2012()
-        idx = list(SLICES[:1] if quick else SLICES)
-        return "ISBI 2012 train slices " + ", ".join(map(str, idx)), images[idx], labels[idx] > 0
+        slices = load_isbi2012().select(list(SLICES[:1] if quick else SLICES))
+        return ("ISBI 2012 train slices " + ", ".join(map(str, slices.ids)), np.stack(slices.images),
+                np.stack(slices.masks) > 0)
     from unet_tutorial.data import synthetic_em
 
     pairs = [synthetic_em((512, 512), n_cells=250, seed=s) for s in range(1 if quick else 3)]

@@ -40,7 +40,8 @@ Skipped public names (they take no array argument, or are classes/constants):
   ``TrainData`` (class; exercised through ``prepare_data``); ``data_dir`` (a path
   that need not exist: it is not created there); ``fetch_isbi2012`` (downloads);
   ``make_tile_dataset`` (a TrainData, validated when it is built). The loaders
-  ``load_isbi2012``, ``dsb2018_ids``, ``load_dsb2018``, ``load_ctc`` take a path:
+  ``load_isbi2012``, ``load_isbi2012_test_images``, ``dsb2018_ids``, ``load_dsb2018``,
+  ``load_ctc`` take a path:
   ``dsb2018_split`` takes ids (tested in test_data.py);
   ``test_missing_data_folder_is_rejected``.
 
@@ -533,12 +534,13 @@ def test_every_public_array_function_is_in_the_table() -> None:
                     # K-class labels: bad values are named (tests/test_classes.py)
                     "class_iou"},
         "data": {"DATA_ENV_VAR", "data_dir", "ISBI2012_COMMIT", "ISBI2012_BASE_URL", "ISBI2012_SHA256",
-                 "fetch_isbi2012", "load_isbi2012", "DSB2018_REPOSITORY", "DSB2018_COMMIT", "dsb2018_ids",
+                 "fetch_isbi2012", "load_isbi2012", "load_isbi2012_test_images", "DSB2018_REPOSITORY",
+                 "DSB2018_COMMIT", "dsb2018_ids",
                  "DSB2018_PARTS", "dsb2018_split",  # ids (strings): tests/test_data.py
                  "load_dsb2018", "CTC_WEBSITE", "CTC_TABLE2_DATASETS", "CTC_PERCENTILES", "load_ctc",
                  "TrainData", "make_tile_dataset",
                  # folders and downloads: paths, not arrays (tests/test_folder.py, tests/test_ctc.py)
-                 "CTCSequence", "fetch_ctc", "FolderSample", "load_folder", "folder_train_data",
+                 "fetch_ctc", "load_folder", "folder_train_data",
                  # the verified DSB 2018 download: files, not arrays (tests/test_dsb_download.py)
                  "DSB2018_ARCHIVE_URL", "DSB2018_MANIFEST_SHA256", "fetch_dsb2018", "verify_dsb2018",
                  # the data contract and registry: checked parts and names (tests/test_samples.py)
@@ -553,10 +555,10 @@ def test_every_public_array_function_is_in_the_table() -> None:
 
 _LOADERS = [
     pytest.param(lambda root: data.load_isbi2012(root), id="load_isbi2012"),
-    pytest.param(lambda root: data.load_isbi2012(root, split="test"), id="load_isbi2012-test"),
+    pytest.param(lambda root: data.load_isbi2012_test_images(root), id="load_isbi2012_test_images"),
     pytest.param(lambda root: data.dsb2018_ids(root), id="dsb2018_ids"),
     pytest.param(lambda root: data.load_dsb2018(root), id="load_dsb2018"),
-    pytest.param(lambda root: data.load_ctc(root, "PhC-C2DH-U373", "01"), id="load_ctc"),
+    pytest.param(lambda root: data.load_ctc("PhC-C2DH-U373", "01", root=root), id="load_ctc"),
 ]
 
 

@@ -23,16 +23,24 @@ import tifffile
 from unet_tutorial.data import (
     CTC_WEBSITE,
     DATA_ENV_VAR,
-    CTCSequence,
+    Samples,
     fetch_ctc,
     load_ctc,
 )
 from unet_tutorial.data import ctc as ctc_module
 from unet_tutorial.data._ctc_pinned import _WEBSITE, _ctc_manifest, _pinned_datasets
+from unet_tutorial.weights import separation_mask
 
 DATASET = "PhC-C2DH-U373"
 U373, HELA = "PhC-C2DH-U373", "DIC-C2DH-HeLa"
 U373_GOLD_FRAMES = (10, 17, 19, 20, 22, 26, 35, 36, 41, 49, 51, 52, 59, 74, 77, 85, 92, 106, 112)
+# Checksums (_digest) of the pinned copies as load_ctc returned them before it returned Samples
+# (a CTCSequence of stacked frames): the data must stay bit-identical, in the same order.
+U373_GOLD_IMAGES_SHA256 = "34f4c1d172746ec4c1c44aeb86aa7b026281cab31178150f22d9c2a4335ac3a2"
+U373_GOLD_INSTANCES_SHA256 = "5ea4128c53f6c2567e99a0b5b09fc954df05cd2cbfd9a701a6f7ba80740a636d"
+U373_GOLD_MASKS_SHA256 = "5748f720f9d4c5d7de6ecc1f2410029cef2f97eda5d747e4fdfec440170cb1ac"  # separation masks
+HELA_0_40_83_IMAGES_SHA256 = "6ec03c666a6706c923da295a4ded74740fea25d255fec1cd64d5a44f3547deeb"
+HELA_0_40_83_INSTANCES_SHA256 = "a5ea76e68700953edd215b6daf0d68ebe9179ae0acbce2ed40cc69e9f22c4286"
 _METADATA = {"README.md", "PROVENANCE.tsv", "SHA256SUMS"}
 
 
@@ -87,30 +95,41 @@ def _frame_number(image: np.ndarray) -> int:
     return (value - 5) // 10
 
 
+def _digest(arrays) -> str:
+    """sha256 of the arrays' dtypes, shapes and bytes, in order: a checksum of what a loader returned."""
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
 def test_gold_pairs_annotated_frames_by_number(ctc_root):
     seq = load_ctc(DATASET, "01", root=ctc_root)
-    assert isinstance(seq, CTCSequence)
-    assert (seq.dataset, seq.sequence, seq.truth, seq.partial) == (DATASET, "01", "gold", True)
-    assert seq.frames == (1, 3) and len(seq) == 2
+    assert isinstance(seq, Samples) and seq.name == f"{DATASET}/01" and seq.num_classes == 2
+    assert seq.detail == {"truth": "gold", "partial": True}
+    assert seq.ids == (1, 3) and len(seq) == 2
     assert [_frame_number(im) for im in seq.images] == [1, 3]
-    assert seq.images.dtype == np.float32 and seq.images.shape == (2, 12, 16)
-    assert seq.instances.dtype == np.int32 and seq.instances.shape == (2, 12, 16)
-    for (image, inst), k in zip(seq, (1, 3)):  # iterates as (image, instances) pairs
+    assert all(im.dtype == np.float32 and im.shape == (12, 16) for im in seq.images)
+    assert all(inst.dtype == np.int32 and inst.shape == (12, 16) for inst in seq.instances)
+    for image, inst, mask, k in zip(seq.images, seq.instances, seq.masks, (1, 3)):
         # the label of frame k has k + 1 cells: frame and label belong together
         assert _frame_number(image) == k and inst.max() == k + 1 and len(np.unique(inst)) == k + 2
-    assert seq[1][1].max() == 4
-    assert "truth='gold'" in repr(seq) and "(2, 12, 16)" in repr(seq)
+        # the training target: the separation mask of the instances (Fig. 3c)
+        assert mask.dtype == np.uint8 and np.array_equal(mask, separation_mask(inst))
+    assert seq.masks[1][0, :4].tolist() == [0, 0, 0, 0]  # cells 1..4 of frame 3 touch in a row: all border
     with pytest.raises(AttributeError):
-        seq.truth = "silver"  # frozen
+        seq.detail = {}  # frozen
 
 
 def test_silver_truth_and_frames(ctc_root):
     seq = load_ctc(DATASET, "01", truth="silver", root=ctc_root)
-    assert seq.truth == "silver" and seq.partial is False
-    assert seq.frames == (0, 1, 2, 3, 4)
+    assert seq.detail == {"truth": "silver", "partial": False}
+    assert seq.ids == (0, 1, 2, 3, 4)
     assert [int(m.max()) for m in seq.instances] == [1, 2, 3, 4, 5]
     some = load_ctc(DATASET, "01", truth="silver", root=ctc_root, frames=[4, 0])
-    assert some.frames == (4, 0) and [_frame_number(im) for im in some.images] == [4, 0]
+    assert some.ids == (4, 0) and [_frame_number(im) for im in some.images] == [4, 0]
     with pytest.raises(FileNotFoundError, match=r"without a gold mask.*\[2\]"):
         load_ctc(DATASET, "01", root=ctc_root, frames=[1, 2])
     with pytest.raises(ValueError, match="distinct"):
@@ -127,7 +146,7 @@ def test_four_digit_names_and_mixed_widths(tmp_path):
     masks = {"man_seg0012.tif": _labels(12), "man_seg001.tif": _labels(1)}
     root = _write_sequence(tmp_path, frames, masks, sequence="02")
     seq = load_ctc(DATASET, 2, root=root)
-    assert seq.frames == (1, 12) and [_frame_number(im) for im in seq.images] == [1, 12]
+    assert seq.ids == (1, 12) and [_frame_number(im) for im in seq.images] == [1, 12] and seq.name == f"{DATASET}/02"
     assert [inst.max() for inst in seq.instances] == [2, 13]
 
 
@@ -135,7 +154,7 @@ def test_numeric_not_lexicographic_order(tmp_path):
     frames = {f"t{k:03d}.tif": _frame(k) for k in (2, 10, 9)}
     masks = {f"man_seg{k:03d}.tif": _labels(k) for k in (10, 2, 9)}
     seq = load_ctc(DATASET, "01", root=_write_sequence(tmp_path, frames, masks))
-    assert seq.frames == (2, 9, 10)
+    assert seq.ids == (2, 9, 10)
 
 
 def test_16bit_percentile_and_dtype_normalisation(tmp_path):
@@ -172,7 +191,7 @@ def test_gold_where_only_silver_exists(tmp_path):
     root = _write_sequence(tmp_path, {"t000.tif": _frame(0)}, {"man_seg000.tif": _labels(0)}, suffix="ST")
     with pytest.raises(FileNotFoundError, match="only silver truth exists"):
         load_ctc(DATASET, "01", root=root)
-    assert load_ctc(DATASET, "01", root=root, truth="silver").frames == (0,)
+    assert load_ctc(DATASET, "01", root=root, truth="silver").ids == (0,)
     # HeLa without any data: the pinned copy has silver truth only, nothing is downloaded
     with pytest.raises(FileNotFoundError, match="no public copy of the gold masks was found") as err:
         load_ctc(HELA, "01", root=tmp_path, download=True)
@@ -256,46 +275,24 @@ def test_bad_arguments(ctc_root, kwargs, match):
 
 
 def test_bad_call_forms(ctc_root):
-    with pytest.raises(TypeError, match="needs a sequence"):
-        load_ctc(DATASET, root=ctc_root)
-    with pytest.raises(TypeError, match="annotated_only"):
-        load_ctc(DATASET, "01", root=ctc_root, annotated_only=False)
+    with pytest.raises(TypeError):
+        load_ctc(DATASET, root=ctc_root)  # the sequence is needed
+    with pytest.raises(TypeError):
+        load_ctc(DATASET, "01", root=ctc_root, annotated_only=False)  # of the earlier form, gone
     with pytest.raises(TypeError):
         load_ctc(DATASET, "01", "02", root=ctc_root)
 
 
+@pytest.mark.parametrize("path", [lambda root: root, str])
+def test_a_path_as_data_set_says_to_pass_root(ctc_root, path):
+    """The earlier form load_ctc(root, dataset, sequence) is refused, one type is returned."""
+    with pytest.raises(ValueError, match=r"got the path .*pass the data directory as root="):
+        load_ctc(path(ctc_root), DATASET)
+
+
 def test_data_dir_from_environment(ctc_root, monkeypatch):
     monkeypatch.setenv(DATA_ENV_VAR, str(ctc_root))
-    assert load_ctc(DATASET, "01").frames == (1, 3)
-
-
-# ---------------------------------------------------------------------- the earlier call form
-
-
-def test_earlier_form_returns_pairs(ctc_root):
-    """load_ctc(root, dataset, sequence) returns [(image, instances), ...] as before."""
-    pairs = load_ctc(ctc_root, DATASET, "01")
-    assert isinstance(pairs, list) and [_frame_number(im) for im, _ in pairs] == [1, 3]
-    assert pairs[1][1].dtype == np.int32 and pairs[1][1].max() == 4
-    every = load_ctc(str(ctc_root), DATASET, "01", annotated_only=False)  # a str path works too
-    assert [_frame_number(im) for im, _ in every] == [0, 1, 2, 3, 4]
-    assert [inst is not None for _, inst in every] == [False, True, False, True, False]
-    silver = load_ctc(ctc_root, DATASET, truth="silver")  # sequence "01" by default
-    assert len(silver) == 5
-
-
-def test_earlier_form_missing_data_names_root(tmp_path):
-    root = tmp_path / "nothing-here"
-    with pytest.raises(FileNotFoundError) as err:
-        load_ctc(root, "PhC-C2DH-U373", "01")
-    assert str(root.resolve()) in str(err.value)
-    (tmp_path / DATASET / "01").mkdir(parents=True)
-    tifffile.imwrite(tmp_path / DATASET / "01" / "t000.tif", _frame(0))
-    with pytest.raises(FileNotFoundError, match="SEG"):
-        load_ctc(tmp_path, DATASET)
-    # without annotated_only a sequence without masks still loads its frames
-    pairs = load_ctc(tmp_path, DATASET, annotated_only=False)
-    assert len(pairs) == 1 and pairs[0][1] is None
+    assert load_ctc(DATASET, "01").ids == (1, 3)
 
 
 # ---------------------------------------------------------------------- the real (pinned) copies
@@ -322,11 +319,14 @@ def needs(dataset: str):
 def test_real_u373_gold():
     folder = _shared(U373)
     seq = load_ctc(U373, "02", truth="gold", root=folder.parent)
-    assert (seq.truth, seq.partial, seq.sequence) == ("gold", True, "02")
-    assert seq.frames == U373_GOLD_FRAMES
-    assert seq.images.shape == (19, 520, 696) and seq.images.dtype == np.float32
-    assert seq.instances.shape == (19, 520, 696) and seq.instances.dtype == np.int32
-    assert 0.0 <= seq.images.min() and seq.images.max() <= 1.0
+    assert seq.detail == {"truth": "gold", "partial": True} and seq.name == f"{U373}/02"
+    assert seq.ids == U373_GOLD_FRAMES
+    images, instances = np.stack(seq.images), np.stack(seq.instances)
+    assert images.shape == (19, 520, 696) and images.dtype == np.float32
+    assert instances.shape == (19, 520, 696) and instances.dtype == np.int32
+    assert 0.0 <= images.min() and images.max() <= 1.0
+    assert _digest(seq.images) == U373_GOLD_IMAGES_SHA256 and _digest(seq.instances) == U373_GOLD_INSTANCES_SHA256
+    assert _digest(seq.masks) == U373_GOLD_MASKS_SHA256
     for inst in seq.instances:
         assert 3 <= len(np.unique(inst[inst > 0])) <= 7
     # images are the 8-bit frames / 255; ids are those of the file
@@ -342,9 +342,9 @@ def test_real_u373_gold():
 @needs(U373)
 def test_real_u373_silver():
     seq = load_ctc(U373, "02", truth="silver", root=_shared(U373).parent)
-    assert seq.truth == "silver" and seq.partial is False
-    assert seq.frames == tuple(range(115)) and seq.images.shape == (115, 520, 696)
-    assert seq.instances.dtype == np.int32 and seq.instances.max() > 0
+    assert seq.detail == {"truth": "silver", "partial": False}
+    assert seq.ids == tuple(range(115)) and np.stack(seq.images).shape == (115, 520, 696)
+    assert seq.instances[0].dtype == np.int32 and max(int(i.max()) for i in seq.instances) > 0
 
 
 @pytest.mark.data
@@ -352,9 +352,13 @@ def test_real_u373_silver():
 def test_real_hela_silver_and_no_gold():
     root = _shared(HELA).parent
     seq = load_ctc(HELA, "01", truth="silver", root=root, frames=range(84))
-    assert seq.frames == tuple(range(84)) and seq.truth == "silver"
-    assert seq.images.shape == (84, 512, 512) and seq.instances.shape == (84, 512, 512)
-    assert seq.images.dtype == np.float32 and seq.instances.dtype == np.int32
+    assert seq.ids == tuple(range(84)) and seq.detail["truth"] == "silver"
+    images, instances = np.stack(seq.images), np.stack(seq.instances)
+    assert images.shape == (84, 512, 512) and instances.shape == (84, 512, 512)
+    assert images.dtype == np.float32 and instances.dtype == np.int32
+    some = seq.select([0, 40, 83])
+    assert _digest(some.images) == HELA_0_40_83_IMAGES_SHA256
+    assert _digest(some.instances) == HELA_0_40_83_INSTANCES_SHA256
     with pytest.raises(FileNotFoundError, match="only silver truth exists") as err:
         load_ctc(HELA, "01", root=root)
     assert "no public copy of the gold masks was found" in str(err.value)
@@ -433,7 +437,7 @@ def test_fetch_lands_in_layout(tmp_path):
     again = _copying_downloader(HELA)
     fetch_ctc(HELA, tmp_path, downloader=again)
     assert again.calls == []
-    assert load_ctc(HELA, "01", truth="silver", root=tmp_path).frames == tuple(range(84))
+    assert load_ctc(HELA, "01", truth="silver", root=tmp_path).ids == tuple(range(84))
 
 
 @pytest.mark.data
@@ -443,7 +447,7 @@ def test_load_downloads_when_missing(tmp_path, monkeypatch):
     downloader = _copying_downloader(U373)
     monkeypatch.setattr(ctc_module, "fetch_ctc", lambda d, root: real_fetch(d, root, downloader=downloader))
     seq = load_ctc(U373, "02", root=tmp_path, download=True)
-    assert seq.frames == U373_GOLD_FRAMES and len(downloader.calls) == 249
+    assert seq.ids == U373_GOLD_FRAMES and len(downloader.calls) == 249
     assert (tmp_path / U373 / "02_ST" / "SEG" / "man_seg114.tif").is_file()
 
 

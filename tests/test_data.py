@@ -345,6 +345,7 @@ from PIL import Image  # noqa: E402
 
 from unet_tutorial.data import isbi2012 as isbi2012_module  # noqa: E402
 from unet_tutorial.data._store import retrieve_verified  # noqa: E402
+from unet_tutorial.weights import separation_mask  # noqa: E402
 from unet_tutorial.data import (  # noqa: E402
     ISBI2012_BASE_URL,
     ISBI2012_COMMIT,
@@ -354,9 +355,11 @@ from unet_tutorial.data import (  # noqa: E402
     dsb2018_ids,
     dsb2018_modality,
     dsb2018_split,
+    Samples,
     fetch_isbi2012,
     load_dsb2018,
     load_isbi2012,
+    load_isbi2012_test_images,
 )
 
 REAL = os.environ.get("UNET_TUTORIAL_DATA")
@@ -366,6 +369,27 @@ needs_real = pytest.mark.skipif(
 needs_real_dsb = pytest.mark.skipif(
     not (REAL and (Path(REAL) / "dsb2018").is_dir()), reason="UNET_TUTORIAL_DATA with dsb2018/ not set"
 )
+
+
+def _digest(arrays) -> str:
+    """sha256 of the arrays' dtypes, shapes and bytes, in order: a checksum of what a loader returned."""
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+# Checksums (_digest) of the real data as the loaders returned it before they returned Samples
+# (tuples, lists of pairs): the data must stay bit-identical, in the same order.
+ISBI_TRAIN_IMAGES_SHA256 = "f195e57097c2a89b3366469a8c18a8de1bfbdbb29412f22c79c62a160137aca3"
+ISBI_TRAIN_MASKS_SHA256 = "f516c1ac66a313848d154951ac29e924ecb46469bd5e8b223e33d84677a5a3b8"
+ISBI_TEST_IMAGES_SHA256 = "d0515e87c8688b1fd9bb883f529cc447b4ddfe4c0ef5f061dc71b78cc52fd88b"
+#: the first 5 DSB 2018 ids: colour images (8-bit / 255), instances, their separation masks
+DSB_FIRST5_COLOUR_SHA256 = "203611463a09e43253762fcecd6997adf1adb8afc6ac9abb5e34e74dbb620cd1"
+DSB_FIRST5_INSTANCES_SHA256 = "5c8691edb9ec5af3edb200eef8ef0498414e3ef096d2f211e242bf16822056c2"
+DSB_FIRST5_MASKS_SHA256 = "49971eab9e6816c92c17a94f21e1dfecfeac4703b7592cfbacb4b683234de536"
 
 
 def _isbi_stacks(n=12, shape=(16, 24)):
@@ -389,14 +413,18 @@ def _write_png_layout(root, images, labels, test=None):
 def test_isbi_png_layout_sorted_numerically(tmp_path):
     images, labels = _isbi_stacks()
     _write_png_layout(tmp_path, images, labels, test=images[:3])
-    x, y = load_isbi2012(tmp_path)
+    s = load_isbi2012(tmp_path)
+    assert isinstance(s, Samples) and s.name == "isbi2012" and s.instances is None and s.num_classes == 2
+    assert s.ids == tuple(range(12))
+    x, y = np.stack(s.images), np.stack(s.masks)
     assert x.dtype == np.float32 and x.shape == (12, 16, 24)
     assert y.dtype == np.uint8 and set(np.unique(y)) <= {0, 1}
     # 0, 1, ..., 11 and not 0, 1, 10, 11, 2, ...
     np.testing.assert_allclose(x[:, 0, 0], np.arange(12) * 10 / 255, atol=1e-7)
     np.testing.assert_array_equal(y, (labels == 255).astype(np.uint8))
-    t = load_isbi2012(tmp_path, split="test")
-    assert isinstance(t, np.ndarray) and t.shape == (3, 16, 24)
+    t = load_isbi2012_test_images(tmp_path)
+    assert isinstance(t, np.ndarray) and t.shape == (3, 16, 24) and t.dtype == np.float32
+    np.testing.assert_allclose(t[:, 0, 0], np.arange(3) * 10 / 255, atol=1e-7)
 
 
 def test_isbi_tiff_layout(tmp_path, monkeypatch):
@@ -406,25 +434,26 @@ def test_isbi_tiff_layout(tmp_path, monkeypatch):
     for name, stack in (("train-volume", images), ("train-labels", labels), ("test-volume", images[:2])):
         tifffile.imwrite(folder / f"{name}.tif", stack, photometric="minisblack")
     monkeypatch.setenv("UNET_TUTORIAL_DATA", str(tmp_path))  # root from the environment
-    x, y = load_isbi2012()
-    np.testing.assert_allclose(x, images / 255, atol=1e-7)
-    np.testing.assert_array_equal(y, labels == 255)
-    assert load_isbi2012(split="test").shape == (2, 16, 24)
+    s = load_isbi2012()
+    np.testing.assert_allclose(np.stack(s.images), images / 255, atol=1e-7)
+    np.testing.assert_array_equal(np.stack(s.masks), labels == 255)
+    assert s.ids == (0, 1, 2, 3, 4)
+    assert load_isbi2012_test_images().shape == (2, 16, 24)
 
 
 def test_isbi_png_wins_over_tiff(tmp_path):
     images, labels = _isbi_stacks(3)
     _write_png_layout(tmp_path, images, labels)
     tifffile.imwrite(tmp_path / "isbi2012" / "train-volume.tif", images[:1], photometric="minisblack")
-    assert load_isbi2012(tmp_path)[0].shape[0] == 3
+    assert len(load_isbi2012(tmp_path)) == 3
 
 
 def test_isbi_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="UNET_TUTORIAL_DATA") as err:
         load_isbi2012(tmp_path)
     assert "fetch_isbi2012" in str(err.value) and "download=True" in str(err.value)
-    with pytest.raises(ValueError, match="split"):
-        load_isbi2012(tmp_path, split="val")
+    with pytest.raises(FileNotFoundError, match="UNET_TUTORIAL_DATA"):
+        load_isbi2012_test_images(tmp_path)
     images, labels = _isbi_stacks(4)
     bad = labels.copy()
     bad[0, 0, 0] = 128
@@ -448,7 +477,7 @@ def test_isbi_errors(tmp_path):
     (tmp_path / "f" / "isbi2012").mkdir(parents=True)
     tifffile.imwrite(tmp_path / "f" / "isbi2012" / "test-volume.tif", images.astype(np.float32) / 255, photometric="minisblack")
     with pytest.raises(ValueError, match="8- or 16-bit"):
-        load_isbi2012(tmp_path / "f", split="test")
+        load_isbi2012_test_images(tmp_path / "f")
 
 
 # ---------------------------------------------------------------------- download (no network)
@@ -523,9 +552,10 @@ def test_fetch_from_local_mirror_verifies_real_checksums(tmp_path):
     folder = fetch_isbi2012(tmp_path, downloader=_copy_downloader(Path(REAL), log))
     assert folder == tmp_path / "isbi2012" and len(log) == 90
     assert ISBI2012_BASE_URL + "test/0.png" in log and ISBI2012_BASE_URL + "train/label/29.png" in log
-    x, y = load_isbi2012(tmp_path)
-    x_real, y_real = load_isbi2012(REAL)
-    assert np.array_equal(x, x_real) and np.array_equal(y, y_real)
+    got, real = load_isbi2012(tmp_path), load_isbi2012(REAL)
+    assert got.ids == real.ids and len(got) == 30
+    assert all(np.array_equal(a, b) for a, b in zip(got.images + got.masks, real.images + real.masks))
+    assert np.array_equal(load_isbi2012_test_images(tmp_path), load_isbi2012_test_images(REAL))
 
 
 def test_load_with_download(tmp_path, monkeypatch):
@@ -537,8 +567,8 @@ def test_load_with_download(tmp_path, monkeypatch):
         _write_png_layout(Path(root), images, labels)
 
     monkeypatch.setattr(isbi2012_module, "fetch_isbi2012", fake_fetch)
-    x, y = load_isbi2012(tmp_path, download=True)
-    assert calls == [tmp_path] and x.shape == (2, 16, 24)
+    s = load_isbi2012(tmp_path, download=True)
+    assert calls == [tmp_path] and len(s) == 2 and s.images[0].shape == (16, 24)
 
 
 # ---------------------------------------------------------------------- ISBI real data
@@ -546,14 +576,24 @@ def test_load_with_download(tmp_path, monkeypatch):
 
 @needs_real
 def test_real_isbi2012():
-    x, y = load_isbi2012()
+    s = load_isbi2012()
+    x, y = np.stack(s.images), np.stack(s.masks)
     assert x.shape == (30, 512, 512) and x.dtype == np.float32
     assert y.shape == (30, 512, 512) and y.dtype == np.uint8
     assert 0.0 <= x.min() and x.max() <= 1.0
     assert set(np.unique(y)) == {0, 1}
     assert 0.1 < (y == 0).mean() < 0.4  # membranes are the minority
-    t = load_isbi2012(split="test")
+    t = load_isbi2012_test_images()
     assert t.shape == (30, 512, 512)
+    # the very pixels of the files, in slice order (PNG slices: gray value / 255, label 255 = cell)
+    folder = Path(REAL) / "isbi2012"
+    for i in (0, 17, 29):
+        np.testing.assert_array_equal(x[i], np.asarray(Image.open(folder / f"train/image/{i}.png"), np.float32) / 255)
+        np.testing.assert_array_equal(y[i], np.asarray(Image.open(folder / f"train/label/{i}.png")) == 255)
+    np.testing.assert_array_equal(t[29], np.asarray(Image.open(folder / "test/image/29.png"), np.float32) / 255)
+    # checksums of everything, as loaded before load_isbi2012 returned Samples
+    assert _digest(s.images) == ISBI_TRAIN_IMAGES_SHA256 and _digest(s.masks) == ISBI_TRAIN_MASKS_SHA256
+    assert _digest(t) == ISBI_TEST_IMAGES_SHA256
     # the embedded registry is the data set's own SHA256SUMS
     sums = dict(
         reversed(line.split()) for line in (Path(REAL) / "isbi2012" / "SHA256SUMS").read_text().splitlines()
@@ -588,19 +628,22 @@ def _write_dsb(root: Path, n_images=2, base="dsb2018/stage1_train"):
 def test_dsb_instances_from_masks(tmp_path):
     ids = _write_dsb(tmp_path, 3)
     assert dsb2018_ids(tmp_path) == ids
-    pairs = load_dsb2018(tmp_path)
-    assert len(pairs) == 3
-    image, inst = pairs[1]
+    nuclei = load_dsb2018(tmp_path)
+    assert isinstance(nuclei, Samples) and len(nuclei) == 3 and nuclei.ids == tuple(ids) and nuclei.name == "dsb2018"
+    image, inst, mask = nuclei.images[1], nuclei.instances[1], nuclei.masks[1]
     assert image.dtype == np.float32 and image.shape == (12, 14)
     assert inst.dtype == np.int32 and inst.shape == (12, 14)
     # ids in sorted mask-name order: a=1, b=2, c=3; b and c overlap at (5, 5): c (later) wins
     assert inst[0, 0] == 1 and inst[3, 2] == 2 and inst[7, 8] == 3
     assert inst[5, 5] == 3 and inst[5, 4] == 2
     assert (inst == 0).sum() == 12 * 14 - (6 + 12 + 12 - 1)
+    # the training target: the separation mask (Fig. 3c), b and c touch and are kept apart
+    assert mask.dtype == np.uint8 and np.array_equal(mask, separation_mask(inst))
+    assert mask[5, 5] == 0 and mask[0, 0] == 1 and mask[5, 3] == 1
     from skimage.color import rgb2gray
 
     np.testing.assert_allclose(image[0, 0], rgb2gray(np.array([[[10, 100, 200]]]) / 255.0)[0, 0], atol=1e-6)
-    rgb, _ = load_dsb2018(tmp_path, ids=[ids[2]], gray=False)[0]
+    (rgb,) = load_dsb2018(tmp_path, ids=[ids[2]], gray=False).images
     assert rgb.shape == (3, 12, 14)
     np.testing.assert_allclose(rgb[:, 0, 0], np.array([20, 100, 200]) / 255, atol=1e-6)
 
@@ -609,19 +652,21 @@ def test_dsb_ids_limit_and_layouts(tmp_path):
     ids = _write_dsb(tmp_path / "x", 3, base="stage1_train")  # a clone's layout
     assert dsb2018_ids(tmp_path / "x") == ids
     # images come in the order of ids; image k has red = 10 * k
-    reds = [rgb[0, 0, 0] * 255 for rgb, _ in load_dsb2018(tmp_path / "x", ids=[ids[2], ids[0]], gray=False)]
-    np.testing.assert_allclose(reds, [20, 0], atol=1e-4)
-    assert len(load_dsb2018(tmp_path / "x", limit=2)) == 2
-    assert load_dsb2018(tmp_path / "x", limit=0) == []
+    some = load_dsb2018(tmp_path / "x", ids=[ids[2], ids[0]], gray=False)
+    np.testing.assert_allclose([rgb[0, 0, 0] * 255 for rgb in some.images], [20, 0], atol=1e-4)
+    assert some.ids == (ids[2], ids[0])
+    assert load_dsb2018(tmp_path / "x", limit=2).ids == tuple(ids[:2])
+    assert len(load_dsb2018(tmp_path / "x", limit=0)) == 0
 
 
 def test_dsb_many_images_thread_pool(tmp_path):
     ids = _write_dsb(tmp_path, 22)
     many = load_dsb2018(tmp_path)
-    assert len(many) == 22
-    for image_id, (image, inst) in zip(ids, many):
-        one_image, one_inst = load_dsb2018(tmp_path, ids=[image_id])[0]
-        assert np.array_equal(image, one_image) and np.array_equal(inst, one_inst)
+    assert len(many) == 22 and many.ids == tuple(ids)
+    for image_id, image, inst, mask in zip(ids, many.images, many.instances, many.masks):
+        one = load_dsb2018(tmp_path, ids=[image_id])
+        assert np.array_equal(image, one.images[0]) and np.array_equal(inst, one.instances[0])
+        assert np.array_equal(mask, one.masks[0])
 
 
 def test_dsb_errors(tmp_path):
@@ -635,6 +680,8 @@ def test_dsb_errors(tmp_path):
         load_dsb2018(tmp_path, ids=["nope"])
     with pytest.raises(ValueError, match="limit"):
         load_dsb2018(tmp_path, limit=-1)
+    with pytest.raises(ValueError, match=r"ids repeat: \['img00'\]"):
+        load_dsb2018(tmp_path, ids=[ids[0], ids[0]])
     Image.fromarray(np.zeros((5, 5), np.uint8)).save(tmp_path / "dsb2018/stage1_train" / ids[0] / "masks" / "d.png")
     with pytest.raises(ValueError, match="mask .* has shape"):
         load_dsb2018(tmp_path)
@@ -647,11 +694,18 @@ def test_dsb_errors(tmp_path):
 def test_real_dsb2018():
     ids = dsb2018_ids()
     assert len(ids) >= 3 and ids == sorted(ids)
-    for image_id, (image, inst) in zip(ids[:3], load_dsb2018(ids=ids[:3])):
+    nuclei = load_dsb2018(ids=ids[:3])
+    assert nuclei.ids == tuple(ids[:3])
+    for image_id, image, inst in zip(ids[:3], nuclei.images, nuclei.instances):
         assert image.dtype == np.float32 and image.ndim == 2 and 0 <= image.min() and image.max() <= 1
         assert inst.dtype == np.int32 and inst.shape == image.shape
         n_masks = len(list((Path(REAL) / "dsb2018/stage1_train" / image_id / "masks").glob("*.png")))
         assert set(np.unique(inst)) == set(range(n_masks + 1))
+    # checksums of the first 5 images as loaded before load_dsb2018 returned Samples
+    colour = load_dsb2018(ids=ids[:5], gray=False)
+    assert _digest(colour.images) == DSB_FIRST5_COLOUR_SHA256
+    assert _digest(colour.instances) == DSB_FIRST5_INSTANCES_SHA256
+    assert _digest(colour.masks) == DSB_FIRST5_MASKS_SHA256
 
 
 # ---------------------------------------------------------------------- plotting helpers
@@ -714,7 +768,8 @@ def test_dsb_modality_and_gray(tmp_path):
     _write_dsb(tmp_path, 2)
     colour = load_dsb2018(tmp_path, gray=False)
     gray = load_dsb2018(tmp_path)
-    for (c, _), (g, _) in zip(colour, gray):
+    assert len(colour) == len(gray) == 2
+    for c, g in zip(colour.images, gray.images):
         assert np.array_equal(dsb2018_gray(c), g)  # exactly the loader's conversion
         assert dsb2018_modality(c) == "colour"
     dark = np.full((3, 8, 8), 0.1, np.float32)
@@ -728,5 +783,8 @@ def test_dsb_modality_and_gray(tmp_path):
 @needs_real_dsb
 def test_dsb_gray_equals_the_loader_on_real_images():
     ids = dsb2018_ids(REAL)[:12]
-    for (c, _), (g, _) in zip(load_dsb2018(REAL, ids=ids, gray=False), load_dsb2018(REAL, ids=ids)):
+    colour, gray = load_dsb2018(REAL, ids=ids, gray=False), load_dsb2018(REAL, ids=ids)
+    assert len(gray) == 12 and colour.ids == gray.ids == tuple(ids)
+    for c, g in zip(colour.images, gray.images):
         assert np.array_equal(dsb2018_gray(c), g)
+    assert all(np.array_equal(a, b) for a, b in zip(colour.instances + colour.masks, gray.instances + gray.masks))

@@ -14,7 +14,7 @@ from skimage.color import rgb2gray
 
 from folder_helpers import BLACK, BLUE, M, RED, WHITE, make_folder, one_pair, rgb, touching_ids, write, write_palette
 from unet_tutorial.__main__ import main
-from unet_tutorial.data import TrainData, prepare_data
+from unet_tutorial.data import Samples, TrainData, prepare_data
 from unet_tutorial.data.folder import (
     decode_mask,
     folder_train_data,
@@ -46,31 +46,49 @@ ENCODINGS = {
 @pytest.mark.parametrize("name", list(ENCODINGS))
 def test_load_folder_decodes_every_binary_encoding(tmp_path, name):
     writer, expected, encoding = ENCODINGS[name]
-    (sample,) = load_folder(one_pair(tmp_path, writer))
-    assert sample.mask.dtype == np.uint8 and sample.mask.shape == M.shape
-    np.testing.assert_array_equal(sample.mask, expected)
-    assert sample.encoding == encoding and sample.instances is None
-    assert sample.name == "a" and sample.mask_path.parent.name == "masks"
+    samples = load_folder(one_pair(tmp_path, writer))
+    assert isinstance(samples, Samples) and samples.ids == ("a",) and samples.num_classes == 2
+    (mask,) = samples.masks
+    assert mask.dtype == np.uint8 and mask.shape == M.shape
+    np.testing.assert_array_equal(mask, expected)
+    assert samples.detail["encodings"] == {"a": encoding} and samples.instances is None
+    assert samples.detail["mask_paths"]["a"].parent.name == "masks"
+    assert samples.detail["image_paths"]["a"] == tmp_path / "images" / "a.png"
 
 
 @pytest.mark.parametrize("suffix", [".tif", ".png"])
 def test_instance_labels_give_the_separation_mask(tmp_path, suffix):
     ids = touching_ids()
-    (sample,) = load_folder(one_pair(tmp_path, lambda d: write(d / f"a{suffix}", ids)))
-    assert sample.encoding == "instances" and sample.instances.dtype == np.int32
-    assert sorted(np.unique(sample.instances)) == [0, 1, 2, 3]  # ids compacted, 0 stays background
-    np.testing.assert_array_equal(sample.instances > 0, ids > 0)
-    np.testing.assert_array_equal(sample.mask, separation_mask(ids))
-    assert sample.mask[5:20, 19:21].sum() == 0  # the 2-px border between the touching objects (Fig. 3c)
+    samples = load_folder(one_pair(tmp_path, lambda d: write(d / f"a{suffix}", ids)))
+    (instances,), (mask,) = samples.instances, samples.masks
+    assert samples.detail["encodings"]["a"] == "instances" and instances.dtype == np.int32
+    assert sorted(np.unique(instances)) == [0, 1, 2, 3]  # ids compacted, 0 stays background
+    np.testing.assert_array_equal(instances > 0, ids > 0)
+    np.testing.assert_array_equal(mask, separation_mask(ids))
+    assert mask[5:20, 19:21].sum() == 0  # the 2-px border between the touching objects (Fig. 3c)
+
+
+def test_instances_only_when_every_mask_holds_them(tmp_path):
+    """Object scores need instances of every image: a folder mixing binary and instance masks has none,
+    its encodings say which is which; the masks are the training targets of both kinds."""
+    root = one_pair(tmp_path, lambda d: write(d / "a.png", touching_ids()))
+    one_pair(root, lambda d: write(d / "b.png", M * 255), name="b")
+    mixed = load_folder(root)
+    assert mixed.ids == ("a", "b") and mixed.instances is None
+    assert mixed.detail["encodings"] == {"a": "instances", "b": "two-value"}
+    np.testing.assert_array_equal(mixed.masks[0], separation_mask(touching_ids()))
+    np.testing.assert_array_equal(mixed.masks[1], M)
+    # detail is keyed by id, so it stays right for a selection
+    assert mixed.select(["b"]).detail["encodings"]["b"] == "two-value"
 
 
 def test_palette_with_many_indices_is_instance_labels(tmp_path):
     idx = touching_ids()
     idx = np.select([idx == 7, idx == 300, idx == 9], [1, 2, 3], 0).astype(np.uint8)
-    (sample,) = load_folder(one_pair(tmp_path, lambda d: write_palette(d / "a.png", idx, [0, 0, 0] * 4)))
-    assert sample.encoding == "instances"
-    np.testing.assert_array_equal(sample.instances, idx)
-    np.testing.assert_array_equal(sample.mask, separation_mask(idx))
+    samples = load_folder(one_pair(tmp_path, lambda d: write_palette(d / "a.png", idx, [0, 0, 0] * 4)))
+    assert samples.detail["encodings"]["a"] == "instances"
+    np.testing.assert_array_equal(samples.instances[0], idx)
+    np.testing.assert_array_equal(samples.masks[0], separation_mask(idx))
 
 
 def test_uniform_masks():
@@ -117,18 +135,20 @@ def test_images_follow_the_read_image_rules(tmp_path):
         suffix = ".tif" if name == "deep" else ".png"
         write(tmp_path / "images" / f"{name}{suffix}", image)
         write(tmp_path / "masks" / f"{name}.png", M * 255)
-    samples = {s.name: s for s in load_folder(tmp_path)}
-    for s in samples.values():
-        assert s.image.dtype == np.float32 and s.image.shape == (40, 48)
-    np.testing.assert_allclose(samples["rgb"].image, rgb2gray(rgb / 255.0), atol=1e-6)
-    np.testing.assert_allclose(samples["deep"].image, deep / 65535.0, atol=1e-6)
-    np.testing.assert_allclose(samples["gray"].image, gray / 255.0, atol=1e-6)
+    loaded = load_folder(tmp_path)
+    assert loaded.ids == ("deep", "gray", "rgb")  # sorted by name
+    images = dict(zip(loaded.ids, loaded.images))
+    for image in images.values():
+        assert image.dtype == np.float32 and image.shape == (40, 48)
+    np.testing.assert_allclose(images["rgb"], rgb2gray(rgb / 255.0), atol=1e-6)
+    np.testing.assert_allclose(images["deep"], deep / 65535.0, atol=1e-6)
+    np.testing.assert_allclose(images["gray"], gray / 255.0, atol=1e-6)
 
 
 def test_sixteen_bit_png_image_is_scaled_by_65535(tmp_path):
     deep = (np.arange(40 * 48).reshape(40, 48) * 20).astype(np.uint16)
-    (sample,) = load_folder(one_pair(tmp_path, lambda d: write(d / "a.png", M), image=deep))
-    np.testing.assert_allclose(sample.image, deep / 65535.0, atol=1e-6)
+    (image,) = load_folder(one_pair(tmp_path, lambda d: write(d / "a.png", M), image=deep)).images
+    np.testing.assert_allclose(image, deep / 65535.0, atol=1e-6)
 
 
 # --------------------------------------------------------------------------

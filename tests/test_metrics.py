@@ -785,7 +785,8 @@ def test_otsu_baseline_on_isbi_slices_25_to_29():
 
     from unet_tutorial.data import load_isbi2012
 
-    images, labels = load_isbi2012()
+    slices = load_isbi2012()
+    images, labels = slices.images, slices.masks
     pix, rand = [], []
     for i in range(25, 30):
         blurred = gaussian(images[i].astype(np.float64), sigma=1)

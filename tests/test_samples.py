@@ -63,3 +63,24 @@ def test_cell_tracking_split_keeps_instances_and_frames():
     split = make_split("ctc-hela", [0, 1], [70], [60])
     assert split.held_out.ids == (70,) and split.held_out.instances[0].max() > 5
     assert set(np.unique(split.train.masks[0])) <= {0, 1}  # separation masks (Fig. 3c) to train on
+
+
+@pytest.mark.skipif(not (data_dir() / "isbi2012").is_dir(), reason="needs the ISBI 2012 data")
+def test_the_registry_returns_what_the_isbi2012_loader_returns():
+    from unet_tutorial.data import load_isbi2012, load_samples
+
+    registered, loaded = load_samples("isbi2012"), load_isbi2012()
+    assert registered.name == loaded.name == "isbi2012" and registered.ids == loaded.ids == tuple(range(30))
+    assert all(np.array_equal(a, b) for a, b in zip(registered.images + registered.masks, loaded.images + loaded.masks))
+
+
+@pytest.mark.skipif(not (data_dir() / "PhC-C2DH-U373").is_dir(), reason="needs the PhC-U373 data")
+def test_the_u373_split_keeps_which_truth_each_part_is_scored_against():
+    from unet_tutorial.data import load_ctc
+
+    split = make_split("ctc-u373", [0, 1], [85], [65])
+    assert split.held_out.detail == {"truth": "gold", "partial": True}
+    assert split.train.detail == split.validation.detail == {"truth": "silver", "partial": False}
+    gold = load_ctc("PhC-C2DH-U373", "02", truth="gold", frames=[85])
+    assert np.array_equal(split.held_out.instances[0], gold.instances[0])
+    assert np.array_equal(split.held_out.masks[0], gold.masks[0])

@@ -446,7 +446,7 @@ def test_isbi_real_label_matches_direct() -> None:
         pytest.skip("UNET_TUTORIAL_DATA is not set: no ISBI 2012 data")
     from unet_tutorial.data import load_isbi2012
 
-    _, labels = load_isbi2012(split="train")
+    labels = load_isbi2012().masks
     inst = instances_from_binary(labels[0][:128, :128])
     assert inst.max() > 10  # many cells in the crop
     np.testing.assert_allclose(border_weight_map(inst), border_weight_map_direct(inst), rtol=0, atol=ATOL)

@@ -64,9 +64,10 @@ def _paper_net():
 
 @functools.lru_cache(maxsize=1)
 def _isbi_train():
+    """The 30 labelled ISBI 2012 slices (:class:`~unet_tutorial.data.Samples`), read once."""
     from .data import load_isbi2012
 
-    return load_isbi2012(split="train")
+    return load_isbi2012()
 
 
 @functools.lru_cache(maxsize=None)
@@ -187,8 +188,9 @@ def deform_grid() -> Measured:
 
 
 def isbi_train_size() -> Measured:
-    images, _ = _isbi_train()
-    return Measured(tuple(images.shape), f"{images.shape[0]} images, {images.shape[1]}×{images.shape[2]}")
+    slices = _isbi_train()
+    shape = (len(slices), *slices.images[0].shape)  # all slices are one size (one stack)
+    return Measured(shape, f"{shape[0]} images, {shape[1]}×{shape[2]}")
 
 
 # --------------------------------------------------------------------------
@@ -206,11 +208,12 @@ def w0_sigma() -> Measured:
     (of :data:`W0_SIGMA_IMAGE`, chapter 3's image)."""
     from .config import get_config
     from .data import load_dsb2018
-    from .weights import balanced_class_weights, border_weight_map, separation_mask
+    from .weights import balanced_class_weights, border_weight_map
 
     cfg = get_config("paper")
-    (_, instances), = load_dsb2018(ids=[W0_SIGMA_IMAGE])
-    w_bg, _ = balanced_class_weights(separation_mask(instances))
+    nuclei = load_dsb2018(ids=[W0_SIGMA_IMAGE])
+    instances = nuclei.instances[0]
+    w_bg, _ = balanced_class_weights(nuclei.masks[0])  # the separation mask of the instances
     weights = border_weight_map(instances, w0=cfg.w0, sigma=cfg.sigma)
     return Measured((cfg.w0, cfg.sigma), f"w0 = {cfg.w0:g}, σ = {cfg.sigma:g} px: {weights.max():.2f} on a 2-px "
                                          f"border between DSB 2018 nuclei (w_c = {w_bg:.2f})")
@@ -277,7 +280,7 @@ def seamless() -> Measured:
     from .inference import forward_probabilities, mirror_pad, predict_tiled
 
     model = load_result_model("isbi2012-reference")
-    image = _isbi_train()[0][_SEAMLESS_SLICE]
+    image = _isbi_train().images[_SEAMLESS_SLICE]
     n = image.shape[0]
     size, b = model.input_size_for(n), model.border
     padded = mirror_pad(image, b, size - n - b, b, size - n - b)

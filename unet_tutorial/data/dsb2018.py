@@ -12,7 +12,8 @@ community-fixed copy :data:`DSB2018_REPOSITORY` at :data:`DSB2018_COMMIT`.
   sha256 is :data:`DSB2018_MANIFEST_SHA256`); :func:`verify_dsb2018` checks a copy.
 
 - :func:`dsb2018_ids`: the image ids found in the data directory.
-- :func:`load_dsb2018`: images and instance labels built from the masks.
+- :func:`load_dsb2018`: images, instance labels built from the masks and their
+  separation masks, as :class:`~unet_tutorial.data.Samples`.
 - :func:`dsb2018_split`: the course's split of any set of ids into training,
   validation and held-out parts, by a hash of each id (so it does not depend on
   which or how many images a copy holds).
@@ -28,13 +29,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
 from ..image_io import read_pixels, to_unit_float
+from ..weights import separation_mask
 from ._store import DATA_ENV_VAR, file_sha256, data_dir
+from .samples import Samples
 
 __all__ = ["DSB2018_REPOSITORY", "DSB2018_COMMIT", "DSB2018_ARCHIVE_URL", "DSB2018_MANIFEST_SHA256",
            "DSB2018_PARTS", "dsb2018_ids", "load_dsb2018", "fetch_dsb2018", "verify_dsb2018", "dsb2018_split",
@@ -65,26 +69,31 @@ def _dsb_missing_message(root: Path) -> str:
     )
 
 
-def _dsb_folder(root: str | os.PathLike[str] | None) -> Path:
-    """The ``stage1_train`` folder: ``<data dir>/dsb2018/stage1_train`` or ``<data dir>/stage1_train``."""
+def _dsb_folder(root: str | os.PathLike[str] | None, download: bool = False) -> Path:
+    """The ``stage1_train`` folder: ``<data dir>/dsb2018/stage1_train`` or ``<data dir>/stage1_train``
+    (with ``download``, fetched by :func:`fetch_dsb2018` when neither exists)."""
     base = data_dir(root)
     for candidate in (base / "dsb2018" / "stage1_train", base / "stage1_train"):
         if candidate.is_dir():
             return candidate
+    if download:
+        return fetch_dsb2018(root)
     raise FileNotFoundError(_dsb_missing_message(base))
 
 
-def dsb2018_ids(root: str | os.PathLike[str] | None = None) -> list[str]:
+def dsb2018_ids(root: str | os.PathLike[str] | None = None, *, download: bool = False) -> list[str]:
     """Sorted ids of the DSB 2018 images: the folders ``stage1_train/<id>/images/<id>.png``.
 
     Args:
         root: the data directory, resolved by :func:`data_dir`.
+        download: when there is no ``stage1_train`` folder, download and verify it first
+            (:func:`fetch_dsb2018`).
 
     Raises:
         FileNotFoundError: no ``stage1_train`` folder, or one without images (the
             message says how to get the data).
     """
-    folder = _dsb_folder(root)
+    folder = _dsb_folder(root, download)
     ids = sorted(p.name for p in folder.iterdir() if (p / "images" / f"{p.name}.png").is_file())
     if not ids:
         raise FileNotFoundError(f"no <id>/images/<id>.png in {folder}\n" + _dsb_missing_message(data_dir(root)))
@@ -122,11 +131,12 @@ def _dsb_instances(mask_dir: Path, shape: tuple[int, int]) -> np.ndarray:
 def load_dsb2018(
     root: str | os.PathLike[str] | None = None,
     *,
-    ids: list[str] | None = None,
+    ids: Sequence[str] | None = None,
     limit: int | None = None,
     gray: bool = True,
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Load Data Science Bowl 2018 nuclei images with instance labels built from their masks.
+    download: bool = False,
+) -> Samples:
+    """Data Science Bowl 2018 nuclei images with the instance labels built from their masks.
 
     Real microscopy of stained nuclei (fluorescence, bright field, tissue), one binary
     mask per nucleus; many nuclei touch, which is what the separation borders and
@@ -147,22 +157,30 @@ def load_dsb2018(
         gray: convert to gray: RGB to luminance with :func:`skimage.color.rgb2gray`
             (the constant alpha channel dropped). ``False`` keeps colour as
             ``(3, H, W)``; gray images are then repeated into 3 channels.
+        download: when there is no ``stage1_train`` folder, download and verify it first
+            (:func:`fetch_dsb2018`, about 80 MB).
 
     Returns:
-        A list of ``(image, instances)``: image float32 ``(H, W)`` (or ``(3, H, W)``)
-        in ``[0, 1]``, instances int32 ``(H, W)``. Image sizes differ.
+        :class:`~unet_tutorial.data.Samples` named ``"dsb2018"``, one per id in the order
+        asked for: ``images`` float32 ``(H, W)`` (or ``(3, H, W)``) in ``[0, 1]``,
+        ``instances`` int32 ``(H, W)``, ``masks`` their separation masks uint8 0/1
+        (:func:`~unet_tutorial.weights.separation_mask`, Fig. 3c: touching nuclei kept
+        apart by background), ``ids`` the image ids. Image sizes differ.
 
     Raises:
         FileNotFoundError: no data (the message says how to get it), or an id
             without its image.
-        ValueError: negative ``limit``, a mask whose shape differs from its image.
+        ValueError: negative ``limit``, a repeated id, a mask whose shape differs from its image.
     """
-    folder = _dsb_folder(root)
+    folder = _dsb_folder(root, download)
     if limit is not None and int(limit) < 0:
         raise ValueError(f"limit must be >= 0 or None, got {limit}")
     wanted = list(ids) if ids is not None else dsb2018_ids(root)
     if limit is not None:
         wanted = wanted[: int(limit)]
+    repeated = sorted(i for i, n in Counter(wanted).items() if n > 1)
+    if repeated:
+        raise ValueError(f"DSB 2018 ids repeat: {repeated[:3]} (each image is loaded once)")
     for image_id in wanted:  # fail early, before any decoding
         if not (folder / image_id / "images" / f"{image_id}.png").is_file():
             raise FileNotFoundError(
@@ -170,19 +188,24 @@ def load_dsb2018(
                 f"{folder / image_id / 'images' / (image_id + '.png')} is missing"
             )
 
-    def load_one(image_id: str) -> tuple[np.ndarray, np.ndarray]:
+    def load_one(image_id: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         image = _dsb_image(folder / image_id / "images" / f"{image_id}.png", gray)
-        return image, _dsb_instances(folder / image_id / "masks", image.shape[-2:])
+        instances = _dsb_instances(folder / image_id / "masks", image.shape[-2:])
+        return image, separation_mask(instances), instances
 
     if len(wanted) <= 20:
-        return [load_one(i) for i in wanted]
-    from concurrent.futures import ThreadPoolExecutor
+        loaded = [load_one(i) for i in wanted]
+    else:
+        from concurrent.futures import ThreadPoolExecutor
 
-    from .._progress import progress_bar
+        from .._progress import progress_bar
 
-    # PNG decoding (mostly the ~26,000 masks) dominates and releases the GIL: threads help
-    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-        return list(progress_bar(pool.map(load_one, wanted), total=len(wanted), desc="DSB 2018", unit="image"))
+        # PNG decoding (mostly the ~26,000 masks) dominates and releases the GIL: threads help
+        with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+            loaded = list(progress_bar(pool.map(load_one, wanted), total=len(wanted), desc="DSB 2018",
+                                       unit="image"))
+    return Samples(tuple(x[0] for x in loaded), tuple(x[1] for x in loaded), tuple(x[2] for x in loaded),
+                   tuple(wanted), "dsb2018")
 
 
 def _manifest() -> dict[str, str]:
@@ -342,7 +365,7 @@ def dsb2018_modality(image: np.ndarray) -> str:
     0.5, else ``"bright field"`` (dark nuclei on a bright background).
 
     Args:
-        image: the colour image as :func:`load_dsb2018` returns it with ``gray=False``:
+        image: a colour image as :func:`load_dsb2018` returns it with ``gray=False``:
             float ``(3, H, W)`` in [0, 1].
 
     Raises:

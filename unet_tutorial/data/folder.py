@@ -38,7 +38,8 @@ one class per pixel, and no other rule applies (RGB colours are refused: save th
 labels as a gray or palette image).
 
 Files whose name starts with ``.`` and files of other types are ignored (the
-``doctor`` command lists the latter). :func:`load_folder` reads everything,
+``doctor`` command lists the latter). :func:`load_folder` reads everything (as
+:class:`~unet_tutorial.data.Samples`, ids = file names),
 :func:`folder_train_data` splits it into a :class:`~unet_tutorial.data.TrainData`.
 ``python -m unet_tutorial doctor DIR`` explains what is wrong with a folder.
 """
@@ -54,13 +55,13 @@ import numpy as np
 
 from .._checks import check_int, check_positive
 from ..image_io import read_pixels
+from .samples import Samples
 from .training import TrainData
 
 __all__ = [
     "IMAGE_SUFFIXES",
     "FolderPairs",
     "DecodedMask",
-    "FolderSample",
     "pair_files",
     "read_raw",
     "decode_mask",
@@ -329,30 +330,6 @@ def read_mask(path: str | os.PathLike[str], classes: int | None = None) -> Decod
 # --------------------------------------------------------------------------
 
 
-@dataclass
-class FolderSample:
-    """One image of a folder with its decoded mask.
-
-    Attributes:
-        name: the file name without its suffix.
-        image: float32 ``(H, W)`` in [0, 1] (``(C, H, W)`` for ``in_channels > 1``).
-        mask: uint8 ``(H, W)`` 0/1, the training target (1 = cell); class labels
-            ``0..K − 1`` when read with ``classes=K``.
-        instances: int32 ``(H, W)`` instance ids when the mask file holds instance labels, else ``None``.
-        encoding, note: how the mask was read (see :class:`DecodedMask`).
-        image_path, mask_path: the two files.
-    """
-
-    name: str
-    image: np.ndarray
-    mask: np.ndarray
-    instances: np.ndarray | None
-    encoding: str
-    note: str
-    image_path: Path
-    mask_path: Path
-
-
 def read_folder_image(path: str | os.PathLike[str], in_channels: int = 1) -> np.ndarray:
     """An image file as float32 ``(H, W)`` (``(C, H, W)`` for ``in_channels > 1``), read as ``predict`` reads it."""
     from ..image_io import read_image
@@ -368,15 +345,30 @@ def _unpaired_message(found: FolderPairs) -> str:
     return "unpaired files in " + str(found.root) + ": " + "; ".join(lines[:5]) + more
 
 
-def load_folder(path: str | os.PathLike[str], *, in_channels: int = 1,
-                classes: int | None = None) -> list[FolderSample]:
+def load_folder(path: str | os.PathLike[str], *, in_channels: int = 1, classes: int | None = None) -> Samples:
     """Read every image/mask pair of ``DIR/images`` and ``DIR/masks``, sorted by name.
+
+    The folder is its own data directory and has nothing to download, so ``path``
+    takes the place of the other loaders' ``root`` and there is no ``download``.
 
     Args:
         path: the folder ``DIR``.
         in_channels: 1 (gray: RGB images converted by luminance) or 3 (RGB kept,
             gray images refused), as :func:`unet_tutorial.predict.read_image`.
         classes: ``K``: the masks hold class labels ``0..K − 1``; ``None``: binary or instance masks.
+
+    Returns:
+        :class:`~unet_tutorial.data.Samples` named ``"folder DIR"`` with ``num_classes``
+        ``K`` (2 without ``classes``): ``images`` float32 ``(H, W)`` in [0, 1] (``(C, H, W)``
+        for ``in_channels > 1``); ``masks`` uint8 ``(H, W)``, the training target (0/1,
+        1 = cell; for instance labels their separation mask, Fig. 3c; class labels
+        ``0..K − 1`` with ``classes=K``); ``ids`` the file names without their suffix;
+        ``instances`` int32 ``(H, W)`` ids ``1..n`` per image when *every* mask file
+        holds instance labels, else ``None`` (object scores need them for all images;
+        ``detail["encodings"]`` says which files held instance labels). ``detail`` maps
+        each id to how its mask was read, ``"encodings"`` and ``"notes"`` (see
+        :class:`DecodedMask`), and to its two files, ``"image_paths"`` and ``"mask_paths"``:
+        ``samples.detail["encodings"]["a"]``.
 
     Raises:
         FileNotFoundError: ``DIR``, ``DIR/images`` or ``DIR/masks`` is missing.
@@ -390,17 +382,26 @@ def load_folder(path: str | os.PathLike[str], *, in_channels: int = 1,
     if not found.pairs:
         raise ValueError(f"no image/mask pairs in {found.root}: expected DIR/images/<name>.png|tif "
                          "and DIR/masks/<name>.png|tif")
-    samples = []
+    images, decoded = [], []
     for name, image_path, mask_path in found.pairs:
         image = read_folder_image(image_path, in_channels)
-        decoded = read_mask(mask_path, classes)
-        if image.shape[-2:] != decoded.mask.shape:
+        mask = read_mask(mask_path, classes)
+        if image.shape[-2:] != mask.mask.shape:
             raise ValueError(f"image {image_path} is {image.shape[-2]}×{image.shape[-1]} px but its mask "
-                             f"{mask_path} is {decoded.mask.shape[0]}×{decoded.mask.shape[1]} px: they must "
+                             f"{mask_path} is {mask.mask.shape[0]}×{mask.mask.shape[1]} px: they must "
                              "be the same size")
-        samples.append(FolderSample(name, image, decoded.mask, decoded.instances, decoded.encoding,
-                                    decoded.note, image_path, mask_path))
-    return samples
+        images.append(image)
+        decoded.append(mask)
+    every_instance = all(d.instances is not None for d in decoded)
+    names = [name for name, _, _ in found.pairs]
+    # keyed by id, not by position: Samples.select keeps detail as it is
+    detail = {"encodings": {n: d.encoding for n, d in zip(names, decoded)},
+              "notes": {n: d.note for n, d in zip(names, decoded)},
+              "image_paths": {n: image_path for n, image_path, _ in found.pairs},
+              "mask_paths": {n: mask_path for n, _, mask_path in found.pairs}}
+    return Samples(tuple(images), tuple(d.mask for d in decoded),
+                   tuple(d.instances for d in decoded) if every_instance else None,
+                   tuple(names), f"folder {Path(path)}", classes or 2, detail)
 
 
 # --------------------------------------------------------------------------
@@ -465,13 +466,12 @@ def folder_train_data(path: str | os.PathLike[str], *, val_fraction: float = 0.2
     f = _check_fraction(val_fraction)
     seed = check_int(seed, "seed")
     samples = load_folder(path, classes=classes)
-    candidates = [s.name for s in samples if s.mask.any()]
+    candidates = [name for name, mask in zip(samples.ids, samples.masks) if mask.any()]
     held = set(_hash_order(candidates, seed)[: _held_out_count(len(samples), f)])
-    train = [s for s in samples if s.name not in held]
-    val = [s for s in samples if s.name in held]
-    return TrainData([s.image for s in train], [s.mask for s in train],
-                     [s.image for s in val], [s.mask for s in val], name=f"folder {Path(path)}",
-                     num_classes=classes or 2)
+    train = samples.select([name for name in samples.ids if name not in held])
+    val = samples.select([name for name in samples.ids if name in held])
+    return TrainData(list(train.images), list(train.masks), list(val.images), list(val.masks), name=samples.name,
+                     num_classes=samples.num_classes)
 
 
 def train_data_argument(data: str, val_fraction: float | None = None,

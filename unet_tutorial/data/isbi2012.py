@@ -7,8 +7,9 @@ and 30 test slices whose labels were never published.
 - :data:`ISBI2012_COMMIT`, :data:`ISBI2012_BASE_URL`, :data:`ISBI2012_SHA256`:
   where the PNG slices are downloaded from, and the SHA-256 of every file.
 - :func:`fetch_isbi2012`: the checksummed download into ``<data dir>/isbi2012/``.
-- :func:`load_isbi2012`: images and labels as arrays, from the PNG slices or the
-  challenge's TIFF stacks.
+- :func:`load_isbi2012`: the 30 labelled slices as :class:`~unet_tutorial.data.Samples`,
+  from the PNG slices or the challenge's TIFF stacks; :func:`load_isbi2012_test_images`:
+  the 30 unlabelled test slices (images only).
 
 If you use this data set, cite the challenge and the data's source:
 
@@ -30,8 +31,10 @@ import numpy as np
 from ..cache import user_cache_dir
 from ..image_io import read_pixels, read_stack, to_unit_float
 from ._store import DATA_ENV_VAR, numeric_pngs, retrieve_verified, data_dir
+from .samples import Samples
 
-__all__ = ["ISBI2012_COMMIT", "ISBI2012_BASE_URL", "ISBI2012_SHA256", "fetch_isbi2012", "load_isbi2012"]
+__all__ = ["ISBI2012_COMMIT", "ISBI2012_BASE_URL", "ISBI2012_SHA256", "fetch_isbi2012", "load_isbi2012",
+           "load_isbi2012_test_images"]
 
 
 #: Commit of the public GitHub repository ``zhixuhao/unet`` whose
@@ -243,45 +246,9 @@ def _load_isbi_tiff(folder: Path, split: str) -> tuple[np.ndarray, np.ndarray | 
     return images, labels
 
 
-def load_isbi2012(
-    root: str | os.PathLike[str] | None = None,
-    split: str = "train",
-    *,
-    download: bool = False,
-) -> tuple[np.ndarray, np.ndarray] | np.ndarray:
-    """Load the ISBI 2012 EM segmentation data (paper §4, Table 1).
-
-    Serial-section TEM of the Drosophila first instar larva ventral nerve cord: 30
-    training images with membrane labels and 30 test images whose labels were never
-    published. Two layouts of ``<data dir>/isbi2012/`` are read (PNG first when both
-    exist):
-
-    - PNG slices: ``train/image/0.png`` ..., ``train/label/0.png`` ...,
-      ``test/image/0.png`` ... (slices sorted numerically);
-    - the challenge's TIFF stacks: ``train-volume.tif``, ``train-labels.tif``,
-      ``test-volume.tif``.
-
-    Args:
-        root: the data directory (the folder containing ``isbi2012/``), resolved by
-            :func:`data_dir`.
-        split: ``"train"`` or ``"test"``.
-        download: when no data is found, download the PNG slices first with
-            :func:`fetch_isbi2012` (checksums verified).
-
-    Returns:
-        For ``"train"``: ``(images, labels)``; for ``"test"``: ``images``. ``images``
-        is float32 ``(N, H, W)`` in ``[0, 1]`` (8-bit gray value / 255; N = 30,
-        H = W = 512 for the real data); ``labels`` is uint8 ``(N, H, W)`` with
-        1 = cell (white, 255 in the files) and 0 = membrane (black).
-
-    Raises:
-        FileNotFoundError: no data (the message says how to provide it), or a
-            label slice missing.
-        ValueError: bad ``split``, label values other than 0 and 255, images and
-            labels of different shapes, or slices of different sizes.
-    """
-    if split not in _ISBI_TIFFS:
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+def _isbi_read(root: str | os.PathLike[str] | None, split: str, download: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """The images float32 ``(N, H, W)`` in [0, 1] of ``split`` and its raw labels (``None`` for ``"test"``),
+    from the PNG slices or the TIFF stacks (downloading the PNG slices first when asked and none is found)."""
     folder = data_dir(root) / "isbi2012"
     has_png = (folder / split / "image").is_dir()
     has_tiff = (folder / _ISBI_TIFFS[split][0]).is_file()
@@ -293,8 +260,43 @@ def load_isbi2012(
     images, labels = (_load_isbi_png if has_png else _load_isbi_tiff)(folder, split)
     if images.ndim != 3:
         raise ValueError(f"ISBI images must be gray slices (N, H, W), got shape {images.shape}")
-    if labels is None:
-        return images
+    return images, labels
+
+
+def load_isbi2012(root: str | os.PathLike[str] | None = None, *, download: bool = False) -> Samples:
+    """The labelled ISBI 2012 EM slices (paper §4, Table 1) as :class:`~unet_tutorial.data.Samples`.
+
+    Serial-section TEM of the Drosophila first instar larva ventral nerve cord: the 30
+    training slices with membrane labels. (The 30 test slices have no published labels:
+    :func:`load_isbi2012_test_images` gives them, as images only.) Two layouts of
+    ``<data dir>/isbi2012/`` are read (PNG first when both exist):
+
+    - PNG slices: ``train/image/0.png`` ..., ``train/label/0.png`` ...,
+      ``test/image/0.png`` ... (slices sorted numerically);
+    - the challenge's TIFF stacks: ``train-volume.tif``, ``train-labels.tif``,
+      ``test-volume.tif``.
+
+    Args:
+        root: the data directory (the folder containing ``isbi2012/``), resolved by
+            :func:`data_dir`.
+        download: when no data is found, download the PNG slices first with
+            :func:`fetch_isbi2012` (checksums verified).
+
+    Returns:
+        :class:`~unet_tutorial.data.Samples` named ``"isbi2012"``: ``images`` float32
+        ``(H, W)`` in ``[0, 1]`` (8-bit gray value / 255; 30 slices of 512 x 512 px for
+        the real data), ``masks`` uint8 ``(H, W)`` with 1 = cell (white, 255 in the
+        files) and 0 = membrane (black), ``instances`` ``None``, ``ids`` the slice
+        numbers ``0 .. N − 1``. The slices are views of one ``(N, H, W)`` stack:
+        ``np.stack(samples.images)`` gives it back.
+
+    Raises:
+        FileNotFoundError: no data (the message says how to provide it), or a
+            label slice missing.
+        ValueError: label values other than 0 and 255, images and labels of different
+            shapes, or slices of different sizes.
+    """
+    images, labels = _isbi_read(root, "train", download)
     if labels.shape != images.shape:
         raise ValueError(
             f"ISBI labels have shape {labels.shape}, images {images.shape}: they must match"
@@ -304,4 +306,26 @@ def load_isbi2012(
         raise ValueError(
             f"ISBI labels must be 0 (membrane) or 255 (cell) only, found values {values[:10].tolist()}"
         )
-    return images, (labels == 255).astype(np.uint8)
+    masks = (labels == 255).astype(np.uint8)
+    return Samples(tuple(images), tuple(masks), None, tuple(range(len(images))), "isbi2012")
+
+
+def load_isbi2012_test_images(root: str | os.PathLike[str] | None = None, *, download: bool = False) -> np.ndarray:
+    """The 30 ISBI 2012 test slices, whose labels were never published: images only.
+
+    A separate function (not a :class:`~unet_tutorial.data.Samples`, which always has
+    masks) so that :func:`load_isbi2012` returns one type. The layouts are those of
+    :func:`load_isbi2012` (``test/image/<i>.png`` or ``test-volume.tif``).
+
+    Args:
+        root: the data directory, resolved by :func:`data_dir`.
+        download: when no data is found, download the PNG slices first (:func:`fetch_isbi2012`).
+
+    Returns:
+        float32 ``(N, H, W)`` in ``[0, 1]`` (8-bit gray value / 255; 30 x 512 x 512 for the real data).
+
+    Raises:
+        FileNotFoundError: no data (the message says how to provide it).
+        ValueError: slices of different sizes.
+    """
+    return _isbi_read(root, "test", download)[0]

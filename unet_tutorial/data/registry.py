@@ -23,11 +23,16 @@ the object scores.
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .ctc import load_ctc
+from .dsb2018 import DSB2018_PARTS, dsb2018_gray, dsb2018_ids, dsb2018_modality, dsb2018_split, load_dsb2018
+from .isbi2012 import load_isbi2012
 from .samples import Samples, Split
+from .synthetic import synthetic_em
 
 __all__ = ["DataSet", "DATASETS", "get_dataset", "load_samples", "make_split", "synthetic_samples"]
 
@@ -66,23 +71,14 @@ def _by_ids(samples: Samples, train_ids, held_out, validation=()) -> Split:
 
 # ISBI 2012 ------------------------------------------------------------------
 
-def _isbi_load(root=None, download: bool = False) -> Samples:
-    from .isbi2012 import load_isbi2012
-
-    images, labels = load_isbi2012(root, split="train", download=download)
-    return Samples(tuple(images), tuple(labels), None, tuple(range(len(images))), "isbi2012")
-
-
 def _isbi_split(train_ids, held_out, validation=(), *, root=None) -> Split:
-    return _by_ids(_isbi_load(root), train_ids, held_out, validation)
+    return _by_ids(load_isbi2012(root), train_ids, held_out, validation)
 
 
 # synthetic ------------------------------------------------------------------
 
 def synthetic_samples(root=None, download: bool = False, count: int = 10, size: int = 256) -> Samples:
     """``count`` *synthetic* EM-like images of ``size`` px (:func:`~unet_tutorial.data.synthetic_em`), never real data."""
-    from .synthetic import synthetic_em
-
     pairs = [synthetic_em((size, size), n_cells=max(4, size**2 // 4400), seed=i) for i in range(count)]
     return Samples(tuple(p[0] for p in pairs), tuple(p[1] for p in pairs), None, tuple(range(count)), "synthetic")
 
@@ -93,53 +89,44 @@ def _synthetic_split(train_ids, held_out, validation=(), *, root=None) -> Split:
 
 # cell tracking (Table 2) ----------------------------------------------------
 
-def _ctc_samples(dataset: str, sequence: str, truth: str, frames, root=None, download=False) -> Samples:
-    from ..weights import separation_mask
-    from .ctc import load_ctc
-
-    seq = load_ctc(dataset, sequence, truth=truth, frames=None if frames is None else list(frames), root=root,
-                   download=download)
-    inst = tuple(seq.instances)
-    return Samples(tuple(seq.images), tuple(separation_mask(i) for i in inst), inst, tuple(seq.frames),
-                   f"{dataset}/{sequence}", detail={"truth": truth})
+def _ctc_load(root=None, download: bool = False, *, dataset: str, sequence: str) -> Samples:
+    """Every frame of the sequence with silver truth (:func:`~unet_tutorial.data.load_ctc`)."""
+    return load_ctc(dataset, sequence, truth="silver", root=root, download=download)
 
 
 def _ctc_split(train_ids, held_out, validation=(), *, dataset: str, sequence: str, held_out_truth: str,
                root=None) -> Split:
     """Silver truth of ``train_ids`` (and of the ``validation`` frames), ``held_out_truth`` of ``held_out``."""
-    return Split(_ctc_samples(dataset, sequence, "silver", train_ids, root),
-                 _ctc_samples(dataset, sequence, held_out_truth, held_out, root),
-                 _ctc_samples(dataset, sequence, "silver", validation, root) if validation else None,
-                 name=f"{dataset}/{sequence}")
+    def frames(ids, truth: str) -> Samples:
+        return load_ctc(dataset, sequence, truth=truth, frames=list(ids), root=root)
+
+    return Split(frames(train_ids, "silver"), frames(held_out, held_out_truth),
+                 frames(validation, "silver") if validation else None, name=f"{dataset}/{sequence}")
 
 
 # DSB 2018 -------------------------------------------------------------------
 
 @functools.lru_cache(maxsize=1)
-def _dsb2018_parts(names: tuple[str, ...]) -> tuple[dict[str, Samples], dict[str, dict]]:
+def _dsb2018_parts(names: tuple[str, ...], root=None,
+                   download: bool = False) -> tuple[dict[str, Samples], dict[str, dict]]:
     """Gray images, separation masks and instances of the parts ``names`` of
     :func:`~unet_tutorial.data.dsb2018_split`, and each part's ids, sizes, modalities and
     nucleus count (read once per process: the experiments and their smoke tests share them)."""
-    from collections import Counter
-
-    from ..weights import separation_mask
-    from .dsb2018 import dsb2018_gray, dsb2018_ids, dsb2018_modality, dsb2018_split, load_dsb2018
-
-    parts = dsb2018_split(dsb2018_ids())
+    parts = dsb2018_split(dsb2018_ids(root, download=download))
     bad = [n for n in names if n not in parts]
     if bad or len(set(names)) != len(names):
         raise ValueError(f"DSB 2018 split: parts {list(names)} must be distinct names of {list(parts)}")
     loaded, detail = {}, {}
     for name in names:
-        colour = load_dsb2018(ids=parts[name], gray=False)
-        inst = tuple(i for _, i in colour)
-        loaded[name] = Samples(tuple(dsb2018_gray(im) for im, _ in colour), tuple(separation_mask(i) for i in inst),
-                               inst, tuple(parts[name]), "dsb2018")
+        # colour, for the modalities; gray from it exactly as load_dsb2018(gray=True) converts
+        colour = load_dsb2018(root, ids=parts[name], gray=False)
+        loaded[name] = Samples(tuple(dsb2018_gray(im) for im in colour.images), colour.masks, colour.instances,
+                               colour.ids, colour.name)
         detail[name] = {
             "ids": parts[name],
-            "sizes": dict(Counter(f"{im.shape[1]}x{im.shape[2]}" for im, _ in colour).most_common()),
-            "modalities": dict(Counter(dsb2018_modality(im) for im, _ in colour).most_common()),
-            "nuclei": int(sum(int(i.max()) for i in inst)),
+            "sizes": dict(Counter(f"{im.shape[1]}x{im.shape[2]}" for im in colour.images).most_common()),
+            "modalities": dict(Counter(dsb2018_modality(im) for im in colour.images).most_common()),
+            "nuclei": int(sum(int(i.max()) for i in colour.instances)),
         }
     return loaded, detail
 
@@ -153,22 +140,20 @@ def _join(parts: list[Samples]) -> Samples:
 def _dsb2018_split(train_parts, held_out, validation=("validation",), *, root=None) -> Split:
     """Parts of :func:`~unet_tutorial.data.dsb2018_split` by name; ``detail`` lists every part's
     ids and its counts per image size and modality."""
-    loaded, detail = _dsb2018_parts((*train_parts, *held_out, *validation))
+    loaded, detail = _dsb2018_parts((*train_parts, *held_out, *validation), root, False)
     return Split(_join([loaded[n] for n in train_parts]), _join([loaded[n] for n in held_out]),
                  _join([loaded[n] for n in validation]) if validation else None, name="dsb2018", detail=detail)
 
 
 def _dsb2018_load(root=None, download: bool = False) -> Samples:
-    from .dsb2018 import DSB2018_PARTS
-
-    loaded, _ = _dsb2018_parts(tuple(DSB2018_PARTS))
+    """Every image of the parts (held out, validation, train), gray as :func:`_dsb2018_parts` gives them."""
+    loaded, _ = _dsb2018_parts(tuple(DSB2018_PARTS), root, download)
     return _join([loaded[n] for n in DSB2018_PARTS])
 
 
 def _ctc_entry(name: str, dataset: str, sequence: str, held_out_truth: str, description: str,
                default) -> DataSet:
-    return DataSet(name, description,
-                   lambda root=None, download=False: _ctc_samples(dataset, sequence, "silver", None, root, download),
+    return DataSet(name, description, functools.partial(_ctc_load, dataset=dataset, sequence=sequence),
                    functools.partial(_ctc_split, dataset=dataset, sequence=sequence, held_out_truth=held_out_truth),
                    default)
 
@@ -176,7 +161,7 @@ def _ctc_entry(name: str, dataset: str, sequence: str, held_out_truth: str, desc
 #: Every data set by name.
 DATASETS: dict[str, DataSet] = {d.name: d for d in (
     DataSet("isbi2012", "ISBI 2012 EM segmentation challenge, 30 labelled 512x512 slices (§4, Table 1)",
-            _isbi_load, _isbi_split, (tuple(range(25)), tuple(range(25, 30)), ())),
+            load_isbi2012, _isbi_split, (tuple(range(25)), tuple(range(25, 30)), ())),
     DataSet("dsb2018", "Data Science Bowl 2018 nuclei, one mask per nucleus (gray images)",
             _dsb2018_load, _dsb2018_split, (("train",), ("held_out",), ("validation",))),
     _ctc_entry("ctc-u373", "PhC-C2DH-U373", "02", "gold",

@@ -110,7 +110,7 @@ def record_speed_512(results: str | os.PathLike[str] | None = None, *, repeats: 
     wall0 = time.perf_counter()
     if smoke:
         repeats = 1
-    image = np.ascontiguousarray(load_isbi2012(split="train")[0][SLICE])
+    image = np.ascontiguousarray(load_isbi2012().images[SLICE])
     if smoke:
         image = np.ascontiguousarray(image[:64, :64])
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
