@@ -334,7 +334,7 @@ def table1_rand() -> Measured:
 
 
 def table1_pixel() -> Measured:
-    return _table1("pixel_fscore", 4, "1 − max F")
+    return _table1("pixel_error", 4, "1 − max F")
 
 
 def touching_separation() -> Measured:
