@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -187,9 +188,10 @@ def test_a_pilot_records_each_arms_speed_and_metrics(tmp_path):
                         command="pytest")
     saved = json.loads((tmp_path / "isbi2012-precision" / "pilot.json").read_text())
     assert saved == json.loads(json.dumps(pilot))
-    assert set(saved["runs"]) == {"fp32/seed0", "fast/seed0"}
+    assert set(saved["runs"]) == {"fp32/seed0", "fast/seed0"} and saved["schema"] == E.SCHEMA_VERSION
     for run in saved["runs"].values():
         assert run["steps"] == 2 and run["steps_per_second"] > 0 and "rand" in run["metrics"]
+        assert {"pixel_error", "pixel_mismatch"} <= set(run["metrics"])  # the registry's names
     assert saved["runs"]["fp32/seed0"]["settings"]["precision"] == "fp32"
     assert saved["machine"]["auto_precision"] == saved["runs"]["fast/seed0"]["settings"]["precision"]
     with pytest.raises(ValueError, match="steps"):
@@ -203,23 +205,48 @@ def test_registered_comparisons_state_their_hypothesis_before_the_run():
 
 
 # --------------------------------------------------------------------------
-# Typed records: declared fields, today's JSON loads unchanged
+# Typed records: declared fields, the committed JSON read in today's layout
 # --------------------------------------------------------------------------
+
+
+def _leaf_metrics(raw) -> dict:
+    """Every ``(where, key) → value`` of a record's metrics, wherever a record keeps them."""
+    out = {("metrics", k): v for k, v in raw.get("metrics", {}).items()}
+    for key, run in raw.get("runs", {}).items():
+        out.update({(f"runs/{key}", k): v for k, v in run.get("metrics", {}).items()})
+        out.update({(f"curves/{key}", k): v for k, v in run.get("curves", {}).get("validation", {}).items()})
+    for entry in ("model", "baseline"):
+        out.update({(entry, k): v for k, v in (raw.get(entry) or {}).get("metrics", {}).items()})
+    for arm, m in (raw.get("arm_models") or {}).items():
+        out.update({(f"arm_models/{arm}", k): v for k, v in m.get("metrics", {}).items()})
+    return out
 
 
 def test_every_committed_record_loads_as_a_typed_record():
     from unet_tutorial.checkpoint import results_dir
+    from unet_tutorial.metrics import FORMER_NAMES, current_metric_key
 
     names = sorted(p.parent.name for p in results_dir().glob("*/record.json"))
     assert names, "no committed record"
     for name in names:
         rec = E.load_record(name)
-        assert isinstance(rec, E.Record) and rec.name == name and rec.schema == 1
+        assert isinstance(rec, E.Record) and rec.name == name
+        assert rec.schema == E.SCHEMA_VERSION == 2 and rec.schema_read == 1  # the files are not rewritten
         assert rec["name"] == name and dict(rec) == rec.to_dict()  # still the JSON, read-only
+        # the same numbers, each pixel error under its one name (pixel_fscore → pixel_error, pixel → ...)
+        file = json.loads((results_dir() / name / "record.json").read_text())
+        want = {(where, current_metric_key(k)): v for (where, k), v in _leaf_metrics(file).items()}
+        got = _leaf_metrics(rec.to_dict())
+        assert got == want
+        left = [k for _, k in got if current_metric_key(k) != k]
+        assert not left, f"{name}: former metric names left: {left[:3]}"
         for key, run in rec.runs.items():
             assert isinstance(run, E.Run) and run.metrics == rec["runs"][key]["metrics"]
             assert rec.run(run.arm, run.seed) is run
         assert list(rec.split.held_out) == list(rec.get("split", {}).get("held_out", []))
+    old = {k.rpartition("/")[2] for name in names
+           for _, k in _leaf_metrics(json.loads((results_dir() / name / "record.json").read_text()))}
+    assert set(FORMER_NAMES) <= old  # the committed files do hold the former names: the upgrade is exercised
 
 
 def test_a_record_is_read_only_and_refuses_a_newer_schema(tmp_path):
@@ -236,6 +263,48 @@ def test_a_record_is_read_only_and_refuses_a_newer_schema(tmp_path):
         E.record_from_dict({"name": "x", "schema": E.SCHEMA_VERSION + 1})
     with pytest.raises(ValueError, match="at least a 'name'"):
         E.record_from_dict({"split": {}})
+
+
+def test_a_schema_1_record_is_read_under_the_registry_names():
+    """Version 1 → 2 renames the two pixel errors everywhere a record keeps metrics; nothing else changes."""
+    old = {
+        "name": "x", "arms": ["a"], "seeds": [0], "notes": "pixel_fscore: 1 - F (kept as written)",
+        "metrics": {"a/seed0/pixel": 0.08, "a/seed0/pixel_fscore": 0.05, "a/seed0/pixel_fscore_threshold": 0.1,
+                    "a/seed0/rand": 0.2, "baseline/pixel": 0.3},
+        "runs": {"a/seed0": {"arm": "a", "seed": 0, "metrics": {"pixel": 0.08, "pixel_fscore_oracle": 0.04},
+                             "curves": {"train": {"step": [1], "loss": [0.5]},
+                                        "validation": {"step": [1], "pixel_validation": [0.07],
+                                                       "pixel_fscore": [0.05], "rand": [0.2]}}}},
+        "model": {"file": "model.pt", "metrics": {"pixel_fscore": 0.05}},
+        "arm_models": {"a": {"file": "models/a.pt", "metrics": {"pixel": 0.08}}},
+        "baseline": {"method": "otsu", "metrics": {"pixel": 0.3}},
+        "rescored": [{"reason": "r", "previous_metrics": {"pixel_fscore": 0.06}}],
+    }
+    frozen = json.dumps(old)
+    new = E.upgrade_record(old)
+    assert json.dumps(old) == frozen  # the object read is not changed
+    assert new["schema"] == E.SCHEMA_VERSION and new["notes"] == old["notes"]
+    assert new["metrics"] == {"a/seed0/pixel_mismatch": 0.08, "a/seed0/pixel_error": 0.05,
+                              "a/seed0/pixel_error_threshold": 0.1, "a/seed0/rand": 0.2,
+                              "baseline/pixel_mismatch": 0.3}
+    run = new["runs"]["a/seed0"]
+    assert run["metrics"] == {"pixel_mismatch": 0.08, "pixel_error_oracle": 0.04}
+    assert run["curves"] == {"train": {"step": [1], "loss": [0.5]},
+                             "validation": {"step": [1], "pixel_mismatch_validation": [0.07],
+                                            "pixel_error": [0.05], "rand": [0.2]}}
+    assert new["model"]["metrics"] == {"pixel_error": 0.05} and new["model"]["file"] == "model.pt"
+    assert new["arm_models"]["a"]["metrics"] == {"pixel_mismatch": 0.08}
+    assert new["baseline"] == {"method": "otsu", "metrics": {"pixel_mismatch": 0.3}}
+    assert new["rescored"] == [{"reason": "r", "previous_metrics": {"pixel_error": 0.06}}]
+    rec = E.record_from_dict(old)
+    assert rec.schema_read == 1 and rec.run("a", 0).metrics == run["metrics"]
+    assert E.upgrade_record(new) == new  # today's layout is read as it is
+    assert E.upgrade_record({"name": "y", "schema": 2, "metrics": {"pixel": 1.0}})["metrics"] == {"pixel": 1.0}
+    with pytest.raises(ValueError, match="both name 'pixel_error'"):
+        E.upgrade_record({"name": "z", "metrics": {"pixel_fscore": 0.1, "pixel_error": 0.1}})
+    for bad in (0, "2", 1.5, True):
+        with pytest.raises(ValueError, match="schema"):
+            E.upgrade_record({"name": "z", "schema": bad})
 
 
 def test_resume_starts_over_a_record_of_another_design(tmp_path, capsys):
@@ -262,9 +331,23 @@ def test_more_seeds_extend_a_record(tmp_path, monkeypatch):
     exp = registry.EXPERIMENTS["isbi2012-precision"]
     monkeypatch.setitem(registry.EXPERIMENTS, exp.name, replace(exp, seeds=(0,)))
     E.run_experiment(exp.name, results=tmp_path, work_dir=tmp_path / "work", smoke=True, progress=False)
-    first = E.load_record(exp.name, tmp_path).runs["fp32/seed0"].train_seconds
+    first = E.load_record(exp.name, tmp_path).runs["fp32/seed0"]
+    # the record on disk as schema 1 wrote it (the former metric names): the resumed record reads it in
+    path = tmp_path / exp.name / "record.json"
+    old = json.loads(path.read_text())
+    old.pop("schema")
+    text = re.sub(r'(["/])pixel_mismatch', r"\1pixel", re.sub(r'(["/])pixel_error', r"\1pixel_fscore", json.dumps(old)))
+    path.write_text(text)
+    assert '"fp32/seed0/pixel_fscore"' in text and "pixel_error" not in text
     monkeypatch.setitem(registry.EXPERIMENTS, exp.name, replace(exp, seeds=(0, 1)))
     rec = E.run_experiment(exp.name, resume=True, results=tmp_path, work_dir=tmp_path / "work", smoke=True,
                            progress=False)
     assert set(rec["runs"]) == {f"{a}/seed{s}" for s in (0, 1) for a in ("fp32", "fast")}
-    assert rec["runs"]["fp32/seed0"]["train_seconds"] == first  # not run again
+    assert rec["runs"]["fp32/seed0"]["train_seconds"] == first.train_seconds  # not run again
+    # one name per metric in the grown record: the first seed's numbers renamed, the new seed's alike
+    written = json.loads(path.read_text())
+    assert written["schema"] == E.SCHEMA_VERSION
+    assert written["runs"]["fp32/seed0"]["metrics"] == dict(first.metrics)
+    assert set(written["runs"]["fp32/seed1"]["metrics"]) == set(first.metrics)
+    assert {"fp32/seed0/pixel_error", "fp32/seed1/pixel_error"} <= set(written["metrics"])
+    assert not any(k.endswith(("/pixel", "/pixel_fscore")) for k in written["metrics"])

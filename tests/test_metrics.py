@@ -278,7 +278,7 @@ def simple_by_definition(img: np.ndarray, y: int, x: int) -> bool:
 # ----------------------------------------------------------------------------
 # Input validation: every public function, every error path
 # ----------------------------------------------------------------------------
-MASK_FUNCS = [M.pixel_error, M.pixel_scores, M.iou, M.rand_scores, M.rand_error,
+MASK_FUNCS = [M.pixel_error, M.pixel_mismatch, M.pixel_scores, M.iou, M.rand_scores, M.rand_error,
               M.skimage_adapted_rand_error, M.warping_error, M.warping_details]
 
 
@@ -311,6 +311,7 @@ def test_shape_mismatch_raises(func):
 def test_integer_masks_are_accepted():
     pred, truth = merge_case()
     assert M.pixel_error(pred.astype(np.uint8), truth.astype(np.int64)) == M.pixel_error(pred, truth)
+    assert M.pixel_mismatch(pred.astype(np.uint8), truth.astype(np.int64)) == M.pixel_mismatch(pred, truth)
     assert M.rand_error(pred.astype(np.int32), truth.astype(np.uint8)) == M.rand_error(pred, truth)
 
 
@@ -352,7 +353,8 @@ def test_bad_radius_raises():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(metrics=("pixel", "dice")), "subset"),
+        (dict(metrics=("pixel_error", "dice")), "subset"),
+        (dict(metrics=("pixel_fscore",)), "'pixel_fscore' is now 'pixel_error'"),  # a former name
         (dict(metrics=()), "subset"),
         (dict(thresholds=[]), "empty"),
         (dict(thresholds=[[0.1, 0.2]]), "1-D"),
@@ -385,15 +387,44 @@ def test_threshold_sweep_bad_inputs():
 # ----------------------------------------------------------------------------
 def test_pixel_error_and_scores_by_hand():
     pred, truth = merge_case()
-    # One pixel of 49 differs.
-    assert M.pixel_error(pred, truth) == pytest.approx(1 / 49)
     s = M.pixel_scores(pred, truth)
-    # tp = 42 cell pixels, fp = 1 (the bridge), fn = 0.
-    assert s.error == pytest.approx(1 / 49)
+    # tp = 42 cell pixels, fp = 1 (the bridge), fn = 0; one pixel of 49 differs.
+    assert M.pixel_error(pred, truth) == s.pixel_error == pytest.approx(1 - 2 * 42 / (2 * 42 + 1))  # 1 − F
+    assert M.pixel_mismatch(pred, truth) == s.pixel_mismatch == pytest.approx(1 / 49)  # 1 − accuracy
     assert s.precision == pytest.approx(42 / 43)
     assert s.recall == 1.0
-    assert s.fscore_error == pytest.approx(1 - 2 * 42 / (2 * 42 + 1))  # 1 − 2tp/(2tp+fp+fn)
-    assert M.pixel_error(truth, truth) == 0.0
+    assert M.pixel_error(truth, truth) == M.pixel_mismatch(truth, truth) == 0.0
+    empty = np.zeros((3, 3), bool)  # no cell pixel anywhere: nothing is wrong
+    assert M.pixel_error(empty, empty) == M.pixel_mismatch(empty, empty) == 0.0
+
+
+def test_the_two_pixel_error_conventions_differ_on_a_small_example():
+    """The course's pixel error is 1 − F of the cell pixels; 1 − accuracy is pixel_mismatch.
+
+    A 4×4 image with 4 cell pixels (a 2×2 block); the proposal gets 2 of them and
+    adds 2 false cells: tp = 2, fp = 2, fn = 2, tn = 10 of n = 16 pixels.
+    """
+    truth = np.zeros((4, 4), bool)
+    truth[:2, :2] = True
+    pred = np.zeros((4, 4), bool)
+    pred[0, :2] = True  # 2 true positives (row 1 of the block missed: 2 false negatives)
+    pred[3, 2:] = True  # 2 false positives
+    precision, recall = 2 / 4, 2 / 4
+    f = 2 * precision * recall / (precision + recall)  # 0.5
+    assert M.pixel_error(pred, truth) == pytest.approx(1 - f) == pytest.approx(0.5)
+    assert M.pixel_mismatch(pred, truth) == pytest.approx(4 / 16) == pytest.approx(1 - 12 / 16)
+    # the same wrong pixels (fp + fn = 4), divided by |P| + |T| = 2tp + fp + fn = 8 or by n = 16
+    assert M.pixel_error(pred, truth) * 8 == pytest.approx(M.pixel_mismatch(pred, truth) * 16)
+    # The sweep and error_summary use the same two names with the same meanings.
+    res = M.threshold_sweep(pred.astype(float), truth, thresholds=[0.5],
+                            metrics=("pixel_error", "pixel_mismatch"), progress=False)
+    assert res.best == {"pixel_error": pytest.approx(0.5), "pixel_mismatch": pytest.approx(0.25)}
+    summary = M.error_summary(pred, truth)
+    assert (summary["pixel_error"], summary["pixel_mismatch"]) == (pytest.approx(0.5), pytest.approx(0.25))
+    # Where cells cover most of the image (as in the ISBI slices), 1 − F is the smaller one.
+    assert M.pixel_error(~pred, ~truth) < M.pixel_mismatch(~pred, ~truth) == pytest.approx(0.25)
+    assert "1 - the F-score" in M.get_metric("pixel_error").convention
+    assert "1 - accuracy" in M.get_metric("pixel_mismatch").convention
 
 
 def test_iou_by_hand_and_symmetric():
@@ -471,6 +502,7 @@ def test_rand_and_pixel_invariant_to_transpose_and_flips(seed):
     for f in (np.transpose, np.fliplr, np.flipud, lambda a: np.rot90(a, 1)):
         assert M.rand_error(f(pred), f(truth)) == pytest.approx(M.rand_error(pred, truth), abs=1e-12)
         assert M.pixel_error(f(pred), f(truth)) == M.pixel_error(pred, truth)
+        assert M.pixel_mismatch(f(pred), f(truth)) == M.pixel_mismatch(pred, truth)
 
 
 def test_skimage_adapted_rand_differs_as_documented():
@@ -516,8 +548,8 @@ def test_simple_point_table_by_hand():
 # ----------------------------------------------------------------------------
 def test_warping_boundary_shift_is_not_an_error():
     pred, truth = shift_case()
-    # Rows 4 and 5 differ: pixel error 16/64, but it is the same topology.
-    assert M.pixel_error(pred, truth) == 0.25
+    # Rows 4 and 5 differ: 16 of 64 pixels wrong, but it is the same topology.
+    assert M.pixel_mismatch(pred, truth) == 0.25
     res = M.warping_details(pred, truth)
     assert res.error == 0.0 and res.n_mismatches == 0
     assert np.array_equal(res.warped, pred)
@@ -606,7 +638,7 @@ def test_warping_ignores_eroded_and_dilated_cells():
         for c0 in (0, 10, 20):
             truth[r0 + 1:r0 + 8, c0 + 1:c0 + 8] = True
     for pred in (ndi.binary_erosion(truth, C4), ndi.binary_dilation(truth, C4)):
-        assert M.pixel_error(pred, truth) > 0.1
+        assert M.pixel_mismatch(pred, truth) > 0.1 and M.pixel_error(pred, truth) > 0.1
         assert M.warping_error(pred, truth) == 0.0
 
 
@@ -726,8 +758,8 @@ def test_threshold_sweep_matches_single_metrics():
     assert res.thresholds.tolist() == th
     for k, t in enumerate(th):
         p = prob > t
-        assert res.values["pixel"][k] == M.pixel_error(p, truth)
-        assert res.values["pixel_fscore"][k] == pytest.approx(M.pixel_scores(p, truth).fscore_error)
+        assert res.values["pixel_mismatch"][k] == M.pixel_mismatch(p, truth)
+        assert res.values["pixel_error"][k] == pytest.approx(M.pixel_error(p, truth))
         assert res.values["rand"][k] == pytest.approx(M.rand_error(p, truth))
         assert res.values["warping"][k] == M.warping_error(p, truth, prob=prob, threshold=t)
         assert res.values["warping_splits_merges"][k] == M.warping_details(
@@ -743,8 +775,9 @@ def test_threshold_sweep_default_thresholds_and_ties():
     # Ten levels 0.0 … 0.9; a binary map gives the same mask at each: the
     # first threshold wins the tie.
     assert np.allclose(res.thresholds, np.arange(10) / 10)
-    assert all(res.best_threshold[m] == 0.0 for m in ("pixel", "rand", "warping"))
-    assert res.best["pixel"] == pytest.approx(1 / 49)
+    assert set(res.best) == {"pixel_error", "rand", "warping"}  # the default: 1 − F, not 1 − accuracy
+    assert all(res.best_threshold[m] == 0.0 for m in ("pixel_error", "rand", "warping"))
+    assert res.best["pixel_error"] == pytest.approx(1 / 85)  # tp 42, fp 1: 1 − 84/85
 
 
 def test_threshold_sweep_pools_a_stack():
@@ -752,24 +785,24 @@ def test_threshold_sweep_pools_a_stack():
     prob = np.stack([p1, p2]).astype(float)
     truth = np.stack([t1, t2])
     res = M.threshold_sweep(prob, truth, thresholds=[0.5],
-                            metrics=("pixel", "rand", "warping"), progress=False)
+                            metrics=("pixel_mismatch", "rand", "warping"), progress=False)
     # Pixels: (1 + 7) / 98. Warping: (1 + 1) / 98. Rand, pooled pair counts:
     # ΣA = 882 + 2401, ΣB = 1764 + 889, ΣAB = 882 + 889.
-    assert res.best["pixel"] == pytest.approx(8 / 98)
+    assert res.best["pixel_mismatch"] == pytest.approx(8 / 98)
     assert res.best["warping"] == pytest.approx(2 / 98)
     assert res.best["rand"] == pytest.approx(1 - 2 * 1771 / (3283 + 2653))
 
 
 def test_sweep_result_table():
     _, truth = merge_case()
-    res = M.threshold_sweep(np.full((7, 7), 0.7), truth, thresholds=[0.5], metrics=("pixel",),
+    res = M.threshold_sweep(np.full((7, 7), 0.7), truth, thresholds=[0.5], metrics=("pixel_mismatch",),
                             progress=False)
-    assert res.rows() == [{"metric": "pixel", "best": pytest.approx(7 / 49), "threshold": 0.5}]
-    assert res.to_markdown().splitlines()[2] == "| pixel | 0.142857 | 0.50 |"
+    assert res.rows() == [{"metric": "pixel_mismatch", "best": pytest.approx(7 / 49), "threshold": 0.5}]
+    assert res.to_markdown().splitlines()[2] == "| pixel_mismatch | 0.142857 | 0.50 |"
     two = M.threshold_sweep(np.full((7, 7), 0.7), truth, thresholds=[0.5],
-                            metrics=("pixel", "pixel_fscore"), progress=False)
-    assert [line.split("|")[1].strip() for line in two.to_markdown(["pixel_fscore"]).splitlines()[2:]] == [
-        "pixel_fscore"]
+                            metrics=("pixel_mismatch", "pixel_error"), progress=False)
+    assert [line.split("|")[1].strip() for line in two.to_markdown(["pixel_error"]).splitlines()[2:]] == [
+        "pixel_error"]
     with pytest.raises(ValueError, match="not swept"):
         two.to_markdown(["rand"])
 
@@ -791,9 +824,9 @@ def test_otsu_baseline_on_isbi_slices_25_to_29():
     for i in range(25, 30):
         blurred = gaussian(images[i].astype(np.float64), sigma=1)
         pred = blurred > threshold_otsu(blurred)
-        pix.append(M.pixel_error(pred, labels[i]))
+        pix.append(M.pixel_mismatch(pred, labels[i]))
         rand.append(M.rand_error(pred, labels[i]))
-    # The course's reference numbers for this classical baseline: 0.28 and 0.39.
+    # The course's reference numbers for this classical baseline: 0.28 (1 − accuracy) and 0.39.
     assert np.mean(pix) == pytest.approx(0.28, abs=0.01)
     assert np.mean(rand) == pytest.approx(0.39, abs=0.01)
 
@@ -921,8 +954,8 @@ def test_error_summary_agrees_with_the_single_metrics(case):
     pred, truth = case()
     s = M.error_summary(pred, truth, radius=None)
     w = M.warping_details(pred, truth)
-    assert s["pixel"] == M.pixel_error(pred, truth)
-    assert s["pixel_fscore"] == M.pixel_scores(pred, truth).fscore_error
+    assert s["pixel_mismatch"] == M.pixel_mismatch(pred, truth)
+    assert s["pixel_error"] == M.pixel_error(pred, truth)
     assert s["rand"] == M.rand_error(pred, truth)
     assert s["skimage_rand"] == M.skimage_adapted_rand_error(pred, truth)
     assert s["warping"] == w.error and s["warping_splits_merges"] == w.split_merge_error
@@ -935,7 +968,7 @@ def test_error_summary_counts_the_kind_of_mistake():
     hole = M.error_summary(*hole_case())
     assert hole["holes"] == 1 and hole["splits"] == hole["merges"] == 0
     shift = M.error_summary(*shift_case())
-    assert shift["warping"] == 0 and shift["pixel"] > 0
+    assert shift["warping"] == 0 and shift["pixel_mismatch"] > 0 and shift["pixel_error"] > 0
 
 
 def test_mismatch_rgb_colours_each_kind():
@@ -985,15 +1018,16 @@ def test_plot_mistakes_draws_four_panels_with_legend():
 
 
 def test_summary_table_layout_and_values():
-    text = M.summary_table({"a": {"pixel": 0.125, "splits": 2.0}, "bb": {"pixel": 0.5, "splits": 0.0}}, digits=3)
+    text = M.summary_table({"a": {"pixel_error": 0.125, "splits": 2.0}, "bb": {"pixel_error": 0.5, "splits": 0.0}},
+                           digits=3)
     lines = text.splitlines()
     assert len(lines) == 4
     assert [c.strip() for c in lines[0].strip("|").split("|")] == ["metric", "a", "bb"]
     assert len({len(line) for line in lines}) == 1  # columns aligned
-    assert [c.strip() for c in lines[2].strip("|").split("|")] == ["pixel", "0.125", "0.500"]
+    assert [c.strip() for c in lines[2].strip("|").split("|")] == ["pixel_error", "0.125", "0.500"]
     assert [c.strip() for c in lines[3].strip("|").split("|")] == ["splits", "2", "0"]
     with pytest.raises(ValueError, match="lacks"):
-        M.summary_table({"a": {"pixel": 0.1}, "b": {"rand": 0.2}})
+        M.summary_table({"a": {"pixel_error": 0.1}, "b": {"rand": 0.2}})
     with pytest.raises(ValueError, match="at least one"):
         M.summary_table({})
 
@@ -1006,11 +1040,12 @@ def test_summary_table_selects_the_course_metrics():
     text = M.summary_table({"shift": M.error_summary(shift, truth)}, metrics=M.COURSE_METRICS)
     rows = [line.strip("|").split("|")[0].strip() for line in text.splitlines()[2:]]
     assert rows == list(M.COURSE_METRICS)
-    assert "pixel" not in rows and "skimage_rand" not in rows  # the comparison conventions
+    assert rows[0] == "pixel_error"  # the course's pixel error, 1 − F
+    assert "pixel_mismatch" not in rows and "skimage_rand" not in rows  # the comparison conventions
     with pytest.raises(ValueError, match="lacks"):
-        M.summary_table({"a": {"pixel": 0.1}, "b": {"pixel": 0.2}}, metrics=["rand"])
+        M.summary_table({"a": {"pixel_error": 0.1}, "b": {"pixel_error": 0.2}}, metrics=["rand"])
     with pytest.raises(ValueError, match="'a' lacks"):
-        M.summary_table({"a": {"pixel": 0.1}}, metrics=["pixel", "rand"])
+        M.summary_table({"a": {"pixel_error": 0.1}}, metrics=["pixel_error", "rand"])
 
 
 # --------------------------------------------------------------------------
@@ -1032,12 +1067,15 @@ def test_a_registered_toy_metric_is_swept_like_the_course_metrics():
         rng = np.random.default_rng(0)
         prob = rng.random((2, 20, 30))
         truth = rng.random((2, 20, 30)) > 0.6
-        res = M.threshold_sweep(prob, truth, metrics=("toy_fpr", "pixel"), progress=False)
+        res = M.threshold_sweep(prob, truth, metrics=("toy_fpr", "pixel_error"), progress=False)
         for k, t in enumerate(res.thresholds):
             fp = np.count_nonzero((prob > t) & ~truth)
             assert res.values["toy_fpr"][k] == pytest.approx(fp / np.count_nonzero(~truth))
         assert res.best["toy_fpr"] == res.values["toy_fpr"].min()
         assert "toy_fpr" in M.sweep_metric_names() and M.get_metric("toy_fpr") is toy
+        # the sweep's table rows carry it under its registered name, beside the course's metrics
+        assert [r["metric"] for r in res.rows()] == ["toy_fpr", "pixel_error"]
+        assert res.to_markdown(["toy_fpr"]).splitlines()[2].startswith("| toy_fpr | ")
         with pytest.raises(ValueError, match="registered already"):
             M.register_metric(toy)
     finally:
@@ -1046,6 +1084,56 @@ def test_a_registered_toy_metric_is_swept_like_the_course_metrics():
         M.threshold_sweep(prob, truth, metrics=("toy_fpr",), progress=False)
     with pytest.raises(ValueError, match="unknown metric 'toy_fpr'"):
         M.get_metric("toy_fpr")
+
+
+def test_a_registered_toy_instance_metric_chooses_the_threshold_in_its_direction():
+    """The experiments' threshold choice reads the metric and its direction from the registry."""
+    from unet_tutorial.experiments.evaluation import choose_threshold
+    from unet_tutorial.metrics import registry
+
+    truth = np.zeros((12, 24), np.int32)  # two 8 × 8 squares sharing an edge
+    truth[2:10, 2:10], truth[2:10, 10:18] = 1, 2
+    prob = np.where(truth > 0, 0.8, 0.05).astype(np.float32)
+    prob[:, 9:11] = np.where(truth[:, 9:11] > 0, 0.55, 0.05)  # the contact: merged at 0.5, apart at 0.6
+
+    def n_objects(preds, truths) -> float:
+        return float(np.mean([np.unique(p[p > 0]).size for p in preds]))
+
+    fewest = M.register_metric(M.Metric("toy_fewest_objects", "objects per image", objects=n_objects))
+    most = M.register_metric(M.Metric("toy_most_objects", "objects per image", lower_is_better=False,
+                                      objects=n_objects))
+    try:
+        assert choose_threshold([prob], [truth], (0.5, 0.6), score=fewest.name) == 0.5  # 1 object
+        assert choose_threshold([prob], [truth], (0.5, 0.6), score=most.name) == 0.6  # 2 objects
+    finally:
+        registry.METRICS.pop("toy_fewest_objects")
+        registry.METRICS.pop("toy_most_objects")
+    with pytest.raises(ValueError, match="registered instance metric"):
+        choose_threshold([prob], [truth], (0.5, 0.6), score="toy_most_objects")
+
+
+def test_current_metric_key_reads_the_former_names():
+    """Record schema 1 keys → today's: the name changes, its prefix and suffix stay, others are kept."""
+    renamed = {
+        "pixel_fscore": "pixel_error", "pixel": "pixel_mismatch",
+        "pixel_fscore_threshold": "pixel_error_threshold", "pixel_oracle": "pixel_mismatch_oracle",
+        "pixel_fscore_validation": "pixel_error_validation", "pixel_best": "pixel_mismatch_best",
+        "fcn/seed2/pixel_fscore_oracle": "fcn/seed2/pixel_error_oracle", "baseline/pixel": "baseline/pixel_mismatch",
+    }
+    kept = ["pixel_error", "pixel_mismatch_threshold", "rand", "rand_threshold", "warping_splits_merges",
+            "pixel_errors", "a/seed0/pixel_count", "cell_fraction", "val_iou@0.5", "pixel/seed0/rand"]
+    for old, new in renamed.items():
+        assert M.current_metric_key(old) == new and M.current_metric_key(new) == new  # idempotent
+    for key in kept:
+        assert M.current_metric_key(key) == key
+    from unet_tutorial.metrics.registry import rename_metric_keys
+
+    assert list(rename_metric_keys({"pixel": 1.0, "rand": 2.0, "pixel_fscore": 3.0})) == [
+        "pixel_mismatch", "rand", "pixel_error"]  # the order is kept
+    with pytest.raises(ValueError, match="both name 'pixel_error'"):
+        rename_metric_keys({"pixel_fscore": 0.1, "pixel_error": 0.1})
+    with pytest.raises(ValueError, match="string"):
+        M.current_metric_key(3)
 
 
 def test_a_score_registered_higher_is_better_keeps_its_maximum():
@@ -1066,8 +1154,13 @@ def test_every_metric_has_one_name_and_a_convention():
     names = set(M.METRICS)
     assert set(M.SWEEP_METRICS) <= names and {"dsb", "seg"} <= names
     assert all(m.convention and m.name == n for n, m in M.METRICS.items())
-    assert "1 - the F-score" in M.get_metric("pixel_fscore").convention
-    assert "1 - accuracy" in M.get_metric("pixel").convention
+    assert "1 - the F-score" in M.get_metric("pixel_error").convention
+    assert "1 - accuracy" in M.get_metric("pixel_mismatch").convention
+    assert not set(M.FORMER_NAMES) & names  # a former name is never registered again
+    with pytest.raises(ValueError, match="'pixel' is now 'pixel_mismatch'"):
+        M.get_metric("pixel")
+    with pytest.raises(ValueError, match="former name of 'pixel_error'"):
+        M.register_metric(M.Metric("pixel_fscore", "x", objects=lambda p, t: 0.0))
     with pytest.raises(ValueError, match="counts and from_counts"):
         M.Metric("half", "x", counts=lambda t: {})
     with pytest.raises(ValueError, match="identifier"):

@@ -293,10 +293,22 @@ def test_load_checkpoint_errors(tmp_path):
 def test_history_json_round_trip(tmp_path):
     hist = T.History()
     hist.log_step(1, 0.7, 1e-3, 0.5)
-    hist.log_validation(1, {"pixel_error": 0.2, "rand_error": 0.3})
+    hist.log_validation(1, {"pixel_error": 0.2, "rand": 0.3})
     hist.save(tmp_path / "h.json")
     assert T.History.load(tmp_path / "h.json") == hist
     assert json.loads((tmp_path / "h.json").read_text())["val"]["pixel_error"] == [0.2]
+
+
+def test_a_history_of_the_former_metric_names_is_read_under_todays(tmp_path):
+    """A checkpoint's history from before record schema 2 resumes under the registry's names."""
+    old = {"step": [1, 2], "loss": [0.7, 0.6], "lr": [1e-3, 1e-3], "time": [0.5, 1.0], "val_step": [2],
+           "val": {"pixel_fscore": [0.05], "pixel": [0.08], "pixel_fscore_threshold": [0.3], "rand": [0.1]}}
+    hist = T.History.from_dict(old)
+    assert hist.val == {"pixel_error": [0.05], "pixel_mismatch": [0.08], "pixel_error_threshold": [0.3],
+                        "rand": [0.1]}
+    hist.log_validation(3, {"pixel_error": 0.04, "pixel_mismatch": 0.07, "pixel_error_threshold": 0.4, "rand": 0.09})
+    assert hist.val["pixel_error"] == [0.05, 0.04]  # one curve, not two names of one metric
+    assert T.History.from_dict(hist.to_dict()) == hist  # today's names are read as they are
 
 
 # --------------------------------------------------------------------------
@@ -337,7 +349,7 @@ def test_train_writes_outputs_and_validates(tiny_data, tmp_path):
     model, hist = T.train(cfg, data=tiny_data, out_dir=tmp_path, progress=False)
     assert hist.step == list(range(1, 13)) and all(np.isfinite(hist.loss))
     assert len(hist.grad_norm) == 12 and all(np.isfinite(hist.grad_norm)) and min(hist.grad_norm) > 0
-    assert hist.val_step == [6, 12] and set(hist.val) >= {"pixel_fscore", "iou", "rand"}
+    assert hist.val_step == [6, 12] and set(hist.val) >= {"pixel_error", "iou", "rand"}
     assert all(0.0 <= v <= 1.0 for vals in hist.val.values() for v in vals)
     assert hist.lr[0] == pytest.approx(cfg.lr / 2)  # warm-up
     assert {p.name for p in tmp_path.iterdir()} == {"checkpoint.pt", "model.pt", "history.json"}
@@ -639,7 +651,7 @@ def test_normalize_is_learned_on_normalised_images_and_saved_with_the_model(tiny
 
 def test_evaluate_pools_images_of_different_sizes():
     """A folder of your own holds images of several sizes: validation pools their counts."""
-    from unet_tutorial.metrics import pixel_error, threshold_sweep
+    from unet_tutorial.metrics import pixel_mismatch, threshold_sweep
 
     torch.manual_seed(0)
     net = UNet(base_channels=2, depth=2, dropout=0.0).eval()
@@ -652,11 +664,12 @@ def test_evaluate_pools_images_of_different_sizes():
     tp = sum(np.count_nonzero((p > 0.5) & (lab == 1)) for p, lab in zip(probs, labels))
     fp = sum(np.count_nonzero((p > 0.5) & (lab != 1)) for p, lab in zip(probs, labels))
     fn = sum(np.count_nonzero((p <= 0.5) & (lab == 1)) for p, lab in zip(probs, labels))
-    assert out["pixel_fscore"] == pytest.approx(1 - 2 * tp / (2 * tp + fp + fn))
-    wrong = sum(pixel_error(p > 0.5, lab == 1) * p.size for p, lab in zip(probs, labels))
-    assert out["pixel_fscore"] != pytest.approx(wrong / sum(p.size for p in probs))  # not 1 - accuracy
-    same = threshold_sweep([probs[0]], [labels[0] == 1], thresholds=[0.5], metrics=("pixel", "rand"), progress=False)
-    stacked = threshold_sweep(probs[0][None], (labels[0] == 1)[None], thresholds=[0.5], metrics=("pixel", "rand"),
+    assert out["pixel_error"] == pytest.approx(1 - 2 * tp / (2 * tp + fp + fn))
+    wrong = sum(pixel_mismatch(p > 0.5, lab == 1) * p.size for p, lab in zip(probs, labels))
+    assert out["pixel_error"] != pytest.approx(wrong / sum(p.size for p in probs))  # not 1 - accuracy
+    both = ("pixel_error", "pixel_mismatch", "rand")
+    same = threshold_sweep([probs[0]], [labels[0] == 1], thresholds=[0.5], metrics=both, progress=False)
+    stacked = threshold_sweep(probs[0][None], (labels[0] == 1)[None], thresholds=[0.5], metrics=both,
                               progress=False)
     assert same.best == stacked.best
     with pytest.raises(ValueError, match=r"truth\[1\] must have the shape of prob\[1\]"):

@@ -28,7 +28,7 @@ class History:
             resumed sessions; validations and checkpoint writes are not counted
             (records made before 2026-12-06 counted them).
         val_step: steps at which the held-out images were evaluated.
-        val: metric name → values at ``val_step`` (registry names: ``pixel_fscore``, ``iou``,
+        val: metric name → values at ``val_step`` (registry names: ``pixel_error``, ``iou``,
             ``rand``, … see :func:`evaluate`).
         settings: how the run computed: ``precision`` (``"fp32"``, ``"bf16"``,
             ``"fp16"``), ``channels_last``, ``device`` (of the last session).
@@ -66,7 +66,18 @@ class History:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "History":
-        return cls(**{f.name: d.get(f.name, {} if f.name in ("val", "settings") else []) for f in dataclasses.fields(cls)})
+        """The history of :meth:`to_dict`'s output; validation metrics under today's registry names.
+
+        A history saved before record schema 2 (a checkpoint of an older run, resumed) named
+        the pixel errors ``pixel_fscore`` (``1 − F``) and ``pixel`` (``1 −`` accuracy): they
+        are read as ``pixel_error`` and ``pixel_mismatch``, so a resumed run appends to the
+        same curves (:func:`unet_tutorial.metrics.current_metric_key`).
+        """
+        from .metrics.registry import rename_metric_keys  # lazy: a history needs no metric code otherwise
+
+        fields = {f.name: d.get(f.name, {} if f.name in ("val", "settings") else []) for f in dataclasses.fields(cls)}
+        fields["val"] = rename_metric_keys(fields["val"])
+        return cls(**fields)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the history as JSON, atomically."""

@@ -66,13 +66,13 @@ def evaluate(
 
     Returns:
         Under the names of the metric registry (:mod:`unet_tutorial.metrics.registry`):
-        ``pixel_fscore`` (the course's pixel error, the leaderboard's: ``1 −`` the
-        F-score of the cell pixels), ``rand`` (the ISBI foreground-restricted Rand
-        error) and ``iou`` (Jaccard index of the cells, class 1, mean over images)
-        at ``threshold``. With ``sweep`` also ``pixel_fscore_best``/``rand_best``:
-        the best over the challenge's 10 thresholds 0.0, 0.1, …, 0.9 (Table 1's
-        convention), and the thresholds reaching them (``pixel_fscore_threshold``,
-        ``rand_threshold``).
+        ``pixel_error`` (the course's pixel error, the leaderboard's: ``1 −`` the
+        F-score of the cell pixels, :func:`~unet_tutorial.metrics.pixel_error`),
+        ``rand`` (the ISBI foreground-restricted Rand error) and ``iou`` (Jaccard
+        index of the cells, class 1, mean over images) at ``threshold``. With
+        ``sweep`` also ``pixel_error_best``/``rand_best``: the best over the
+        challenge's 10 thresholds 0.0, 0.1, …, 0.9 (Table 1's convention), and the
+        thresholds reaching them (``pixel_error_threshold``, ``rand_threshold``).
     """
     from .metrics import iou, threshold_sweep
 
@@ -83,7 +83,7 @@ def evaluate(
     prob = predict_probabilities(model, images, tta=tta, device=device, tile_size=tile_size)
     truth = [np.asarray(lab) == 1 for lab in labels]
     truth = np.stack(truth) if isinstance(prob, np.ndarray) else truth
-    metrics = ("pixel_fscore", "rand")
+    metrics = ("pixel_error", "rand")
     at = threshold_sweep(prob, truth, thresholds=[threshold], metrics=metrics, progress=False)
     out = {m: float(at.best[m]) for m in metrics}
     out["iou"] = float(np.mean([iou(p > threshold, t) for p, t in zip(prob, truth)]))

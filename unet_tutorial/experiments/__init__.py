@@ -45,8 +45,9 @@ held-out images and fails, naming the metric, when a recorded number is not
 reproduced (``make test`` checks every record), so the book's numbers cannot
 drift from the weights that ship with it. Chapters read the numbers with
 :func:`load_record` (a typed :class:`Record`: ``record.split.held_out``,
-``record.runs["ARM/seedS"].curves``, ``record.metrics[...]``) and the models with
-:func:`load_result_model`.
+``record.runs["ARM/seedS"].curves``, ``record.metrics[...]``), always under today's
+metric names (a record of an older schema is read through :func:`upgrade_record`; the
+committed files are never rewritten for it), and the models with :func:`load_result_model`.
 
 Timing records (:data:`TIMINGS`, :mod:`.timing`: ``results/speed-512/``) are run and
 checked by the same commands; their check re-times nothing (it checks that the record is
@@ -65,7 +66,7 @@ from __future__ import annotations
 from .cli import add_experiment_command
 from .evaluation import evaluate_isbi2012
 from .registry import EXPERIMENTS, Arm, Experiment
-from .records import SCHEMA_VERSION, Record, Run, Split, load_record, record_from_dict
+from .records import SCHEMA_VERSION, Record, Run, Split, load_record, record_from_dict, upgrade_record
 from .summary import (arm_summary, comparison_to, interval_text, interval_verdict, matched_outcome, optimiser_outcome,
                       overfitting, paired_difference, pooled_seed_sd, run_outcomes, summary_rows, time_to_quality)
 from .runner import (
@@ -93,6 +94,7 @@ __all__ = [
     "check_experiment",
     "load_record",
     "record_from_dict",
+    "upgrade_record",
     "Record",
     "Run",
     "Split",

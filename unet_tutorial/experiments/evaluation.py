@@ -50,9 +50,10 @@ def evaluate_isbi2012(model: UNet, images: Sequence[np.ndarray], labels: Sequenc
             labels: their ``(H, W)`` labels, 1 = cell.
 
     Returns:
-        The leaderboard's conventions ``warping_splits_merges`` (splits and
+        Under the metric registry's names (:data:`~unet_tutorial.metrics.SWEEP_METRICS`):
+        the leaderboard's conventions ``warping_splits_merges`` (splits and
         merges per pixel), ``rand`` (foreground-restricted Rand error),
-        ``pixel_fscore`` (1 − F of the cell pixels), the others ``pixel``
+        ``pixel_error`` (1 − F of the cell pixels), the others ``pixel_mismatch``
         (1 − accuracy) and ``warping`` (Jain's, all mismatches), and for each
         ``<name>_threshold``; ``cell_fraction``: the fraction of held-out pixels
         predicted "cell" at probability 0.5 (what the network predicts: near 1

@@ -20,7 +20,7 @@ from ..checkpoint import RESULTS_ENV_VAR, REPOSITORY, load_model, model_config, 
 from ..model import UNet
 from ..protocol import Protocol, model_protocol
 from .evaluation import DATA, crop_for_smoke
-from .records import SCHEMA_VERSION, load_record
+from .records import SCHEMA_VERSION, load_record, upgrade_record
 from .registry import EXPERIMENTS, get_experiment
 
 __all__ = ["TOLERANCE", "RESULTS_ENV_VAR", "results_dir", "machine_info", "run_experiment", "run_pilot", "load_record",
@@ -148,7 +148,7 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
     record_path = folder / "record.json"
     record: dict[str, Any] = {}
     if resume and record_path.is_file():
-        record = json.loads(record_path.read_text())
+        record = upgrade_record(json.loads(record_path.read_text()))  # older runs under today's metric names
         design = {"arms": [a.name for a in exp.arms], "split": exp.split_record()}
         changed = [k for k, v in design.items() if k in record and
                    (record[k] if k != "split" else {n: record[k].get(n) for n in v}) != v]
@@ -297,7 +297,9 @@ def run_pilot(name: str, steps: int, *, seeds: tuple[int, ...] | None = None,
     if first_cfg.num_threads:
         torch.set_num_threads(first_cfg.num_threads)
     pilot: dict[str, Any] = {
-        "name": exp.name, "kind": "pilot", "steps": steps, "seeds": list(seeds), "smoke": smoke,
+        # the metric names' layout, as a record's (an older pilot reads through upgrade_record, too)
+        "name": exp.name, "kind": "pilot", "schema": SCHEMA_VERSION, "steps": steps, "seeds": list(seeds),
+        "smoke": smoke,
         "command": command or " ".join(["python -m unet_tutorial", *sys.argv[1:]]),
         "git": git_commit(), "machine": machine_info(device), "runs": {},
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

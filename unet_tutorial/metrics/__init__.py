@@ -12,14 +12,16 @@ Fiji's *Trainable Segmentation* plugin
 
 Modules
 -------
-- :mod:`.pixel`: pixel error, pixel precision / recall / F-score, IoU (§4, Table 1; Table 2).
+- :mod:`.pixel`: the pixel error ``1 − F`` (the leaderboard's, the course's: ``pixel_error``),
+  ``1 −`` accuracy for comparison (``pixel_mismatch``), precision / recall, IoU (§4, Table 1; Table 2).
 - :mod:`.rand`: the challenge's foreground-restricted Rand error, and
   scikit-image's adapted Rand error for comparison (§4, Table 1).
 - :mod:`.warping`: simple points, the topology-preserving warping of the
   challenge's Fiji code, the classification of the remaining mismatches,
   the warping error (§4, Table 1).
 - :mod:`.registry`: every metric registered once, beside its definition, under the
-  one name the sweep, histories, records and tables use (:data:`METRICS`).
+  one name the sweep, histories, records and tables use (:data:`METRICS`); the names
+  given up (:data:`FORMER_NAMES`) and :func:`current_metric_key`, which reads them.
 - :mod:`.sweep`: the challenge protocol, a threshold sweep keeping each
   metric's best, and what the challenge ranked (§4, Table 1).
 - :mod:`.touching`: are touching objects kept apart? (§3, Eq. 2, Fig. 3).
@@ -46,8 +48,18 @@ from __future__ import annotations
 # Private, re-exported for tests/test_metrics.py.
 from ._graph import articulation_pixels as articulation_pixels
 from .instances import DSB_THRESHOLDS, InstanceMatch, dsb_score, instance_f1, match_instances, seg_score
-from .pixel import PixelScores, class_iou, iou, pixel_error, pixel_scores
-from .registry import METRICS, Metric, Thresholded, get_metric, register_metric, sweep_metric_names
+from .pixel import PixelScores, class_iou, iou, pixel_error, pixel_mismatch, pixel_scores
+from .registry import (
+    FORMER_NAMES,
+    METRIC_KEY_SUFFIXES,
+    METRICS,
+    Metric,
+    Thresholded,
+    current_metric_key,
+    get_metric,
+    register_metric,
+    sweep_metric_names,
+)
 from .rand import RandScores, rand_error, rand_scores, skimage_adapted_rand_error
 from .summary import COURSE_METRICS, MISMATCH_COLORS, error_summary, mismatch_rgb, summary_table
 from .sweep import (
@@ -69,6 +81,7 @@ from .warping import (
 __all__ = [
     # pixel
     "pixel_error",
+    "pixel_mismatch",
     "PixelScores",
     "pixel_scores",
     "iou",
@@ -91,6 +104,9 @@ __all__ = [
     "register_metric",
     "get_metric",
     "sweep_metric_names",
+    "FORMER_NAMES",
+    "METRIC_KEY_SUFFIXES",
+    "current_metric_key",
     # sweep
     "CHALLENGE_THRESHOLDS",
     "CHALLENGE_RADIUS",

@@ -1,4 +1,4 @@
-"""Pixel error, pixel precision / recall / F-score, and the IoU.
+"""The two pixel errors (the course's ``1 − F`` and ``1 −`` accuracy), precision / recall, and the IoU.
 
 The pixel error is the first of the three errors of the ISBI 2012 EM
 segmentation challenge (paper §4, Table 1), computed as the challenge's
@@ -6,13 +6,29 @@ reference code does (Fiji's ``trainableSegmentation/metrics/PixelError.java``,
 cell pixels = the positive class). The IoU is the measure of the ISBI 2015 cell
 tracking results (paper §4, Table 2).
 
-The course's *pixel error* is the leaderboard's (the glossary, chapter 6): ``1 −``
-the maximal F-score of the cell pixels over the challenge's 10 thresholds 0.0, 0.1,
-…, 0.9 (:attr:`PixelScores.fscore_error` at one threshold, ``"pixel_fscore"`` in
-:func:`unet_tutorial.metrics.threshold_sweep` for the best over the thresholds).
-:func:`pixel_error` computes the older textbook definition, ``1 −`` accuracy
-(``PixelError.getMetricValue``), which chapter 6 shows once for comparison: it
-gives other numbers and must not be set beside Table 1's.
+Two conventions, two names (each registered once, beside its definition, in
+:data:`unet_tutorial.metrics.METRICS`):
+
+* ``pixel_error`` (:func:`pixel_error`) – the course's pixel error, the one of the
+  challenge's leaderboard and of Table 1 (``../shared/PAPER.md``, "Metrics"): ``1 −``
+  the F-score of the cell pixels. The leaderboard reports its best over the
+  challenge's 10 thresholds 0.0, 0.1, …, 0.9 (``threshold_sweep(...).best["pixel_error"]``).
+* ``pixel_mismatch`` (:func:`pixel_mismatch`) – the older textbook definition,
+  ``1 −`` accuracy, the fraction of pixels whose label is wrong
+  (``PixelError.getMetricValue``). Chapter 6 shows it once, for comparison: it gives
+  other numbers and must not be set beside Table 1's.
+
+The two are related through the counts (cell pixels positive, ``n`` pixels)::
+
+    pixel_error    = (fp + fn) / (2 tp + fp + fn)    (0 when fp + fn = 0, even without a cell pixel)
+    pixel_mismatch = (fp + fn) / n
+
+so they count the same wrong pixels and differ in what they divide them by:
+``2 tp + fp + fn = |P| + |T|``, the cell pixels of proposal and truth together, against all
+pixels. ``pixel_error`` is the smaller where the cells cover most of the image (``|P| + |T| > n``,
+as on the ISBI slices, about 80 % cell), the larger where they are sparse.
+Records written before schema 2 named them ``pixel_fscore`` and ``pixel``
+(:func:`unet_tutorial.metrics.current_metric_key` reads them under today's names).
 
 References
 ----------
@@ -32,14 +48,39 @@ import numpy as np
 from ._common import f_score, mask_pair
 from .registry import Metric, Thresholded, register_metric
 
-__all__ = ["pixel_error", "PixelScores", "pixel_scores", "iou", "class_iou"]
+__all__ = ["pixel_error", "pixel_mismatch", "PixelScores", "pixel_scores", "iou", "class_iou"]
+
+
+def pixel_counts(pred: np.ndarray, truth: np.ndarray) -> tuple[int, int, int, int]:
+    """``(tp, fp, fn, n_pixels)`` of two bool masks, cell pixels as the positive class (unchecked)."""
+    tp = int(np.count_nonzero(pred & truth))
+    fp = int(np.count_nonzero(pred & ~truth))
+    fn = int(np.count_nonzero(~pred & truth))
+    return tp, fp, fn, pred.size
+
+
+def _thresholded_counts(t: Thresholded) -> dict[str, float]:
+    """The additive pixel counts of one thresholded image, computed once for both pixel errors."""
+    tp, fp, fn, _ = t.shared("pixel_counts", lambda x: pixel_counts(x.pred, x.truth))
+    return {"tp": tp, "fp": fp, "fn": fn}
+
+
+def _error_from_counts(tp: float, fp: float, fn: float) -> float:
+    """``1 − F`` of the cell pixels (``ClassificationStatistics``: no positive at all is F = 1)."""
+    return 1.0 - f_score(tp, fp, fn)[2]
 
 
 def pixel_error(pred: np.ndarray, truth: np.ndarray) -> float:
-    """Pixel error: ``1 −`` the fraction of pixels whose label matches (§4).
+    """The course's pixel error: ``1 −`` the F-score of the cell pixels (§4, Table 1).
 
-    ``PixelError.getMetricValue`` of the challenge code: the mean squared
-    difference of the two binary masks.
+    The ISBI 2012 leaderboard's pixel error (``PixelError.precisionRecallStats`` of
+    the challenge code, cell = the positive class) at this one binary proposal:
+    ``1 − 2 tp / (2 tp + fp + fn)``. The leaderboard, and Table 1, report the best
+    value over the challenge's 10 thresholds:
+    ``threshold_sweep(prob, truth).best["pixel_error"]``.
+
+    Not ``1 −`` accuracy: that is :func:`pixel_mismatch` (the same numerator
+    ``fp + fn``, divided by all pixels instead of ``2 tp + fp + fn``).
 
     Parameters
     ----------
@@ -51,7 +92,7 @@ def pixel_error(pred: np.ndarray, truth: np.ndarray) -> float:
     Returns
     -------
     error : float
-        In ``[0, 1]``; 0 means identical masks.
+        In ``[0, 1]``; 0 means the same cell pixels (also when neither mask has one).
 
     Raises
     ------
@@ -64,7 +105,53 @@ def pixel_error(pred: np.ndarray, truth: np.ndarray) -> float:
            segmentation algorithms for connectomics", Front. Neuroanat. 9:142, 2015.
     """
     p, t = mask_pair(pred, truth)
+    tp, fp, fn, _ = pixel_counts(p, t)
+    return _error_from_counts(tp, fp, fn)
+
+
+register_metric(Metric(
+    "pixel_error", "the course's pixel error, the leaderboard's (Table 1): 1 - the F-score of the cell pixels",
+    counts=_thresholded_counts, from_counts=lambda c, n: _error_from_counts(c["tp"], c["fp"], c["fn"])))
+
+
+def pixel_mismatch(pred: np.ndarray, truth: np.ndarray) -> float:
+    """``1 −`` accuracy: the fraction of pixels whose label is wrong (§4, for comparison only).
+
+    ``PixelError.getMetricValue`` of the challenge code (the mean squared
+    difference of the two binary masks), the older textbook "pixel error". The
+    challenge's leaderboard, and Table 1, used :func:`pixel_error` (``1 − F``)
+    instead; this one gives other numbers and is not to be set beside Table 1's.
+
+    Parameters
+    ----------
+    pred : ndarray of bool or {0, 1}, shape (H, W)
+        Proposal (1 = cell).
+    truth : ndarray of bool or {0, 1}, shape (H, W)
+        Ground truth.
+
+    Returns
+    -------
+    mismatch : float
+        In ``[0, 1]``; 0 means identical masks.
+
+    Raises
+    ------
+    ValueError
+        As :func:`pixel_error`.
+
+    References
+    ----------
+    .. [1] I. Arganda-Carreras et al., "Crowdsourcing the creation of image
+           segmentation algorithms for connectomics", Front. Neuroanat. 9:142, 2015.
+    """
+    p, t = mask_pair(pred, truth)
     return float(np.count_nonzero(p != t)) / p.size
+
+
+register_metric(Metric(
+    "pixel_mismatch", "1 - accuracy, the fraction of mislabelled pixels (the textbook pixel error, "
+    "not the leaderboard's: for comparison only)",
+    counts=_thresholded_counts, from_counts=lambda c, n: (c["fp"] + c["fn"]) / n))
 
 
 @dataclass(frozen=True)
@@ -73,33 +160,24 @@ class PixelScores:
 
     Attributes
     ----------
-    error : float
-        ``1 −`` accuracy, as :func:`pixel_error`.
+    pixel_error : float
+        ``1 −`` the F-score, as :func:`pixel_error` (the course's pixel error).
     precision : float
         ``tp / (tp + fp)`` (1 when there is no false positive).
     recall : float
         ``tp / (tp + fn)`` (1 when there is no false negative).
-    fscore_error : float
-        ``1 −`` the F-score: the challenge leaderboard's "pixel error" (after
-        taking the best threshold).
+    pixel_mismatch : float
+        ``1 −`` accuracy, as :func:`pixel_mismatch` (for comparison).
     """
 
-    error: float
+    pixel_error: float
     precision: float
     recall: float
-    fscore_error: float
-
-
-def pixel_counts(p: np.ndarray, t: np.ndarray) -> tuple[int, int, int, int]:
-    """``(tp, fp, fn, n_pixels)`` with cell pixels as the positive class."""
-    tp = int(np.count_nonzero(p & t))
-    fp = int(np.count_nonzero(p & ~t))
-    fn = int(np.count_nonzero(~p & t))
-    return tp, fp, fn, p.size
+    pixel_mismatch: float
 
 
 def pixel_scores(pred: np.ndarray, truth: np.ndarray) -> PixelScores:
-    """Pixel error, precision, recall and ``1 − F`` of the cell pixels.
+    """Both pixel errors, precision and recall of the cell pixels.
 
     ``PixelError.precisionRecallStats``: cell (1) is the positive class; the
     challenge ranked by ``1 −`` the best F-score over thresholds.
@@ -128,8 +206,7 @@ def pixel_scores(pred: np.ndarray, truth: np.ndarray) -> PixelScores:
     p, t = mask_pair(pred, truth)
     tp, fp, fn, n = pixel_counts(p, t)
     precision, recall, f = f_score(tp, fp, fn)
-    return PixelScores(error=(fp + fn) / n, precision=precision, recall=recall,
-                       fscore_error=1.0 - f)
+    return PixelScores(pixel_error=1.0 - f, precision=precision, recall=recall, pixel_mismatch=(fp + fn) / n)
 
 
 def iou(pred: np.ndarray, truth: np.ndarray) -> float:
@@ -210,21 +287,3 @@ def class_iou(preds, truths, num_classes: int) -> np.ndarray:
     union -= inter
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(union > 0, inter / np.maximum(union, 1), np.nan)
-
-
-# --------------------------------------------------------------------------
-# Registered for the threshold sweep (one name, one meaning: see .registry)
-# --------------------------------------------------------------------------
-
-
-def _pixel_counts(t: Thresholded) -> dict[str, float]:
-    tp, fp, fn, _ = t.shared("pixel_counts", lambda x: pixel_counts(x.pred, x.truth))
-    return {"tp": tp, "fp": fp, "fn": fn}
-
-
-register_metric(Metric(
-    "pixel_fscore", "the course's pixel error, the leaderboard's: 1 - the F-score of the cell pixels",
-    counts=_pixel_counts, from_counts=lambda c, n: 1.0 - f_score(c["tp"], c["fp"], c["fn"])[2]))
-register_metric(Metric(
-    "pixel", "the other pixel error convention: 1 - accuracy, the fraction of mislabelled pixels "
-    "(pixel_error())", counts=_pixel_counts, from_counts=lambda c, n: (c["fp"] + c["fn"]) / n))

@@ -17,7 +17,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from .._checks import check_image, check_int
-from .pixel import pixel_error, pixel_scores
+from .pixel import pixel_scores
 from .rand import rand_error, skimage_adapted_rand_error
 from .sweep import CHALLENGE_RADIUS
 from .warping import MismatchType, WarpingResult, warping_details
@@ -26,10 +26,10 @@ __all__ = ["COURSE_METRICS", "error_summary", "summary_table", "MISMATCH_COLORS"
 
 #: The rows of :func:`error_summary` in the course's conventions (one per metric, the
 #: leaderboard's: pixel error ``1 − F``, the challenge's Rand error, the splits-and-merges
-#: warping error), then the counts of mistakes. The others (``pixel`` = ``1 −``
+#: warping error), then the counts of mistakes. The others (``pixel_mismatch`` = ``1 −``
 #: accuracy, ``skimage_rand``, Jain's ``warping``) are for comparison only (chapter 6).
 COURSE_METRICS: tuple[str, ...] = (
-    "pixel_fscore", "rand", "warping_splits_merges", "splits", "merges", "holes", "objects",
+    "pixel_error", "rand", "warping_splits_merges", "splits", "merges", "holes", "objects",
 )
 
 #: RGB colour (in ``[0, 1]``) of each kind of remaining warping mismatch in :func:`mismatch_rgb`.
@@ -46,11 +46,13 @@ MISMATCH_COLORS: dict[MismatchType, tuple[float, float, float]] = {
 def error_summary(pred: np.ndarray, truth: np.ndarray, *, radius: int | None = CHALLENGE_RADIUS) -> dict[str, float]:
     """Every error of this package for one binary proposal, as a flat ``dict`` (§4).
 
-    Keys (all errors: 0 is perfect):
+    Keys (all errors: 0 is perfect; the names of the metric registry,
+    :data:`~unet_tutorial.metrics.METRICS`, for the registered ones):
 
-    * ``pixel`` – :func:`~unet_tutorial.metrics.pixel_error` (``1 −`` accuracy);
-    * ``pixel_fscore`` – ``1 −`` F-score of the cell pixels
-      (:func:`~unet_tutorial.metrics.pixel_scores`);
+    * ``pixel_mismatch`` – :func:`~unet_tutorial.metrics.pixel_mismatch` (``1 −``
+      accuracy, for comparison);
+    * ``pixel_error`` – :func:`~unet_tutorial.metrics.pixel_error`, ``1 −`` the F-score
+      of the cell pixels (the course's pixel error);
     * ``rand`` – the challenge's foreground-restricted Rand error
       (:func:`~unet_tutorial.metrics.rand_error`);
     * ``skimage_rand`` – :func:`~unet_tutorial.metrics.skimage_adapted_rand_error`,
@@ -82,9 +84,10 @@ def error_summary(pred: np.ndarray, truth: np.ndarray, *, radius: int | None = C
         :func:`~unet_tutorial.metrics.warping_details`.
     """
     w = warping_details(pred, truth, radius=radius)
+    pixel = pixel_scores(pred, truth)
     return {
-        "pixel": pixel_error(pred, truth),
-        "pixel_fscore": pixel_scores(pred, truth).fscore_error,
+        "pixel_mismatch": pixel.pixel_mismatch,
+        "pixel_error": pixel.pixel_error,
         "rand": rand_error(pred, truth),
         "skimage_rand": skimage_adapted_rand_error(pred, truth),
         "warping": w.error,

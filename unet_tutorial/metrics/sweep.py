@@ -9,8 +9,8 @@ evaluation metrics – Script", and the challenge's evaluation page).
 What the challenge ranked (and the paper's Table 1 reports)
 ----------------------------------------------------------
 * *pixel error* = ``1 −`` the maximal F-score of the cell pixels over the
-  thresholds – not ``1 −`` accuracy. Both are here: ``"pixel_fscore"`` is the
-  course's pixel error, ``"pixel"`` (``1 −`` accuracy) is kept for comparison.
+  thresholds – not ``1 −`` accuracy. Both are here: ``"pixel_error"`` is the
+  course's pixel error, ``"pixel_mismatch"`` (``1 −`` accuracy) is kept for comparison.
 * *warping error* = "minimum splits and mergers" warping error: only the
   remaining mismatch pixels classified as a split or a merger are counted
   (``WarpingError.getMinimumSplitsAndMergersErrorValue(0.0, 0.9, 0.1, false,
@@ -46,7 +46,7 @@ import numpy as np
 from .._checks import check_binary, check_probability
 from .._progress import progress_bar
 from ._common import MASK_HINT
-from .registry import Thresholded, get_metric, sweep_metric_names
+from .registry import Thresholded, get_metric, renamed_hint, sweep_metric_names
 from .warping import CHALLENGE_RADIUS
 
 __all__ = ["CHALLENGE_THRESHOLDS", "CHALLENGE_RADIUS", "SWEEP_METRICS", "SweepResult", "threshold_sweep"]
@@ -58,7 +58,7 @@ CHALLENGE_THRESHOLDS: np.ndarray = np.round(np.arange(10) * 0.1, 1)
 
 #: The metrics of the Table 1 protocol (every registered sweep metric works:
 #: :func:`~unet_tutorial.metrics.registry.sweep_metric_names`).
-SWEEP_METRICS: tuple[str, ...] = ("pixel", "pixel_fscore", "rand", "warping", "warping_splits_merges")
+SWEEP_METRICS: tuple[str, ...] = ("pixel_mismatch", "pixel_error", "rand", "warping", "warping_splits_merges")
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ class SweepResult:
 
     def to_markdown(self, metrics: Sequence[str] | None = None) -> str:
         """The best values as a markdown table: every metric swept, or only ``metrics``
-        (e.g. the course's conventions ``("pixel_fscore", "rand", "warping_splits_merges")``).
+        (e.g. the course's conventions ``("pixel_error", "rand", "warping_splits_merges")``).
 
         Raises:
             ValueError: a name of ``metrics`` that was not swept.
@@ -117,7 +117,7 @@ def threshold_sweep(
     prob: np.ndarray,
     truth: np.ndarray,
     thresholds: Iterable[float] | None = None,
-    metrics: Sequence[str] = ("pixel", "rand", "warping"),
+    metrics: Sequence[str] = ("pixel_error", "rand", "warping"),
     progress: bool = True,
 ) -> SweepResult:
     """The challenge protocol: threshold the probability map, keep each metric's best.
@@ -131,9 +131,10 @@ def threshold_sweep(
     (each keeps its best: the lowest error, or the highest score); the course's five
     (:data:`SWEEP_METRICS`, all errors) are:
 
-    * ``"pixel"`` – :func:`~unet_tutorial.metrics.pixel_error` (``1 −`` accuracy);
-    * ``"pixel_fscore"`` – ``1 −`` F-score of the cell pixels (the leaderboard's
-      pixel error);
+    * ``"pixel_mismatch"`` – :func:`~unet_tutorial.metrics.pixel_mismatch` (``1 −``
+      accuracy, for comparison);
+    * ``"pixel_error"`` – :func:`~unet_tutorial.metrics.pixel_error`, ``1 −`` the F-score
+      of the cell pixels (the leaderboard's pixel error, the course's);
     * ``"rand"`` – :func:`~unet_tutorial.metrics.rand_error` (the leaderboard's
       Rand error);
     * ``"warping"`` – :func:`~unet_tutorial.metrics.warping_error` (Jain's: all
@@ -144,8 +145,9 @@ def threshold_sweep(
 
     For a stack ``(N, H, W)`` the counts (mismatching pixels, true/false
     positives, Rand pair sums, warping mismatches) are summed over the images
-    before the error is formed, as the Java code scores a stack; for the
-    pixel and warping errors this equals the pixel-weighted mean over images.
+    before the error is formed, as the Java code scores a stack; for
+    ``pixel_mismatch`` and the warping errors this equals the pixel-weighted mean
+    over images (for ``pixel_error`` and ``rand``, F-scores, it does not).
     Images of different sizes are given as lists (pooled the same way).
 
     Parameters
@@ -158,7 +160,8 @@ def threshold_sweep(
         Thresholds in ``[0, 1]``; default :data:`CHALLENGE_THRESHOLDS`
         (0.0, 0.1, …, 0.9: 10 levels).
     metrics : sequence of str, optional
-        Names from :data:`SWEEP_METRICS`.
+        Registered sweep metrics, e.g. from :data:`SWEEP_METRICS`; default the pixel
+        error (``1 − F``), the Rand error and Jain's warping error.
     progress : bool, optional
         Show a tqdm bar when a warping metric is computed.
 
@@ -182,7 +185,8 @@ def threshold_sweep(
     known = sweep_metric_names()
     unknown = [m for m in metrics if m not in known]
     if not metrics or unknown:
-        raise ValueError(f"metrics must be a non-empty subset of the registered sweep metrics {known}, got {metrics}")
+        raise ValueError(f"metrics must be a non-empty subset of the registered sweep metrics {known}, got "
+                         f"{metrics}{renamed_hint(unknown)}")
     registered = {m: get_metric(m) for m in metrics}
     if isinstance(prob, (list, tuple)):  # images of different sizes
         if not isinstance(truth, (list, tuple)) or len(truth) != len(prob) or not prob:

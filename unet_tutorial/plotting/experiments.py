@@ -12,7 +12,8 @@ from ..experiments.summary import arm_summary
 __all__ = ["plot_few_images", "plot_arms", "plot_curves_by_time", "plot_runs", "plot_threshold_tradeoff",
            "plot_paired"]
 
-_LABELS = {"rand": "Rand error", "warping_splits_merges": "warping error", "pixel_fscore": "pixel error (1 − F)",
+_LABELS = {"rand": "Rand error", "warping_splits_merges": "warping error", "pixel_error": "pixel error (1 − F)",
+           "pixel_mismatch": "pixel mismatch (1 − accuracy)",
            "dsb": "DSB score", "f1": "F1 at IoU 0.5", "merged": "touching pairs merged", "missed": "nuclei missed",
            "iou": "foreground IoU", "seg": "SEG", "cell_fraction": "pixels predicted 'cell'",
            "loss": "training loss (Eq. 1)", "grad_norm": "gradient norm"}
@@ -33,7 +34,7 @@ def plot_few_images(record: Mapping[str, Any], metric: str = "rand", axes=None):
 
     Args:
         record: the ``isbi2012-few-images`` record.
-        metric: a recorded held-out error (``"rand"``, ``"warping_splits_merges"``, ``"pixel_fscore"``).
+        metric: a recorded held-out error (``"rand"``, ``"warping_splits_merges"``, ``"pixel_error"``).
         axes: three matplotlib ``Axes``; default a new figure's.
 
     Returns:

@@ -11,7 +11,7 @@ from .style import tidy_layout
 __all__ = ["plot_history", "plot_predictions"]
 
 
-def plot_history(history, metrics: Sequence[str] = ("pixel_fscore", "rand"), axes=None,
+def plot_history(history, metrics: Sequence[str] = ("pixel_error", "rand"), axes=None,
                  label: str | None = None):
     """Loss (raw and smoothed) and validation metrics of a :class:`~unet_tutorial.train.History` against the step.
 
