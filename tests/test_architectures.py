@@ -11,7 +11,7 @@ from unet_tutorial.baseline import classify_pixels
 from unet_tutorial.checkpoint import load_model, save_model
 from unet_tutorial.config import TrainConfig
 from unet_tutorial.data import synthetic_em
-from unet_tutorial.data.training import prepare_data
+from unet_tutorial.data import prepare_data
 from unet_tutorial.inference import predict_tiled
 from unet_tutorial.inference.tiling import mirror_pad
 from unet_tutorial.model import UNet

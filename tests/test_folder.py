@@ -21,8 +21,8 @@ from unet_tutorial.data.folder import (
     load_folder,
     pair_files,
     split_names,
-    train_data_argument,
 )
+from unet_tutorial.data.registry import train_data_argument
 from unet_tutorial.weights import separation_mask
 
 

@@ -48,7 +48,8 @@ from torch import nn
 
 from .checkpoint import load_checkpoint, save_checkpoint, save_model, set_rng_state
 from .config import TrainConfig, get_config, parse_override
-from .data.training import make_tile_dataset, normalized, prepare_data
+from .data.registry import prepare_data
+from .data.training import make_tile_dataset, normalized
 from .hardware import precision_name, resolve_precision, select_device, use_channels_last
 from .history import History, TrainingDiverged
 from .losses import weighted_cross_entropy
@@ -497,7 +498,7 @@ def run_train_command(args: argparse.Namespace) -> int:
                          **({"border_weights": False} if args.classes > 2 else {}), **overrides}
         if overrides:
             config = config.replace(**overrides)
-        from .data.folder import train_data_argument
+        from .data.registry import train_data_argument
 
         data = train_data_argument(args.data, args.val_fraction, args.classes)
         _, history = train(config, data=data, out_dir=args.out, resume=args.resume,

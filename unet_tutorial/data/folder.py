@@ -70,7 +70,6 @@ __all__ = [
     "load_folder",
     "split_names",
     "folder_train_data",
-    "train_data_argument",
 ]
 
 #: File types of the folder layout (lower case; ``.PNG`` counts too).
@@ -472,27 +471,3 @@ def folder_train_data(path: str | os.PathLike[str], *, val_fraction: float = 0.2
     val = samples.select([name for name in samples.ids if name in held])
     return TrainData(list(train.images), list(train.masks), list(val.images), list(val.masks), name=samples.name,
                      num_classes=samples.num_classes)
-
-
-def train_data_argument(data: str, val_fraction: float | None = None,
-                        classes: int | None = None) -> str | TrainData:
-    """The ``train`` command's ``--data``/``--val-fraction``: a data set name as is, or a folder's split.
-
-    Raises:
-        ValueError: ``--val-fraction`` with a data set name, or ``data`` neither a
-            name nor an existing folder (and whatever :func:`folder_train_data` raises).
-    """
-    from .registry import DATASETS
-
-    if data in DATASETS:
-        if classes is not None:
-            raise ValueError(f"--classes applies to a folder --data only; {data} has 2 classes")
-        if val_fraction is not None:
-            raise ValueError(f"--val-fraction applies to a folder --data only; {data} has its own split "
-                             "(isbi2012 and synthetic hold out the last `holdout` images: --set holdout=N)")
-        return data
-    if not Path(data).is_dir():
-        raise ValueError(f"--data must be a data set ({', '.join(DATASETS)}) or a folder with images/ and "
-                         f"masks/, got {data!r} (no such folder)")
-    return folder_train_data(Path(data), val_fraction=0.2 if val_fraction is None else val_fraction,
-                             classes=classes)

@@ -23,18 +23,23 @@ the object scores.
 from __future__ import annotations
 
 import functools
+import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .ctc import load_ctc
 from .dsb2018 import DSB2018_PARTS, dsb2018_gray, dsb2018_ids, dsb2018_modality, dsb2018_split, load_dsb2018
+from .folder import folder_train_data
 from .isbi2012 import load_isbi2012
 from .samples import Samples, Split
 from .synthetic import synthetic_em
+from .training import TrainData
 
-__all__ = ["DataSet", "DATASETS", "get_dataset", "load_samples", "make_split", "synthetic_samples"]
+__all__ = ["DataSet", "DATASETS", "get_dataset", "load_samples", "make_split", "synthetic_samples", "prepare_data",
+           "train_data_argument"]
 
 
 @dataclass(frozen=True)
@@ -195,3 +200,82 @@ def make_split(name: str, train_ids: Sequence[Any] | None = None, held_out: Sequ
     t, h, v = d.default
     return d.split(tuple(t if train_ids is None else train_ids), tuple(h if held_out is None else held_out),
                    tuple(v if validation is None else validation))
+
+
+# --------------------------------------------------------------------------
+# The `data` argument of training: a name, a folder, arrays or a TrainData
+# --------------------------------------------------------------------------
+
+
+def _split(images: Sequence[np.ndarray], labels: Sequence[np.ndarray], holdout: int, name: str,
+           num_classes: int = 2) -> TrainData:
+    n = len(images)
+    if holdout >= n:
+        raise ValueError(f"holdout = {holdout} leaves no training image out of {n} ({name})")
+    cut = n - holdout
+    return TrainData(list(images[:cut]), list(labels[:cut]), list(images[cut:]), list(labels[cut:]), name,
+                     num_classes)
+
+
+def prepare_data(data: Any, holdout: int = 5, *, synthetic_count: int = 10, synthetic_size: int = 256,
+                 val_fraction: float = 0.2, num_classes: int = 2) -> TrainData:
+    """Turn ``data`` into a :class:`TrainData`, holding out the last ``holdout`` images.
+
+    Args:
+        data: ``"isbi2012"`` (the 30 training slices of ISBI 2012, §4: slices
+            ``0 … 29−holdout`` train, the last ``holdout`` validate),
+            ``"synthetic"`` (``synthetic_count`` *synthetic* EM-like images of
+            ``synthetic_size`` px, see :func:`unet_tutorial.data.synthetic_em`),
+            another name of :data:`unet_tutorial.data.DATASETS` (its default split),
+            a ``(images, labels)`` pair to split, a :class:`TrainData`
+            (used as is), or a folder (a :class:`~pathlib.Path`, or a string
+            naming an existing folder) with ``images/`` and ``masks/``, split by
+            :func:`~unet_tutorial.data.folder.folder_train_data` (``val_fraction``
+            of its images held out; ``holdout`` is not used).
+        holdout: images held out for validation.
+        val_fraction: for a folder, the fraction of its images held out (in [0, 1)).
+        num_classes: ``K``; above 2 the labels (a folder's masks, or arrays) are class labels
+            ``0..K − 1`` (a folder is read with ``classes=K``).
+    """
+    if isinstance(data, TrainData):
+        return data
+    if isinstance(data, os.PathLike) or (isinstance(data, str) and data not in DATASETS and os.path.isdir(data)):
+        return folder_train_data(data, val_fraction=val_fraction, classes=num_classes if num_classes > 2 else None)
+    if isinstance(data, str):
+        if data == "synthetic":
+            samples = synthetic_samples(count=synthetic_count, size=synthetic_size)
+            return _split(list(samples.images), list(samples.masks), holdout, "synthetic")
+        if data == "isbi2012":  # the last `holdout` slices held out (5: Table 1's 25-29)
+            samples = get_dataset(data).load()
+            return _split(list(samples.images), list(samples.masks), holdout, "isbi2012")
+        if data in DATASETS:  # its registered default split
+            return make_split(data).train_data()
+        get_dataset(data)  # ValueError naming the known data sets
+    if isinstance(data, (tuple, list)) and len(data) == 2:
+        return _split(list(data[0]), list(data[1]), holdout, "arrays", num_classes)
+    raise ValueError(
+        f'data must be "isbi2012", "synthetic", a folder, an (images, labels) pair or a TrainData, '
+        f'got {type(data).__name__}'
+    )
+
+
+def train_data_argument(data: str, val_fraction: float | None = None,
+                        classes: int | None = None) -> str | TrainData:
+    """The ``train`` command's ``--data``/``--val-fraction``: a data set name as is, or a folder's split.
+
+    Raises:
+        ValueError: ``--val-fraction`` with a data set name, or ``data`` neither a
+            name nor an existing folder (and whatever :func:`folder_train_data` raises).
+    """
+    if data in DATASETS:
+        if classes is not None:
+            raise ValueError(f"--classes applies to a folder --data only; {data} has 2 classes")
+        if val_fraction is not None:
+            raise ValueError(f"--val-fraction applies to a folder --data only; {data} has its own split "
+                             "(isbi2012 and synthetic hold out the last `holdout` images: --set holdout=N)")
+        return data
+    if not Path(data).is_dir():
+        raise ValueError(f"--data must be a data set ({', '.join(DATASETS)}) or a folder with images/ and "
+                         f"masks/, got {data!r} (no such folder)")
+    return folder_train_data(Path(data), val_fraction=0.2 if val_fraction is None else val_fraction,
+                             classes=classes)

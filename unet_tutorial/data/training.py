@@ -2,8 +2,8 @@
 
 :class:`TrainData` holds the training and held-out images with their labels and
 checks them all when it is built (binary labels, finite images, a cell pixel in
-every held-out label). :func:`prepare_data` builds one from a data set name or
-arrays; :func:`weight_maps` pre-computes the per-pixel loss weights of Eq. 2;
+every held-out label) (:func:`~unet_tutorial.data.registry.prepare_data` builds one from
+a data set name, a folder or arrays); :func:`weight_maps` pre-computes the per-pixel loss weights of Eq. 2;
 :func:`make_tile_dataset` gives the :class:`~unet_tutorial.data.tiles.TileDataset`
 of random, augmented tiles a configuration trains on.
 """
@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
-
-import os
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -26,7 +24,7 @@ from .tiles import TileDataset
 if TYPE_CHECKING:
     from ..config import TrainConfig
 
-__all__ = ["TrainData", "prepare_data", "weight_maps", "make_tile_dataset", "normalized"]
+__all__ = ["TrainData", "weight_maps", "make_tile_dataset", "normalized"]
 
 
 @dataclass
@@ -74,68 +72,6 @@ class TrainData:
                 if kind == "held-out" and not mask.any():
                     raise ValueError(f"held-out label {i} has no cell pixel (all 0): the validation "
                                      "metrics (Rand error, IoU) are undefined on it; hold out another image")
-
-
-def _split(images: Sequence[np.ndarray], labels: Sequence[np.ndarray], holdout: int, name: str,
-           num_classes: int = 2) -> TrainData:
-    n = len(images)
-    if holdout >= n:
-        raise ValueError(f"holdout = {holdout} leaves no training image out of {n} ({name})")
-    cut = n - holdout
-    return TrainData(list(images[:cut]), list(labels[:cut]), list(images[cut:]), list(labels[cut:]), name,
-                     num_classes)
-
-
-def prepare_data(data: Any, holdout: int = 5, *, synthetic_count: int = 10, synthetic_size: int = 256,
-                 val_fraction: float = 0.2, num_classes: int = 2) -> TrainData:
-    """Turn ``data`` into a :class:`TrainData`, holding out the last ``holdout`` images.
-
-    Args:
-        data: ``"isbi2012"`` (the 30 training slices of ISBI 2012, §4: slices
-            ``0 … 29−holdout`` train, the last ``holdout`` validate),
-            ``"synthetic"`` (``synthetic_count`` *synthetic* EM-like images of
-            ``synthetic_size`` px, see :func:`unet_tutorial.data.synthetic_em`),
-            another name of :data:`unet_tutorial.data.DATASETS` (its default split),
-            a ``(images, labels)`` pair to split, a :class:`TrainData`
-            (used as is), or a folder (a :class:`~pathlib.Path`, or a string
-            naming an existing folder) with ``images/`` and ``masks/``, split by
-            :func:`~unet_tutorial.data.folder.folder_train_data` (``val_fraction``
-            of its images held out; ``holdout`` is not used).
-        holdout: images held out for validation.
-        val_fraction: for a folder, the fraction of its images held out (in [0, 1)).
-        num_classes: ``K``; above 2 the labels (a folder's masks, or arrays) are class labels
-            ``0..K − 1`` (a folder is read with ``classes=K``).
-    """
-    if isinstance(data, TrainData):
-        return data
-    from .registry import DATASETS
-
-    if isinstance(data, os.PathLike) or (isinstance(data, str) and data not in DATASETS and os.path.isdir(data)):
-        from .folder import folder_train_data
-
-        return folder_train_data(data, val_fraction=val_fraction, classes=num_classes if num_classes > 2 else None)
-    if isinstance(data, str):
-        from .registry import get_dataset
-
-        if data == "synthetic":
-            from .registry import synthetic_samples
-
-            samples = synthetic_samples(count=synthetic_count, size=synthetic_size)
-            return _split(list(samples.images), list(samples.masks), holdout, "synthetic")
-        if data == "isbi2012":  # the last `holdout` slices held out (5: Table 1's 25-29)
-            samples = get_dataset(data).load()
-            return _split(list(samples.images), list(samples.masks), holdout, "isbi2012")
-        if data in DATASETS:  # its registered default split
-            from .registry import make_split
-
-            return make_split(data).train_data()
-        get_dataset(data)  # ValueError naming the known data sets
-    if isinstance(data, (tuple, list)) and len(data) == 2:
-        return _split(list(data[0]), list(data[1]), holdout, "arrays", num_classes)
-    raise ValueError(
-        f'data must be "isbi2012", "synthetic", a folder, an (images, labels) pair or a TrainData, '
-        f'got {type(data).__name__}'
-    )
 
 
 def normalized(data: TrainData, mode: str) -> TrainData:
