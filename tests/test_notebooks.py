@@ -221,3 +221,25 @@ def test_prose_number_check_flags_a_typed_number(tmp_path):
     nb.cells[1] = nbformat.v4.new_markdown_cell(f"trained for {steps:,} steps")
     nbformat.write(nb, path)
     assert tool.unsupported_numbers(path) == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_committed_output_shows_nothing(path):
+    """A headless progress bar leaves an empty box in the book: tools/drop_empty_outputs.py removes it."""
+    found = load_tool("drop_empty_outputs").empty_outputs(nbformat.read(path, as_version=4))
+    assert not found, f"empty outputs (cell, output): {found}; run python tools/drop_empty_outputs.py {path}"
+
+
+def test_drop_empty_outputs_keeps_everything_else(tmp_path):
+    tool = load_tool("drop_empty_outputs")
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={}),
+                    nbformat.v4.new_output("stream", name="stdout", text="kept\n"),
+                    nbformat.v4.new_output("display_data", data={"text/plain": "kept too"})]
+    nb.cells = [cell]
+    path = tmp_path / "n.ipynb"
+    nbformat.write(nb, path)
+    assert tool.drop_empty_outputs(path) == 1
+    kept = nbformat.read(path, as_version=4).cells[0].outputs
+    assert [o.output_type for o in kept] == ["stream", "display_data"]
