@@ -124,3 +124,17 @@ def test_draw_architecture_keeps_its_signature():
     later = list(params)[2:]  # new parameters may join, keyword-only or with a default
     assert all(params[p].kind is inspect.Parameter.KEYWORD_ONLY or params[p].default is not inspect._empty
                for p in later)
+
+
+def test_plot_history_calls_an_axis_of_errors_an_error_axis_only():
+    from unet_tutorial.history import History
+    from unet_tutorial.plotting import plot_history
+
+    h = History(step=[1, 2], loss=[1.0, 0.5], val_step=[2], val={"pixel_error": [0.1], "rand": [0.2], "iou": [0.8]})
+    _, ax = plot_history(h, metrics=("pixel_error", "rand"))
+    assert ax.get_ylabel() == "error on held-out images"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["pixel_error (lower is better)",
+                                                                    "rand (lower is better)"]
+    _, ax = plot_history(h, metrics=("pixel_error", "iou"))
+    assert ax.get_ylabel() == "held-out metric (see legend)"
+    plt.close("all")

@@ -32,10 +32,18 @@ def plot_history(history, metrics: Sequence[str] = ("pixel_error", "rand"), axes
     (line,) = ax0.plot(history.step, history.loss, alpha=0.25)
     ax0.plot(history.step, history.smoothed_loss(), color=line.get_color(), label=label)
     ax0.set(xlabel="step", ylabel="weighted cross-entropy (Eq. 1)", title="training loss", yscale="log")
+    from ..metrics import METRICS  # each metric's direction, registered beside its definition
+
+    lower = {m: METRICS[m].lower_is_better if m in METRICS else None for m in metrics}
     for m in metrics:
         if m in history.val:
-            ax1.plot(history.val_step, history.val[m], marker="o", ms=3, label=f"{label + ': ' if label else ''}{m}")
-    ax1.set(xlabel="step", ylabel="error on held-out images", title="validation")
+            arrow = {True: " (lower is better)", False: " (higher is better)"}.get(lower[m], "")
+            ax1.plot(history.val_step, history.val[m], marker="o", ms=3,
+                     label=f"{label + ': ' if label else ''}{m}{arrow}")
+    shown = {lower[m] for m in metrics if m in history.val}
+    ylabel = {frozenset({True}): "error on held-out images", frozenset({False}): "score on held-out images"}.get(
+        frozenset(shown), "held-out metric (see legend)")
+    ax1.set(xlabel="step", ylabel=ylabel, title="validation")
     if label is not None:
         ax0.legend()
     if ax1.lines:
