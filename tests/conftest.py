@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+from collections.abc import Callable, Iterable
 
+import numpy as np
 import pytest
 import torch
 
@@ -19,3 +21,18 @@ def tiny_unet() -> Callable[..., UNet]:
         return UNet(base_channels=base_channels, depth=depth, padding=padding, dropout=0.0).eval()
 
     return make
+
+
+@pytest.fixture
+def digest() -> Callable[[Iterable[np.ndarray]], str]:
+    """sha256 of arrays' dtypes, shapes and bytes, in order: a checksum of what a loader returned."""
+
+    def run(arrays: Iterable[np.ndarray]) -> str:
+        h = hashlib.sha256()
+        for a in arrays:
+            a = np.ascontiguousarray(a)
+            h.update(f"{a.dtype.str}{a.shape}".encode())
+            h.update(a.tobytes())
+        return h.hexdigest()
+
+    return run

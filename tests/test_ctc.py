@@ -34,7 +34,7 @@ from unet_tutorial.weights import separation_mask
 DATASET = "PhC-C2DH-U373"
 U373, HELA = "PhC-C2DH-U373", "DIC-C2DH-HeLa"
 U373_GOLD_FRAMES = (10, 17, 19, 20, 22, 26, 35, 36, 41, 49, 51, 52, 59, 74, 77, 85, 92, 106, 112)
-# Checksums (_digest) of the pinned copies as load_ctc returned them before it returned Samples
+# Checksums (digest) of the pinned copies as load_ctc returned them before it returned Samples
 # (a CTCSequence of stacked frames): the data must stay bit-identical, in the same order.
 U373_GOLD_IMAGES_SHA256 = "34f4c1d172746ec4c1c44aeb86aa7b026281cab31178150f22d9c2a4335ac3a2"
 U373_GOLD_INSTANCES_SHA256 = "5ea4128c53f6c2567e99a0b5b09fc954df05cd2cbfd9a701a6f7ba80740a636d"
@@ -94,15 +94,6 @@ def _frame_number(image: np.ndarray) -> int:
     value = int(round(float(image[0, 0]) * 255))
     return (value - 5) // 10
 
-
-def _digest(arrays) -> str:
-    """sha256 of the arrays' dtypes, shapes and bytes, in order: a checksum of what a loader returned."""
-    h = hashlib.sha256()
-    for a in arrays:
-        a = np.ascontiguousarray(a)
-        h.update(f"{a.dtype.str}{a.shape}".encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
 
 
 def test_gold_pairs_annotated_frames_by_number(ctc_root):
@@ -316,7 +307,7 @@ def needs(dataset: str):
 
 @pytest.mark.data
 @needs(U373)
-def test_real_u373_gold():
+def test_real_u373_gold(digest):
     folder = _shared(U373)
     seq = load_ctc(U373, "02", truth="gold", root=folder.parent)
     assert seq.detail == {"truth": "gold", "partial": True} and seq.name == f"{U373}/02"
@@ -325,8 +316,8 @@ def test_real_u373_gold():
     assert images.shape == (19, 520, 696) and images.dtype == np.float32
     assert instances.shape == (19, 520, 696) and instances.dtype == np.int32
     assert 0.0 <= images.min() and images.max() <= 1.0
-    assert _digest(seq.images) == U373_GOLD_IMAGES_SHA256 and _digest(seq.instances) == U373_GOLD_INSTANCES_SHA256
-    assert _digest(seq.masks) == U373_GOLD_MASKS_SHA256
+    assert digest(seq.images) == U373_GOLD_IMAGES_SHA256 and digest(seq.instances) == U373_GOLD_INSTANCES_SHA256
+    assert digest(seq.masks) == U373_GOLD_MASKS_SHA256
     for inst in seq.instances:
         assert 3 <= len(np.unique(inst[inst > 0])) <= 7
     # images are the 8-bit frames / 255; ids are those of the file
@@ -349,7 +340,7 @@ def test_real_u373_silver():
 
 @pytest.mark.data
 @needs(HELA)
-def test_real_hela_silver_and_no_gold():
+def test_real_hela_silver_and_no_gold(digest):
     root = _shared(HELA).parent
     seq = load_ctc(HELA, "01", truth="silver", root=root, frames=range(84))
     assert seq.ids == tuple(range(84)) and seq.detail["truth"] == "silver"
@@ -357,8 +348,8 @@ def test_real_hela_silver_and_no_gold():
     assert images.shape == (84, 512, 512) and instances.shape == (84, 512, 512)
     assert images.dtype == np.float32 and instances.dtype == np.int32
     some = seq.select([0, 40, 83])
-    assert _digest(some.images) == HELA_0_40_83_IMAGES_SHA256
-    assert _digest(some.instances) == HELA_0_40_83_INSTANCES_SHA256
+    assert digest(some.images) == HELA_0_40_83_IMAGES_SHA256
+    assert digest(some.instances) == HELA_0_40_83_INSTANCES_SHA256
     with pytest.raises(FileNotFoundError, match="only silver truth exists") as err:
         load_ctc(HELA, "01", root=root)
     assert "no public copy of the gold masks was found" in str(err.value)

@@ -371,17 +371,8 @@ needs_real_dsb = pytest.mark.skipif(
 )
 
 
-def _digest(arrays) -> str:
-    """sha256 of the arrays' dtypes, shapes and bytes, in order: a checksum of what a loader returned."""
-    h = hashlib.sha256()
-    for a in arrays:
-        a = np.ascontiguousarray(a)
-        h.update(f"{a.dtype.str}{a.shape}".encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
 
-
-# Checksums (_digest) of the real data as the loaders returned it before they returned Samples
+# Checksums (digest) of the real data as the loaders returned it before they returned Samples
 # (tuples, lists of pairs): the data must stay bit-identical, in the same order.
 ISBI_TRAIN_IMAGES_SHA256 = "f195e57097c2a89b3366469a8c18a8de1bfbdbb29412f22c79c62a160137aca3"
 ISBI_TRAIN_MASKS_SHA256 = "f516c1ac66a313848d154951ac29e924ecb46469bd5e8b223e33d84677a5a3b8"
@@ -575,7 +566,7 @@ def test_load_with_download(tmp_path, monkeypatch):
 
 
 @needs_real
-def test_real_isbi2012():
+def test_real_isbi2012(digest):
     s = load_isbi2012()
     x, y = np.stack(s.images), np.stack(s.masks)
     assert x.shape == (30, 512, 512) and x.dtype == np.float32
@@ -592,8 +583,8 @@ def test_real_isbi2012():
         np.testing.assert_array_equal(y[i], np.asarray(Image.open(folder / f"train/label/{i}.png")) == 255)
     np.testing.assert_array_equal(t[29], np.asarray(Image.open(folder / "test/image/29.png"), np.float32) / 255)
     # checksums of everything, as loaded before load_isbi2012 returned Samples
-    assert _digest(s.images) == ISBI_TRAIN_IMAGES_SHA256 and _digest(s.masks) == ISBI_TRAIN_MASKS_SHA256
-    assert _digest(t) == ISBI_TEST_IMAGES_SHA256
+    assert digest(s.images) == ISBI_TRAIN_IMAGES_SHA256 and digest(s.masks) == ISBI_TRAIN_MASKS_SHA256
+    assert digest(t) == ISBI_TEST_IMAGES_SHA256
     # the embedded registry is the data set's own SHA256SUMS
     sums = dict(
         reversed(line.split()) for line in (Path(REAL) / "isbi2012" / "SHA256SUMS").read_text().splitlines()
@@ -691,7 +682,7 @@ def test_dsb_errors(tmp_path):
 
 
 @needs_real_dsb
-def test_real_dsb2018():
+def test_real_dsb2018(digest):
     ids = dsb2018_ids()
     assert len(ids) >= 3 and ids == sorted(ids)
     nuclei = load_dsb2018(ids=ids[:3])
@@ -703,9 +694,9 @@ def test_real_dsb2018():
         assert set(np.unique(inst)) == set(range(n_masks + 1))
     # checksums of the first 5 images as loaded before load_dsb2018 returned Samples
     colour = load_dsb2018(ids=ids[:5], gray=False)
-    assert _digest(colour.images) == DSB_FIRST5_COLOUR_SHA256
-    assert _digest(colour.instances) == DSB_FIRST5_INSTANCES_SHA256
-    assert _digest(colour.masks) == DSB_FIRST5_MASKS_SHA256
+    assert digest(colour.images) == DSB_FIRST5_COLOUR_SHA256
+    assert digest(colour.instances) == DSB_FIRST5_INSTANCES_SHA256
+    assert digest(colour.masks) == DSB_FIRST5_MASKS_SHA256
 
 
 # ---------------------------------------------------------------------- plotting helpers
