@@ -14,7 +14,7 @@ import pytest
 
 from unet_tutorial import config as C
 from unet_tutorial import train as T
-from unet_tutorial.data import training as D
+import unet_tutorial.data as D
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from unet_tutorial import config as C
 from unet_tutorial import train as T
-from unet_tutorial.data import training as D
+import unet_tutorial.data as D
 from unet_tutorial.data import synthetic_em
 
 out = Path(sys.argv[1])

@@ -20,7 +20,7 @@ from unet_tutorial import hardware as X
 from unet_tutorial import checkpoint as K
 from unet_tutorial import config as C
 from unet_tutorial import train as T
-from unet_tutorial.data import training as D
+import unet_tutorial.data as D
 from unet_tutorial.losses import weighted_cross_entropy
 from unet_tutorial.data import synthetic_em
 from unet_tutorial.checkpoint import load_model
