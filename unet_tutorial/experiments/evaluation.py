@@ -218,6 +218,11 @@ def _threshold_for(model: UNet, images, instances, score: str, *, tta: bool, dev
     if images:
         probs = _probabilities(model, images, tta=tta, device=device)
         return choose_threshold(probs, instances, thresholds or DSB_THRESHOLD_SWEEP, score=score)
+    return _own_threshold(model)
+
+
+def _own_threshold(model: UNet) -> float:
+    """The threshold saved with the model (its protocol), else 0.5: when there are no validation images."""
     own = model_protocol(model).threshold
     return 0.5 if own is None else float(own)
 
@@ -257,8 +262,7 @@ def evaluate_dsb2018(model: UNet, images: Sequence[np.ndarray], instances: Seque
         threshold = _best({t: m["dsb"] for t, m in sweep.items()})
         matched = _best({t: m["iou"] for t, m in sweep.items()})
     else:
-        own = model_protocol(model).threshold
-        threshold = matched = 0.5 if own is None else float(own)
+        threshold = matched = _own_threshold(model)
     probs = _probabilities(model, images, tta=tta, device=device)
     out = {**nuclei_metrics([instances_from_probability(p, threshold) for p in probs], instances),
            "threshold": float(threshold)}
