@@ -231,6 +231,7 @@ CASES: list[Case] = [
     # ---------------------------------------------------------------- weights
     _instance_cases("separation_mask", weights.separation_mask),
     _instance_cases("touching_pairs", weights.touching_pairs),
+    _instance_cases("contact_pixels", weights.contact_pixels),
     _instance_cases("common_border", weights.common_border, a=1, b=2),
     _instance_cases("border_weight_map", weights.border_weight_map),
     _instance_cases("border_weight_map_direct", weights.border_weight_map_direct),
@@ -309,6 +310,8 @@ CASES: list[Case] = [
     Case("metrics.touching_merges[pred]", metrics.touching_merges, _k(pred=PRED, instances=INSTANCES), "pred",
          MASK_KINDS, role="mask"),
     Case("metrics.touching_merges[instances]", metrics.touching_merges, _k(pred=PRED, instances=INSTANCES),
+         "instances", INSTANCE_KINDS, role="instances"),
+    Case("metrics.convex_touching_pairs[instances]", metrics.convex_touching_pairs, _k(instances=INSTANCES),
          "instances", INSTANCE_KINDS, role="instances"),
     Case("metrics.touching_merges[pred-labelled]", metrics.touching_merges,
          _k(pred=INSTANCES, instances=INSTANCES, labelled=True), "pred", INSTANCE_KINDS, role="instances"),

@@ -322,3 +322,27 @@ def test_dsb_protocol_scores_at_the_dsb_and_the_iou_threshold_chosen_on_validati
     assert got["merged"] == 0.0 and got["pairs"] == 2
     with pytest.raises(ValueError, match="one instance label per threshold image"):
         evaluation.evaluate_dsb2018(None, [held], [held], threshold_images=[truth], threshold_instances=[])
+
+
+def test_convex_touching_pairs_keeps_two_discs_and_drops_fragments_of_one_blob():
+    from unet_tutorial.metrics import convex_touching_pairs
+
+    yy, xx = np.mgrid[:40, :60]
+    inst = np.zeros((40, 60), dtype=np.int32)
+    inst[(yy - 10) ** 2 + (xx - 9) ** 2 <= 49] = 1  # two discs that touch: a neck
+    inst[((yy - 10) ** 2 + (xx - 23) ** 2 <= 49) & (inst == 0)] = 2
+    blob = (yy - 28) ** 2 / 64 + (xx - 40) ** 2 / 256 <= 1  # one ellipse cut in three
+    inst[blob & (xx < 34)] = 3
+    inst[blob & (xx >= 34) & (xx < 46)] = 4
+    inst[blob & (xx >= 46)] = 5
+    from unet_tutorial.weights import touching_pairs
+
+    assert touching_pairs(inst).tolist() == [[1, 2], [3, 4], [4, 5]]
+    assert convex_touching_pairs(inst, min_area=20).tolist() == [[1, 2]]
+    # the middle fragment is small: with a larger min_area nothing is left but the discs
+    assert convex_touching_pairs(inst, min_area=200).tolist() == []
+    with pytest.raises(ValueError, match="max_union_solidity"):
+        convex_touching_pairs(inst, max_union_solidity=1.5)
+    with pytest.raises(ValueError, match="min_area"):
+        convex_touching_pairs(inst, min_area=0)
+    assert convex_touching_pairs(np.zeros((5, 5), dtype=np.int32)).shape == (0, 2)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from unet_tutorial.experiments import (comparison_to, interval_verdict, matched_outcome, optimiser_outcome,
-                                      pooled_seed_sd, run_outcomes)
+                                      pooled_seed_sd, run_outcomes, image_spread)
 
 
 def run(arm: str, seed: int, rand: float | None, *, fraction: float = 0.78, diverged_at: int | None = None,
@@ -174,3 +174,16 @@ def test_plot_paired_draws_one_line_per_seed_from_control_to_treated():
     assert len(lines) == 3
     assert [tuple(np.round(ln.get_ydata(), 3)) for ln in lines] == [(0.5, 0.2), (0.6, 0.3), (0.7, 0.4)]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
+
+
+def test_image_spread_reads_the_per_frame_scores_in_order_and_refuses_a_record_without_them():
+    rec = {"metrics": {"seg": 0.6, "seg_image0": 0.5, "seg_image1": 0.9, "seg_image2": 0.4, "seg_image10": 0.0}}
+    got = image_spread(rec, "seg")
+    # image10 is not reached: the frames are numbered without a gap from 0
+    assert got["values"] == [0.5, 0.9, 0.4] and got["n"] == 3 and got["value"] == 0.6
+    assert got["min"] == 0.4 and got["max"] == 0.9
+    assert got["sd"] == pytest.approx(np.std([0.5, 0.9, 0.4], ddof=1))
+    with pytest.raises(KeyError, match="two or more"):
+        image_spread({"metrics": {"seg": 0.6, "seg_image0": 0.5}}, "seg")
+    with pytest.raises(KeyError, match="0 per-image 'iou'"):
+        image_spread(rec, "iou")

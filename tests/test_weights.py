@@ -24,6 +24,7 @@ from unet_tutorial.weights import (
     border_weight_map,
     border_weight_map_direct,
     class_weight_map,
+    contact_pixels,
     instances_from_binary,
     separation_mask,
     touching_pairs,
@@ -374,6 +375,20 @@ def test_separation_mask_leaves_no_contact(seed: int) -> None:
     components, _ = ndi.label(separation_mask(inst), structure=np.ones((3, 3)))
     for k in np.unique(components[components > 0]):
         assert len(np.unique(inst[components == k])) == 1
+
+
+def test_contact_pixels_marks_both_rims_of_a_shared_edge_and_nothing_next_to_background() -> None:
+    inst = np.zeros((5, 8), dtype=np.int32)
+    inst[1:4, 1:4] = 1  # columns 1-3
+    inst[1:4, 4:7] = 2  # columns 4-6: shares the edge between columns 3 and 4
+    contact = contact_pixels(inst)
+    expected = np.zeros_like(contact)
+    expected[1:4, 3:5] = True
+    np.testing.assert_array_equal(contact, expected)
+    # the target is exactly the instances without their contact pixels
+    np.testing.assert_array_equal(separation_mask(inst), ((inst > 0) & ~contact).astype(np.uint8))
+    inst[inst == 2] = 0  # one cell alone: no contact anywhere
+    assert not contact_pixels(inst).any()
 
 
 def test_separation_mask_gap_widths() -> None:

@@ -433,9 +433,7 @@ CLAIMS: tuple[Claim, ...] = (
           NotComparable(_HELD_OUT_ISBI), _m.table1_pixel, NOT_COMPARABLE, "0.0611 (secret test set)"),
     Claim("touching_separation", "The weighted loss (Eq. 2) separates touching cells of the same class",
           "separation borders learned", "§3, Eq. 2, Fig. 3", "06_evaluation",
-          PairedInterval("fraction of touching pairs merged, (w_c + Eq. 2's border term) − (plain cross-entropy), "
-                         "paired by seed", predicted="negative"),
-          _m.touching_separation, INCONCLUSIVE),
+          RegisteredRule("dsb2018-border-weights"), _m.touching_separation, INCONCLUSIVE),
     Claim("table2_u373", "Mean IoU (SEG) on PhC-U373", 0.9203, "§4, Table 2", "07_light_microscopy",
           NotComparable(_HELD_OUT_CTC), _m.table2_u373, NOT_COMPARABLE, "0.9203 (secret test sequences)"),
     Claim("table2_hela", "Mean IoU (SEG) on DIC-HeLa", 0.7756, "§4, Table 2", "07_light_microscopy",

@@ -47,6 +47,7 @@ from ._checks import check_binary, check_class_labels, check_instances, check_po
 
 __all__ = [
     "separation_mask",
+    "contact_pixels",
     "touching_pairs",
     "common_border",
     "balanced_class_weights",
@@ -69,9 +70,7 @@ _HALF_NEIGHBOURHOOD = ((0, 1), (1, 0), (1, 1), (1, -1))
 DEFAULT_TOL = 1e-6
 
 
-# --------------------------------------------------------------------------
-# Separation borders (Fig. 3c)
-# --------------------------------------------------------------------------
+# -- Separation borders (Fig. 3c) ----------------------------------------------
 
 
 def _shifted(dy: int, dx: int, h: int, w: int) -> tuple[tuple[slice, slice], tuple[slice, slice]]:
@@ -81,8 +80,13 @@ def _shifted(dy: int, dx: int, h: int, w: int) -> tuple[tuple[slice, slice], tup
     return (ya, xa), (yb, xb)
 
 
-def _contact(instances: np.ndarray) -> np.ndarray:
-    """Bool ``(H, W)``: pixels with an 8-neighbour of a different non-zero id."""
+def contact_pixels(instances: np.ndarray) -> np.ndarray:
+    """Bool ``(H, W)``: the pixels of an instance with an 8-neighbour of a different instance.
+
+    ``instances`` is an ``(H, W)`` integer id image (0 = background); :func:`separation_mask`
+    moves exactly these pixels to the background (Fig. 3c).
+    """
+    instances = check_instances(instances)
     h, w = instances.shape
     contact = np.zeros((h, w), dtype=bool)
     for dy, dx in _HALF_NEIGHBOURHOOD:
@@ -126,7 +130,7 @@ def separation_mask(instances: np.ndarray) -> np.ndarray:
             non-negative integers (a bool mask is refused: it has no ids).
     """
     inst = check_instances(instances)
-    return ((inst != 0) & ~_contact(inst)).astype(np.uint8)
+    return ((inst != 0) & ~contact_pixels(inst)).astype(np.uint8)
 
 
 def touching_pairs(instances: np.ndarray) -> np.ndarray:
@@ -200,9 +204,7 @@ def instances_from_binary(label: np.ndarray, connectivity: int = 1) -> np.ndarra
     return out
 
 
-# --------------------------------------------------------------------------
-# Class balancing w_c
-# --------------------------------------------------------------------------
+# -- Class balancing w_c -------------------------------------------------------
 
 
 def balanced_class_weights(mask: np.ndarray) -> tuple[float, float]:
@@ -304,9 +306,7 @@ def class_label_weight_map(labels: np.ndarray, num_classes: int, balanced: bool 
     return w[a].astype(np.float32)
 
 
-# --------------------------------------------------------------------------
-# The border term of Eq. 2 (Fig. 3d)
-# --------------------------------------------------------------------------
+# -- The border term of Eq. 2 (Fig. 3d) ----------------------------------------
 
 
 def border_cutoff(w0: float = 10.0, sigma: float = 5.0, tol: float = DEFAULT_TOL) -> float:

@@ -11,7 +11,8 @@
 - :func:`matched_outcome`: a paired difference that counts only where a guard metric stays matched
   (merged nuclei at matched foreground IoU, ``dsb2018-border-weights``);
 - :func:`pooled_seed_sd`: the seed-to-seed spread of one metric pooled over several records' arms
-  (the noise floor of a one-seed number).
+  (the noise floor of a one-seed number);
+- :func:`image_spread`: the spread of a one-run record's score over its held-out images (Table 2).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 
 __all__ = ["arm_summary", "summary_rows", "paired_difference", "interval_text", "time_to_quality", "overfitting",
            "run_outcomes", "optimiser_outcome", "comparison_to", "interval_verdict", "matched_outcome",
-           "pooled_seed_sd"]
+           "pooled_seed_sd", "image_spread"]
 
 #: A network "collapsed" when it predicts one class on (nearly) every held-out pixel: its
 #: predicted cell fraction at probability 0.5 lies outside this range (ISBI labels: ~0.78 cell).
@@ -363,3 +364,38 @@ def pooled_seed_sd(sources: Sequence[tuple[Mapping[str, Any], str]], metric: str
         dfs.append(summ["n"] - 1)
     var = float(np.dot(np.square(sds), dfs) / sum(dfs))
     return {"sd": float(np.sqrt(var)), "df": int(sum(dfs)), "per_source": sds}
+
+
+def image_spread(record: Mapping[str, Any], metric: str) -> dict[str, Any]:
+    """The spread of a one-run record's score over its held-out images (frames).
+
+    A cell tracking record (``ctc2015-u373``, ``ctc2015-hela``) trains one seed and keeps
+    the score of each held-out frame as ``METRIC_imageK``. Their spread says how much the
+    mean rests on single frames; it is not a seed spread (which one run cannot give).
+
+    Args:
+        record: a record with top-level metrics ``METRIC`` and ``METRIC_image0``, ``_image1``, ...
+        metric: e.g. ``"seg"``.
+
+    Returns:
+        ``{"value"`` (the record's own score), ``"values"`` (per image, in order), ``"sd"``
+        (ddof=1), ``"min"``, ``"max"``, ``"n"}``.
+
+    Raises:
+        KeyError: the record keeps fewer than two per-image scores of ``metric``.
+
+    Examples:
+        >>> rec = {"metrics": {"seg": 0.8, "seg_image0": 0.7, "seg_image1": 0.9}}
+        >>> round(image_spread(rec, "seg")["sd"], 4), image_spread(rec, "seg")["n"]
+        (0.1414, 2)
+    """
+    metrics = record["metrics"]
+    values = []
+    while f"{metric}_image{len(values)}" in metrics:
+        values.append(float(metrics[f"{metric}_image{len(values)}"]))
+    if len(values) < 2:
+        raise KeyError(f"the record keeps {len(values)} per-image {metric!r} scores ({metric}_image0, ...): "
+                       "a spread needs two or more")
+    v = np.array(values)
+    return {"value": float(metrics[metric]), "values": values, "sd": float(v.std(ddof=1)),
+            "min": float(v.min()), "max": float(v.max()), "n": int(v.size)}

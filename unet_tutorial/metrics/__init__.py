@@ -69,7 +69,7 @@ from .sweep import (
     SweepResult,
     threshold_sweep,
 )
-from .touching import TouchingMerges, touching_merges
+from .touching import TouchingMerges, convex_touching_pairs, touching_merges
 from .warping import (
     MismatchType,
     WarpingResult,
@@ -116,6 +116,7 @@ __all__ = [
     # touching
     "TouchingMerges",
     "touching_merges",
+    "convex_touching_pairs",
     # summary
     "COURSE_METRICS",
     "error_summary",

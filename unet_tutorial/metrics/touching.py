@@ -4,6 +4,8 @@ The separation borders between touching cells and their large weights in the
 loss (§3, Eq. 2, Fig. 3c–d) exist so that touching cells come out as separate
 objects. :func:`touching_merges` counts the failures: the pairs of touching
 ground-truth objects that the prediction merges into one connected component.
+:func:`convex_touching_pairs` keeps the touching pairs that look like two cells
+pressed together, not one cell annotated in fragments.
 "Touching" has the definition of :func:`unet_tutorial.weights.touching_pairs`
 (8-adjacent objects), the one used for the weight maps.
 
@@ -24,7 +26,7 @@ from .._checks import check_binary, check_instances
 from ..weights import touching_pairs
 from ._common import C4, C8, MASK_HINT
 
-__all__ = ["TouchingMerges", "touching_merges"]
+__all__ = ["TouchingMerges", "touching_merges", "convex_touching_pairs"]
 
 
 @dataclass(frozen=True)
@@ -128,3 +130,60 @@ def touching_merges(pred: np.ndarray, instances: np.ndarray, connectivity: int =
     component[ids[first]] = comps[first]
     a, b = component[pairs[:, 0]], component[pairs[:, 1]]
     return TouchingMerges(pairs=pairs, merged=(a == b) & (a > 0), component=component)
+
+
+def convex_touching_pairs(instances: np.ndarray, *, min_area: int = 60, min_solidity: float = 0.9,
+                          max_union_solidity: float = 0.93) -> np.ndarray:
+    """The touching pairs that look like two cells pressed together, as an ``(K, 2)`` array.
+
+    Some annotations split one blob into several fragments; their common borders are not
+    borders between cells. A pair of :func:`~unet_tutorial.weights.touching_pairs` is kept
+    when each object is convex (solidity, its area over the area of its convex hull, at
+    least ``min_solidity``) and not tiny (``min_area`` pixels or more), while the two
+    together are not convex (solidity of their union below ``max_union_solidity``): a neck
+    where they meet. Chapter 3 picks its example image by this count.
+
+    Args:
+        instances: ``(H, W)`` integer ids, 0 = background.
+        min_area: smallest object kept, pixels.
+        min_solidity: smallest solidity of each object of a pair, in (0, 1].
+        max_union_solidity: the union's solidity must lie below it, in (0, 1].
+
+    Returns:
+        The kept rows of ``touching_pairs(instances)``, int, shape ``(K, 2)``.
+
+    Raises:
+        ValueError: ``instances`` is not an instance image, or a bound is out of range.
+
+    Examples:
+        >>> two = np.zeros((20, 30), dtype=np.int32)
+        >>> yy, xx = np.mgrid[:20, :30]
+        >>> two[(yy - 10) ** 2 + (xx - 9) ** 2 <= 36] = 1
+        >>> two[((yy - 10) ** 2 + (xx - 21) ** 2 <= 36) & (two == 0)] = 2
+        >>> convex_touching_pairs(two, min_area=20).tolist()  # two discs: a neck
+        [[1, 2]]
+        >>> halves = np.zeros((20, 30), dtype=np.int32)
+        >>> halves[4:16, 4:26] = 1
+        >>> halves[4:16, 15:26] = 2
+        >>> convex_touching_pairs(halves, min_area=20).tolist()  # one rectangle cut in two
+        []
+    """
+    from skimage.measure import regionprops
+
+    inst = check_instances(instances)
+    for name, v in (("min_solidity", min_solidity), ("max_union_solidity", max_union_solidity)):
+        if not 0.0 < v <= 1.0:
+            raise ValueError(f"{name} must be in (0, 1], got {v!r}")
+    if min_area < 1:
+        raise ValueError(f"min_area must be a positive number of pixels, got {min_area!r}")
+    props = {p.label: p for p in regionprops(inst)}
+    pairs = touching_pairs(inst)
+    keep = []
+    for p, q in pairs:
+        a, b = props[p], props[q]
+        if min(a.area, b.area) < min_area or min(a.solidity, b.solidity) < min_solidity:
+            keep.append(False)
+            continue
+        union = regionprops(((inst == p) | (inst == q)).astype(np.uint8))[0]
+        keep.append(union.solidity < max_union_solidity)
+    return pairs[np.array(keep, dtype=bool)] if len(pairs) else pairs
