@@ -33,9 +33,10 @@ def test_numerical_modules_do_not_import_matplotlib():
 def test_the_network_knows_no_data_and_no_training():
     modules = _imported_after("import unet_tutorial.model")
     own = {m for m in modules if m.startswith("unet_tutorial.")}
-    # the package's __init__ brings the device policy (hardware: machine facts, no data, no training)
+    # the package's __init__ brings the device policy (hardware: machine facts, no data, no training);
+    # since2015 gives the blocks their optional normalisation layers (torch.nn only)
     assert own <= {"unet_tutorial.model", "unet_tutorial._checks", "unet_tutorial.protocol",
-                   "unet_tutorial.hardware"}, own
+                   "unet_tutorial.hardware", "unet_tutorial.since2015"}, own
 
 
 def test_prediction_needs_no_trainer():

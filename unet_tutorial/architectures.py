@@ -214,7 +214,8 @@ def network_config(model: nn.Module) -> dict[str, Any]:
     """The constructor arguments of ``model`` (a model file's ``unet`` entry; plain data).
 
     A :class:`~unet_tutorial.model.UNet` gives its six arguments, as files have always
-    held them; the other architectures add their ``architecture`` name.
+    held them (and ``norm`` when it has one); the other architectures add their
+    ``architecture`` name.
     """
     name = architecture_of(model)
     if name == "ciresan-n4":
@@ -222,6 +223,8 @@ def network_config(model: nn.Module) -> dict[str, Any]:
     drop = model.dropout.p if isinstance(model.dropout, nn.Dropout) else 0.0
     out = {"in_channels": model.in_channels, "num_classes": model.num_classes, "base_channels": model.base_channels,
            "depth": model.depth, "padding": model.padding, "dropout": float(drop)}
+    if getattr(model, "norm", "none") != "none":  # files of the paper's network keep their six entries
+        out["norm"] = model.norm
     return out if name == "unet" else {"architecture": name, **out}
 
 

@@ -24,7 +24,9 @@ import torch
 
 from .augment import AUGMENTATIONS
 from .architectures import ARCHITECTURES, check_architecture_input
+from .losses import LOSSES
 from .normalize import NORMALIZE_MODES
+from .since2015 import NORMS
 
 __all__ = ["TrainConfig", "FIELDS", "CONFIG_NAMES", "get_config", "load_config", "read_toml",
            "parse_override", "config_table"]
@@ -51,6 +53,9 @@ class TrainConfig:
             the comparison ``isbi2012-why-u`` (:mod:`unet_tutorial.architectures`):
             ``"no-skip"``, ``"fcn"``, ``"ciresan-n4"`` (2 classes; ``base_channels``,
             ``depth`` and ``dropout`` do not apply to it).
+        norm: ``"none"`` (the paper) or a normalisation layer after every 3×3
+            convolution of the U-Net: ``"batch"``, ``"instance"``, ``"group"``
+            (:mod:`unet_tutorial.since2015`; architecture ``"unet"`` only).
 
     Tiles and data:
         tile_size: input tile edge [pixels], a valid size of the network
@@ -76,6 +81,9 @@ class TrainConfig:
         sigma: width σ of the separation-border term [pixels]; 5.
         class_weights: ``"balanced"`` (``w_c`` = inverse class frequency,
             normalised) or ``"none"`` (``w_c ≡ 1``).
+        loss: ``"ce"`` (Eq. 1, the paper) or ``"dice+ce"`` (Eq. 1 plus the soft Dice
+            loss of the foreground classes, nnU-Net's default:
+            :func:`unet_tutorial.losses.dice_cross_entropy`).
 
     Optimisation:
         optimizer: ``"sgd"`` (the paper: SGD with momentum) or ``"adam"``.
@@ -125,6 +133,7 @@ class TrainConfig:
     num_classes: int = 2
     class_names: str = ""
     architecture: str = "unet"
+    norm: str = "none"
     # tiles and data
     tile_size: int = 572
     batch_size: int = 1
@@ -136,6 +145,7 @@ class TrainConfig:
     w0: float = 10.0
     sigma: float = 5.0
     class_weights: str = "balanced"
+    loss: str = "ce"
     # optimisation
     optimizer: str = "sgd"
     lr: float = 0.01
@@ -176,6 +186,9 @@ class TrainConfig:
             raise ValueError(f"config field 'border_weights': Eq. 2's separation borders need instance masks "
                              f"(2 classes); with num_classes = {self.num_classes} set border_weights = false "
                              "(the class-balancing weights w_c still apply)")
+        if self.norm != "none" and self.architecture != "unet":
+            raise ValueError(f"config field 'norm': a normalisation layer is an option of the U-Net only, "
+                             f"not of architecture {self.architecture!r}; set norm = \"none\"")
         names = self.class_name_list()
         if self.class_names.strip() and (len(names) != self.num_classes or len(set(names)) != len(names)):
             raise ValueError(f"config field 'class_names' must list {self.num_classes} distinct names separated "
@@ -292,6 +305,7 @@ FIELDS: dict[str, Rule] = {
     "num_classes": Rule(_INT, lambda v: 2 <= v <= 255, "must be in [2, 255] (class labels are stored as uint8)"),
     "class_names": Rule(_STR, lambda v: True, ""),
     "architecture": Rule(_STR, *_choice(*ARCHITECTURES)),
+    "norm": Rule(_STR, *_choice(*NORMS)),
     "tile_size": Rule(_INT, *_AT_LEAST_1),  # and a valid size of the network (checked after the table)
     "batch_size": Rule(_INT, *_AT_LEAST_1),
     "holdout": Rule(_INT, *_AT_LEAST_0),
@@ -301,6 +315,7 @@ FIELDS: dict[str, Rule] = {
     "w0": Rule(_FLOAT, _finite(0.0), "must be a finite number >= 0"),
     "sigma": Rule(_FLOAT, _finite(0.0, open_lo=True), "must be a finite number > 0 (pixels)"),
     "class_weights": Rule(_STR, *_choice("balanced", "none")),
+    "loss": Rule(_STR, *_choice(*LOSSES)),
     "optimizer": Rule(_STR, *_choice("sgd", "adam")),
     "lr": Rule(_FLOAT, _finite(0.0, open_lo=True), "must be a positive finite number"),
     "momentum": Rule(_FLOAT, _finite(0.0, 1.0), "must be in [0, 1)"),

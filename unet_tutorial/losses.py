@@ -17,6 +17,11 @@ normalised by the number of pixels ``|Ω|`` of the output map(s):
 Normalising by the pixel count (not by ``Σ w``) keeps the loss, and so the
 useful learning rate, independent of the tile size while still letting the
 weights change the balance between pixels.
+
+Since 2015 (chapter "U-Net since 2015"): :func:`soft_dice_loss` and
+:func:`dice_cross_entropy`, Eq. 1 plus the soft Dice loss of the foreground classes
+(Milletari et al. 2016; the default loss of nnU-Net, Isensee et al. 2021), selected by
+``TrainConfig.loss`` through :data:`LOSSES`.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import torch.nn.functional as F
 
 from .model import center_crop
 
-__all__ = ["weighted_cross_entropy"]
+__all__ = ["weighted_cross_entropy", "soft_dice_loss", "dice_cross_entropy", "LOSSES", "loss_function"]
 
 Reduction = Literal["mean", "sum", "none"]
 
@@ -137,3 +142,70 @@ def weighted_cross_entropy(
     if reduction == "sum":
         return per_pixel.sum()
     return per_pixel.mean()
+
+
+def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, *, smooth: float = 1.0) -> torch.Tensor:
+    """The soft Dice loss of the foreground classes: ``1 − mean_k 2|P_k·T_k| / (|P_k| + |T_k|)``.
+
+    ``P_k`` is the soft-max probability of class ``k`` and ``T_k`` its one-hot target,
+    summed over the whole batch and all pixels (the "batch Dice" of nnU-Net, so that a
+    tile without foreground does not get a loss of 1), for the classes ``k = 1 … K−1``
+    (class 0, the background, is left out, as in nnU-Net). ``smooth`` (pixels) keeps
+    the ratio defined when a class is absent from both. Unlike Eq. 1, every class
+    counts by its overlap, not by its pixel count: no class-balancing weight is needed.
+
+    Args:
+        logits: ``(N, K, h, w)`` raw scores.
+        target: ``(N, H, W)`` integer labels in ``[0, K)``, ``H >= h``, ``W >= w``
+            (center-cropped to the logits, as in :func:`weighted_cross_entropy`).
+        smooth: added to numerator and denominator, > 0.
+
+    Returns:
+        A scalar tensor in ``[0, 1]``.
+
+    Raises:
+        ValueError: wrong shapes or dtypes (as :func:`weighted_cross_entropy`), or
+            ``smooth`` not positive.
+
+    Examples:
+        >>> t = torch.tensor([[[0, 1], [1, 1]]])
+        >>> perfect = torch.stack([(t == 0).float(), (t == 1).float()], 1) * 20 - 10
+        >>> round(float(soft_dice_loss(perfect, t)), 4)
+        0.0
+    """
+    _check_inputs(logits, target, None)
+    if not smooth > 0:
+        raise ValueError(f"smooth must be positive, got {smooth!r}")
+    n, k, h, w = logits.shape
+    target = center_crop(target, h, w).long()
+    p = F.softmax(logits.float(), dim=1)[:, 1:]  # (N, K-1, h, w): the foreground classes
+    t = F.one_hot(target, k).permute(0, 3, 1, 2)[:, 1:].float()
+    dims = (0, 2, 3)
+    dice = (2 * (p * t).sum(dims) + smooth) / (p.sum(dims) + t.sum(dims) + smooth)
+    return 1 - dice.mean()
+
+
+def dice_cross_entropy(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None, *,
+                       check_values: bool = True) -> torch.Tensor:
+    """Eq. 1 (weighted by ``weight``, e.g. Eq. 2's map) plus :func:`soft_dice_loss`, unweighted sum.
+
+    nnU-Net's default loss adds cross-entropy and soft Dice; keeping the pixel weights in
+    the cross-entropy term keeps Eq. 2's separation borders in the comparison.
+    """
+    return (weighted_cross_entropy(logits, target, weight, check_values=check_values)
+            + soft_dice_loss(logits, target))
+
+
+#: ``TrainConfig.loss`` → the loss ``(logits, target, weight, *, check_values) → scalar``.
+LOSSES = {"ce": weighted_cross_entropy, "dice+ce": dice_cross_entropy}
+
+
+def loss_function(name: str):
+    """The loss of ``TrainConfig.loss`` ``name`` (:data:`LOSSES`).
+
+    Raises:
+        ValueError: an unknown name (the known ones listed).
+    """
+    if name not in LOSSES:
+        raise ValueError(f"unknown loss {name!r}; known: {', '.join(LOSSES)}")
+    return LOSSES[name]

@@ -8,20 +8,16 @@ center-cropped skip connection concatenated, a final 1×1 convolution, drop-out
 at the end of the contracting path and He initialisation (§3). That is 23
 convolutional layers, and a 572×572 input tile gives a 388×388 output map.
 
-Size arithmetic (``padding="valid"``). Every 3×3 unpadded convolution removes
-one pixel on each side (size ``s → s − 2``), so each block of two removes 4.
-With ``depth`` poolings the contracting path computes, for level ``i``::
+Size arithmetic (``padding="valid"``): every unpadded 3×3 convolution removes one pixel
+per side, each pooling halves (the size must be even), each expanding step maps
+``u → 2u − 4``: 572 → 568 | 284 → 280 | 140 → 136 | 68 → 64 | 32 → 28, back up
+56 → 52 | 104 → 100 | 200 → 196 | 392 → 388. The valid sizes are
+``s = 2**depth · k + 4 · (2**depth − 1)`` (depth 4: ``16k + 60``, ``k ≥ 8``), and the
+network consumes a constant border of ``(s − output) / 2`` pixels per side (92).
 
-    s_0 = input,   x_i = s_i − 4,   s_{i+1} = x_i / 2     (x_i must be even)
-
-the bottleneck gives ``b = s_depth − 4`` and each of the ``depth`` expanding
-steps doubles and then removes 4: ``u → 2u − 4``. For depth 4 this gives
-572 → 570 → 568 | 284 → 282 → 280 | 140 → 138 → 136 | 68 → 66 → 64 |
-32 → 30 → 28 and back up 56 → 52 | 104 → 100 | 200 → 196 | 392 → 388.
-The valid sizes are ``s = 2**depth · k + 4 · (2**depth − 1)`` (for depth 4:
-``16k + 60`` with ``k ≥ 8``, i.e. 188, 204, …, 572, …, so that every pooling sees an
-even size and the expanding path is not empty), and the network consumes a constant
-border (context) of ``(s − output) / 2`` pixels per side: 92 for depth 4.
+``norm`` adds what practice added since 2015 (chapter "U-Net since 2015"): a batch,
+instance or group normalisation after every 3×3 convolution, before its ReLU
+(Ioffe & Szegedy 2015; Ulyanov et al. 2016; Wu & He 2018; nnU-Net uses instance norm).
 """
 
 from __future__ import annotations
@@ -36,6 +32,7 @@ from torch import nn
 
 from ._checks import check_int, check_planes
 from .protocol import Protocol, WithProtocol
+from .since2015 import NORMS, Norm, norm_layer
 
 __all__ = [
     "UNet",
@@ -270,29 +267,27 @@ def border(depth: int = 4, padding: Padding = "valid") -> int:
 
 
 class DoubleConv(nn.Sequential):
-    """Two 3×3 convolutions, each followed by a ReLU (one level of Fig. 1)."""
+    """Two 3×3 convolutions, each followed by a ReLU (one level of Fig. 1); with ``norm``,
+    a normalisation layer between each convolution and its ReLU."""
 
-    def __init__(
-        self, in_channels: int, out_channels: int, padding: Padding = "valid"
-    ) -> None:
+    def __init__(self, in_channels: int, out_channels: int, padding: Padding = "valid",
+                 norm: Norm = "none") -> None:
         pad = 0 if padding == "valid" else 1
-        super().__init__(
-            nn.Conv2d(in_channels, out_channels, 3, padding=pad),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(out_channels, out_channels, 3, padding=pad),
-            nn.ReLU(inplace=True),
-        )
+        layers: list[nn.Module] = []
+        for c_in in (in_channels, out_channels):
+            layers.append(nn.Conv2d(c_in, out_channels, 3, padding=pad))
+            if norm != "none":
+                layers.append(norm_layer(norm, out_channels))
+            layers.append(nn.ReLU(inplace=True))
+        super().__init__(*layers)
 
 
 class Down(nn.Sequential):
     """2×2 max-pooling (stride 2), then a :class:`DoubleConv` doubling the channels."""
 
-    def __init__(
-        self, in_channels: int, out_channels: int, padding: Padding = "valid"
-    ) -> None:
-        super().__init__(
-            nn.MaxPool2d(2, stride=2), DoubleConv(in_channels, out_channels, padding)
-        )
+    def __init__(self, in_channels: int, out_channels: int, padding: Padding = "valid",
+                 norm: Norm = "none") -> None:
+        super().__init__(nn.MaxPool2d(2, stride=2), DoubleConv(in_channels, out_channels, padding, norm))
 
 
 def center_crop(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -322,12 +317,11 @@ class Up(nn.Module):
     """2×2 up-convolution halving the channels, concatenation with the cropped skip,
     then a :class:`DoubleConv`."""
 
-    def __init__(
-        self, in_channels: int, out_channels: int, padding: Padding = "valid"
-    ) -> None:
+    def __init__(self, in_channels: int, out_channels: int, padding: Padding = "valid",
+                 norm: Norm = "none") -> None:
         super().__init__()
         self.up = nn.ConvTranspose2d(in_channels, in_channels // 2, 2, stride=2)
-        self.conv = DoubleConv(in_channels // 2 + out_channels, out_channels, padding)
+        self.conv = DoubleConv(in_channels // 2 + out_channels, out_channels, padding, norm)
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
         x = self.up(x)
@@ -371,6 +365,8 @@ class UNet(WithProtocol, nn.Module):
             before the bottleneck (which feeds both its skip connection and the
             last pooling) and on the bottleneck's output; as in the authors'
             released Caffe network (layers ``d3c`` and ``d4c``). 0 disables it.
+        norm: ``"none"`` (the paper) or a normalisation after every 3×3 convolution,
+            before its ReLU: ``"batch"``, ``"instance"``, ``"group"`` (:func:`norm_layer`).
 
     Shape:
         input ``(N, in_channels, H, W)`` with ``H`` and ``W`` valid sizes
@@ -389,6 +385,7 @@ class UNet(WithProtocol, nn.Module):
         depth: int = 4,
         padding: Padding = "valid",
         dropout: float = 0.5,
+        norm: Norm = "none",
     ) -> None:
         super().__init__()
         for name, value in (
@@ -401,21 +398,24 @@ class UNet(WithProtocol, nn.Module):
         _check_arch(depth, padding)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        if norm not in NORMS:
+            raise ValueError(f"norm must be one of {', '.join(NORMS)}, got {norm!r}")
         self.in_channels = in_channels
         self.num_classes = num_classes
         self.base_channels = base_channels
         self.depth = depth
         self.padding: Padding = padding
+        self.norm: Norm = norm
         self.protocol = Protocol()  # how it is meant to be used, set when trained or loaded
 
         chans = [base_channels * 2**i for i in range(depth + 1)]
-        self.inc = DoubleConv(in_channels, chans[0], padding)
-        self.downs = nn.ModuleList(Down(chans[i], chans[i + 1], padding) for i in range(depth))
+        self.inc = DoubleConv(in_channels, chans[0], padding, norm)
+        self.downs = nn.ModuleList(Down(chans[i], chans[i + 1], padding, norm) for i in range(depth))
         # One drop-out layer for the deepest contracting level (before the
         # bottleneck) and one for the bottleneck: "drop-out layers at the end of
         # the contracting path" (§3.1). Element-wise, as Caffe's Dropout layer.
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
-        self.ups = nn.ModuleList(Up(chans[i + 1], chans[i], padding) for i in reversed(range(depth)))
+        self.ups = nn.ModuleList(Up(chans[i + 1], chans[i], padding, norm) for i in reversed(range(depth)))
         self.head = nn.Conv2d(chans[0], num_classes, 1)
         self.reset_parameters()
 
@@ -541,8 +541,9 @@ class UNet(WithProtocol, nn.Module):
             return hook
 
         def watch(block: DoubleConv, prefix: str, level: int) -> None:
-            block[0].register_forward_hook(record(f"{prefix}.conv1", "conv3x3", level))
-            block[2].register_forward_hook(record(f"{prefix}.conv2", "conv3x3", level))
+            first, second = (m for m in block if isinstance(m, nn.Conv2d))  # a norm may sit between
+            first.register_forward_hook(record(f"{prefix}.conv1", "conv3x3", level))
+            second.register_forward_hook(record(f"{prefix}.conv2", "conv3x3", level))
 
         watch(net.inc, "enc0", 0)
         for i, down in enumerate(net.downs, start=1):

@@ -35,6 +35,7 @@ Command line: ``python -m unet_tutorial train --config cpu --data isbi2012 --out
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
 import sys
@@ -52,7 +53,7 @@ from .data.registry import prepare_data
 from .data.training import make_tile_dataset, normalized
 from .hardware import precision_name, resolve_precision, select_device, use_channels_last
 from .history import History, TrainingDiverged
-from .losses import weighted_cross_entropy
+from .losses import loss_function, weighted_cross_entropy
 from .model import UNet
 from .sampling import NumberedSamples, batches, sample_numbers, step_seed
 from .validation import evaluate, evaluate_classes, predict_probabilities
@@ -89,7 +90,7 @@ def build_model(config: TrainConfig) -> UNet:
     torch.manual_seed(config.seed)
     net = build_network(config.architecture, in_channels=1, num_classes=config.num_classes,
                         base_channels=config.base_channels, depth=config.depth, padding="valid",
-                        dropout=config.dropout)
+                        dropout=config.dropout, **({"norm": config.norm} if config.norm != "none" else {}))
     net.protocol = model_protocol(net).replace(class_names=config.class_name_list())
     return net
 
@@ -247,7 +248,8 @@ def train(
             on the held-out images of ``data`` at threshold 0.5.
         loss_fn: the loss, ``(logits (N, K, o, o), labels (N, s', s'), weights or
             None) → scalar``, labels and weights cropped by the loss itself; default
-            Eq. 1 (:func:`weighted_cross_entropy`).
+            ``config.loss``: Eq. 1 (:func:`weighted_cross_entropy`) or, for ``"dice+ce"``,
+            :func:`~unet_tutorial.losses.dice_cross_entropy`.
 
     Returns:
         ``(model, history)``; the model is on the training device, in eval mode.
@@ -322,6 +324,8 @@ def train(
             net = DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
 
         samples = NumberedSamples(make_tile_dataset(train_data, config), config.seed)
+        if loss_fn is None and config.loss != "ce":  # the data set checked the values once
+            loss_fn = functools.partial(loss_function(config.loss), check_values=False)
         _loop(net, model, optimizer, scheduler, scaler, samples, train_data, config, history,
               start=start, dev=dev, amp_dtype=amp_dtype, memory_format=memory_format,
               rank=rank, world=world, out=out, progress=progress, evaluate_fn=evaluate_fn, loss_fn=loss_fn,

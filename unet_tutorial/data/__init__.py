@@ -45,7 +45,7 @@ from .folder import folder_train_data, load_folder
 from .isbi2012 import (ISBI2012_BASE_URL, ISBI2012_COMMIT, ISBI2012_SHA256, fetch_isbi2012, load_isbi2012,
                        load_isbi2012_test_images)
 from .synthetic import synthetic_em, synthetic_nuclei, synthetic_voronoi_instances
-from .registry import DATASETS, DataSet, get_dataset, load_samples, make_split, prepare_data, train_data_argument
+from .registry import DATASETS, DataSet, get_dataset, load_samples, make_split, prepare_data
 from .samples import Samples, Split
 from .tiles import TileDataset, reflect_indices
 from .training import TrainData, make_tile_dataset, weight_maps

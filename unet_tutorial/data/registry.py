@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .ctc import load_ctc
 from .dsb2018 import DSB2018_PARTS, dsb2018_gray, dsb2018_ids, dsb2018_modality, dsb2018_split, load_dsb2018
 from .folder import folder_train_data
