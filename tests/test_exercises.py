@@ -344,7 +344,7 @@ def test_show_source_gives_the_real_source():
     assert isinstance(src, SourceCode)
     text = str(src)
     assert text.splitlines()[0] == "# unet_tutorial/model.py, DoubleConv"
-    assert "class DoubleConv(nn.Sequential):" in text and "nn.ReLU(inplace=True)," in text
+    assert "class DoubleConv(nn.Sequential):" in text and "nn.ReLU(inplace=True)" in text
     assert '"""Two 3×3 convolutions' in text and repr(src) == text
     assert src._repr_markdown_() == f"```python\n{text}\n```"
 
