@@ -444,7 +444,8 @@ EXPERIMENTS: dict[str, Experiment] = {
             "the seeds. Helps: the interval lies above 0. Hurts: below 0. Inconclusive: it contains 0. "
             "Reported beside it, not deciding: the same difference in touching pairs merged at matched "
             "foreground IoU (merged_at_iou) and the training seconds per step.",
-            notes="Registered before its pilot (pilot.json, commit 61415af: every arm 300 steps; stopped after "
+            notes="Registered before its pilot (commit 61415af; its pilot.json is in git at a61cbf8 and moves to "
+            "results/ with the record: every arm 300 steps; stopped after "
             "seed 0, the seed spread coming from dsb2018-border-weights, whose wc-border arm is this paper arm: "
             "held-out DSB s.d. 0.078 over 5 seeds at 800 steps, so 5 paired seeds resolve a paired difference "
             "of about 0.1). The pilot measured 6.37 training steps/s for paper, 4.91 with instance norm, 5.27 "
