@@ -311,7 +311,8 @@ def test_dsb_protocol_scores_at_the_dsb_and_the_iou_threshold_chosen_on_validati
     held = truth[:, :48].copy()  # another image: two of the pairs
     held_prob = prob[:, :48].copy()
     maps = {id(truth): prob, id(held): held_prob}
-    monkeypatch.setattr(evaluation, "_probabilities", lambda m, ims, **kw: [maps[id(im)] for im in ims])
+    monkeypatch.setattr(evaluation, "_class_probabilities",
+                        lambda m, ims, **kw: [np.stack([1 - maps[id(im)], maps[id(im)]]) for im in ims])
     got = evaluation.evaluate_dsb2018(None, [held], [held], threshold_images=[truth],
                                       threshold_instances=[truth], thresholds=(0.4, 0.5, 0.6))
     assert got["threshold"] == 0.6 and got["threshold_iou"] == 0.5

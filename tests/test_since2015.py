@@ -141,3 +141,184 @@ def test_training_with_norm_and_dice_ce_runs_and_saves_both(tmp_path):
     again = load_model(tmp_path / "model.pt")
     assert again.norm == "instance"
     assert any(isinstance(m, nn.InstanceNorm2d) for m in again.modules())
+
+
+# --------------------------------------------------------------------------
+# The 3-class target: background / interior / boundary, objects by seeded watershed
+# --------------------------------------------------------------------------
+
+
+def _touching_pair() -> np.ndarray:
+    """Two rectangles that share an edge (columns 13|14), and a small one apart."""
+    lab = np.zeros((24, 40), np.int32)
+    lab[3:17, 3:14], lab[3:17, 14:27], lab[19:22, 32:35] = 1, 2, 3
+    return lab
+
+
+def _hard(classes: np.ndarray) -> np.ndarray:
+    """One-hot "probabilities" ``(3, H, W)`` of a class label image."""
+    return np.stack([(classes == k).astype(np.float64) for k in range(3)])
+
+
+def test_boundary_classes_mark_a_rim_of_width_px_inside_every_object():
+    from unet_tutorial.since2015 import BOUNDARY_CLASSES, boundary_classes
+
+    lab = _touching_pair()
+    for width in (1, 2, 3):
+        c = boundary_classes(lab, width=width)
+        assert c.dtype == np.uint8 and set(np.unique(c)) <= {0, 1, 2}
+        assert ((c > 0) == (lab > 0)).all()  # the target keeps the foreground
+        # the left rectangle (rows 3-16, columns 3-13): a rim of `width` px on each side,
+        # the shared edge included, so its interior is (14 - 2w) x (11 - 2w)
+        assert (c[lab == 1] == 1).sum() == (14 - 2 * width) * (11 - 2 * width)
+        # the seam between the two touching objects is boundary on both sides
+        assert (c[3 + width:17 - width, 14 - width:14 + width] == 2).all()
+    # the 3 x 3 object has no interior at width 2: all rim
+    assert (boundary_classes(lab)[lab == 3] == 2).all()
+    # the image edge is no boundary: an object cut by it goes on outside
+    edge = np.zeros((10, 10), np.int32)
+    edge[:, :6] = 1
+    assert (boundary_classes(edge, width=1)[:, :5] == 1).all()
+    assert BOUNDARY_CLASSES == ("background", "interior", "boundary")
+    with pytest.raises(ValueError, match="boolean mask"):
+        boundary_classes(lab > 0)
+    with pytest.raises(ValueError, match="width"):
+        boundary_classes(lab, width=0)
+
+
+def test_instances_from_classes_separates_touching_objects_and_keeps_small_ones():
+    from unet_tutorial.metrics import match_instances
+    from unet_tutorial.since2015 import boundary_classes, instances_from_classes
+
+    lab = _touching_pair()
+    objects = instances_from_classes(_hard(boundary_classes(lab)), 0.5, min_size=4, gap=0)
+    assert objects.dtype == np.int32 and objects.max() == 3
+    m = match_instances(objects, lab, 0.5)
+    assert (m.tp, m.fp, m.fn) == (3, 0, 0)
+    assert m.iou.min() == 1.0  # the watershed cuts exactly at the seam, the rim-only object stays
+    # the 2-class reading of the same foreground merges the touching pair into one object
+    from unet_tutorial.inference import instances_from_probability
+
+    assert instances_from_probability((lab > 0).astype(float), 0.5, min_size=4, gap=0).max() == 2
+    # a threshold above every interior probability leaves no seed: each region is one object
+    soft = _hard(boundary_classes(lab)) * 0.8 + 0.2 / 3
+    assert instances_from_classes(soft, 0.9, min_size=4).max() == 2
+    assert instances_from_classes(soft, 0.5, min_size=4).max() == 3
+
+
+def test_instances_from_classes_refuses_bad_input():
+    from unet_tutorial.since2015 import instances_from_classes
+
+    good = _hard(np.zeros((8, 8), int))
+    with pytest.raises(ValueError, match=r"\(3, H, W\)"):
+        instances_from_classes(good[:2])
+    with pytest.raises(ValueError, match="probs"):
+        instances_from_classes(good[0])
+    with pytest.raises(ValueError, match="threshold must be in \\[0, 1\\]"):
+        instances_from_classes(good, 1.5)
+    with pytest.raises(ValueError, match="probability in \\[0, 1\\]"):
+        instances_from_classes(good * 2)
+
+
+def test_the_config_knows_the_boundary_target_and_refuses_it_with_eq2_borders():
+    cfg = get_config("cpu", target="boundary", border_weights=False)
+    assert cfg.output_classes == 3 and cfg.num_classes == 2
+    assert cfg.class_name_list() == ("background", "interior", "boundary")
+    assert get_config("cpu").output_classes == 2 and get_config("paper").target == "mask"
+    with pytest.raises(ValueError, match="config field 'target'.*border_weights = false"):
+        get_config("cpu", target="boundary")
+    with pytest.raises(ValueError, match="config field 'target' must be one of"):
+        get_config("cpu", target="edges")
+    with pytest.raises(ValueError, match="config field 'class_names'"):
+        get_config("cpu", target="boundary", border_weights=False, class_names="a,b,c")
+
+
+def test_training_on_the_boundary_target_gives_a_3_class_model_that_cuts_objects(tmp_path):
+    from unet_tutorial.checkpoint import load_model
+    from unet_tutorial.data import TrainData, synthetic_em
+    from unet_tutorial.data.training import with_target
+    from unet_tutorial.experiments.evaluation import evaluate_dsb2018, objects_from
+    from unet_tutorial.inference import predict_instances
+    from unet_tutorial.since2015 import predicts_boundaries
+    from unet_tutorial.train import train
+
+    pairs = [synthetic_em((64, 64), n_cells=6, seed=s) for s in range(3)]
+    data = TrainData([p[0] for p in pairs[:2]], [p[1] for p in pairs[:2]], [pairs[2][0]], [pairs[2][1]])
+    converted = with_target(data, "boundary")
+    assert converted.num_classes == 3 and set(np.unique(converted.labels[0])) == {0, 1, 2}
+    assert with_target(data, "mask") is data
+    with pytest.raises(ValueError, match="target must be one of"):
+        with_target(data, "edges")
+    cfg = get_config("cpu", base_channels=4, tile_size=188, steps=2, val_every=0, checkpoint_every=0,
+                     holdout=1, target="boundary", border_weights=False, device="cpu", precision="fp32")
+    model, history = train(cfg, data=([p[0] for p in pairs], [p[1] for p in pairs]), out_dir=tmp_path,
+                           progress=False)
+    assert model.num_classes == 3 and predicts_boundaries(model)
+    assert set(history.val) >= {"iou_interior", "iou_boundary"}  # validated on the 3-class labels
+    again = load_model(tmp_path / "model.pt")
+    assert predicts_boundaries(again) and not predicts_boundaries(UNet(base_channels=4))
+    objects = predict_instances(again, pairs[2][0], threshold=0.0, tta=False)
+    assert objects.dtype == np.int32 and objects.shape == pairs[2][0].shape
+    # the experiments' evaluation cuts the same objects from the same probabilities
+    assert objects_from(again).__name__ == "instances_from_classes"
+    from unet_tutorial.weights import instances_from_binary
+
+    scores = evaluate_dsb2018(again, [pairs[2][0]], [instances_from_binary(pairs[2][1])])
+    assert 0.0 <= scores["dsb"] <= 1.0 and scores["threshold"] == 0.5
+
+
+# --------------------------------------------------------------------------
+# Deep supervision
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("padding,size", [("valid", 188), ("same", 64)])
+def test_deep_supervision_scores_each_coarser_level_at_the_outputs_size(padding, size):
+    from unet_tutorial.losses import weighted_cross_entropy
+    from unet_tutorial.since2015 import DeepSupervision
+
+    torch.manual_seed(0)
+    net = UNet(base_channels=4, depth=3, padding=padding, dropout=0.0).train()
+    ds = DeepSupervision(net, 2)
+    assert [h.in_channels for h in ds.heads] == [8, 16]  # the levels above the last, finest first
+    logits = net(torch.rand(2, 1, size, size))
+    aux = ds.outputs(logits)
+    assert [a.shape for a in aux] == [logits.shape] * 2
+    y = torch.randint(0, 2, logits.shape[:1] + logits.shape[2:])
+    expected = (4 * weighted_cross_entropy(logits, y) + 2 * weighted_cross_entropy(aux[0], y)
+                + weighted_cross_entropy(aux[1], y)) / 7
+    assert torch.allclose(ds.loss(lambda lo, t, w: weighted_cross_entropy(lo, t, w))(logits, y, None), expected)
+    # the gradient reaches the heads and the coarse levels through the auxiliary terms
+    with pytest.raises(RuntimeError, match="no training forward pass"):
+        ds.outputs(logits)  # the loss used this step's features up
+    net.eval()
+    net(torch.rand(1, 1, size, size))  # predictions keep no features
+    with pytest.raises(RuntimeError, match="no training forward pass"):
+        ds.outputs(logits)
+    ds.remove()
+    with pytest.raises(ValueError, match="levels must be 1 … 2"):
+        DeepSupervision(net, 3)
+
+
+def test_training_with_deep_supervision_trains_the_heads_and_saves_the_papers_network(tmp_path):
+    from unet_tutorial.checkpoint import load_checkpoint, load_model
+    from unet_tutorial.data import synthetic_em
+    from unet_tutorial.train import train
+
+    pairs = [synthetic_em((64, 64), n_cells=6, seed=s) for s in range(3)]
+    data = ([p[0] for p in pairs], [p[1] for p in pairs])
+    cfg = get_config("cpu", base_channels=4, tile_size=188, steps=2, val_every=0, checkpoint_every=1,
+                     holdout=1, deep_supervision=2, device="cpu", precision="fp32")
+    _, history = train(cfg, data=data, out_dir=tmp_path, progress=False)
+    _, plain = train(cfg.replace(deep_supervision=0), data=data, out_dir=tmp_path / "plain", progress=False)
+    assert history.loss[0] != plain.loss[0]  # the same first tile, another loss: the heads count
+    blob = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert {k.split(".")[0] for k in blob["aux"]} == {"heads"}
+    # the model file holds the paper's network alone
+    assert set(load_model(tmp_path / "model.pt").state_dict()) == set(
+        load_model(tmp_path / "plain" / "model.pt").state_dict())
+    # resuming restores the heads and continues
+    _, resumed = train(cfg, data=data, out_dir=tmp_path, resume=True, steps=3, progress=False)
+    assert len(resumed.loss) == 3 and resumed.loss[:2] == history.loss
+    with pytest.raises(ValueError, match="config field 'deep_supervision'"):
+        get_config("cpu", deep_supervision=4)

@@ -249,12 +249,14 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 def save_checkpoint(path: str | os.PathLike[str], model: UNet, optimizer: torch.optim.Optimizer,
                     scheduler: torch.optim.lr_scheduler.LRScheduler, *, step: int, config: Any, history: Any,
-                    scaler: torch.amp.GradScaler | None = None, ema: nn.Module | None = None) -> None:
+                    scaler: torch.amp.GradScaler | None = None, ema: nn.Module | None = None,
+                    aux: nn.Module | None = None) -> None:
     """Write a resumable checkpoint atomically.
 
     The file is a model file of :func:`save_model` (keys ``unet`` and
     ``state_dict``, so :func:`load_model` and ``predict`` read it) plus
-    ``optimizer``, ``scheduler``, ``scaler``, ``ema`` (the averaged weights, when kept), ``rng``, ``step`` (steps done),
+    ``optimizer``, ``scheduler``, ``scaler``, ``ema`` (the averaged weights, when kept), ``aux``
+    (training-only modules such as deep supervision's heads, when used), ``rng``, ``step`` (steps done),
     ``config`` (a :class:`~unet_tutorial.config.TrainConfig`) and ``history``
     (a :class:`~unet_tutorial.train.History`), all tensors and plain data so that
     it loads with ``torch.load(weights_only=True)``.
@@ -262,7 +264,8 @@ def save_checkpoint(path: str | os.PathLike[str], model: UNet, optimizer: torch.
     save_model(model, path, optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
                scaler=scaler.state_dict() if scaler is not None and scaler.is_enabled() else {},
                rng=_rng_state(), step=int(step), config=config.to_dict(), history=history.to_dict(),
-               **({"ema": ema.state_dict()} if ema is not None else {}))
+               **({"ema": ema.state_dict()} if ema is not None else {}),
+               **({"aux": aux.state_dict()} if aux is not None else {}))
 
 
 def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -26,7 +26,7 @@ from .augment import AUGMENTATIONS
 from .architectures import ARCHITECTURES, check_architecture_input
 from .losses import LOSSES
 from .normalize import NORMALIZE_MODES
-from .since2015 import NORMS
+from .since2015 import BOUNDARY_CLASSES, NORMS, TARGETS
 
 __all__ = ["TrainConfig", "FIELDS", "CONFIG_NAMES", "get_config", "load_config", "read_toml",
            "parse_override", "config_table"]
@@ -84,6 +84,13 @@ class TrainConfig:
         loss: ``"ce"`` (Eq. 1, the paper) or ``"dice+ce"`` (Eq. 1 plus the soft Dice
             loss of the foreground classes, nnU-Net's default:
             :func:`unet_tutorial.losses.dice_cross_entropy`).
+        target: ``"mask"`` (the paper: background/foreground, borders weighted by Eq. 2)
+            or ``"boundary"`` (background / interior / boundary, objects cut by a seeded
+            watershed: :func:`unet_tutorial.since2015.boundary_classes`; 2-class instance
+            data, ``border_weights = false``; the network gets 3 output classes).
+        deep_supervision: supervise this many coarser levels of the expanding path too
+            (:class:`unet_tutorial.since2015.DeepSupervision`, nnU-Net's default); 0 = off
+            (the paper). U-Net only, at most ``depth − 1``.
 
     Optimisation:
         optimizer: ``"sgd"`` (the paper: SGD with momentum) or ``"adam"``.
@@ -146,6 +153,8 @@ class TrainConfig:
     sigma: float = 5.0
     class_weights: str = "balanced"
     loss: str = "ce"
+    target: str = "mask"
+    deep_supervision: int = 0
     # optimisation
     optimizer: str = "sgd"
     lr: float = 0.01
@@ -186,6 +195,17 @@ class TrainConfig:
             raise ValueError(f"config field 'border_weights': Eq. 2's separation borders need instance masks "
                              f"(2 classes); with num_classes = {self.num_classes} set border_weights = false "
                              "(the class-balancing weights w_c still apply)")
+        if self.target == "boundary" and self.class_names.strip():
+            raise ValueError("config field 'class_names': the boundary target's classes are fixed "
+                             f"({', '.join(BOUNDARY_CLASSES)}); leave class_names empty")
+        if self.target == "boundary" and (self.num_classes != 2 or self.border_weights):
+            raise ValueError("config field 'target': the 3-class boundary target is made from 2-class instance "
+                             f"masks and replaces Eq. 2's border term; got num_classes = {self.num_classes}, "
+                             f"border_weights = {self.border_weights} (set num_classes = 2, border_weights = false)")
+        if self.deep_supervision and (self.architecture != "unet" or self.deep_supervision >= self.depth):
+            raise ValueError(f"config field 'deep_supervision': a U-Net of depth {self.depth} has "
+                             f"{self.depth - 1} coarser levels to supervise (architecture 'unet' only), "
+                             f"got {self.deep_supervision} with architecture {self.architecture!r}")
         if self.norm != "none" and self.architecture != "unet":
             raise ValueError(f"config field 'norm': a normalisation layer is an option of the U-Net only, "
                              f"not of architecture {self.architecture!r}; set norm = \"none\"")
@@ -194,11 +214,18 @@ class TrainConfig:
             raise ValueError(f"config field 'class_names' must list {self.num_classes} distinct names separated "
                              f"by commas (class 0 first), got {self.class_names!r}")
 
+    @property
+    def output_classes(self) -> int:
+        """The network's output classes: 3 for ``target = "boundary"``, else ``num_classes``."""
+        return len(BOUNDARY_CLASSES) if self.target == "boundary" else self.num_classes
+
     def class_name_list(self) -> tuple[str, ...]:
         """The names of the ``num_classes`` classes: ``class_names`` split at commas, else the defaults
         (:func:`unet_tutorial.protocol.default_class_names`)."""
         from .protocol import default_class_names
 
+        if self.target == "boundary":
+            return BOUNDARY_CLASSES
         if not self.class_names.strip():
             return default_class_names(self.num_classes)
         return tuple(n.strip() for n in self.class_names.split(","))
@@ -316,6 +343,8 @@ FIELDS: dict[str, Rule] = {
     "sigma": Rule(_FLOAT, _finite(0.0, open_lo=True), "must be a finite number > 0 (pixels)"),
     "class_weights": Rule(_STR, *_choice("balanced", "none")),
     "loss": Rule(_STR, *_choice(*LOSSES)),
+    "target": Rule(_STR, *_choice(*TARGETS)),
+    "deep_supervision": Rule(_INT, lambda v: 0 <= v <= 8, "must be in [0, 8] (supervised levels; 0 = off)"),
     "optimizer": Rule(_STR, *_choice("sgd", "adam")),
     "lr": Rule(_FLOAT, _finite(0.0, open_lo=True), "must be a positive finite number"),
     "momentum": Rule(_FLOAT, _finite(0.0, 1.0), "must be in [0, 1)"),

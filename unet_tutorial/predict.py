@@ -132,9 +132,12 @@ def _predict_files(args: argparse.Namespace) -> None:
         plan_tiles(model, 1, 1, args.tile_size)  # ValueError naming valid sizes, before any output
     amp = args.backend == "torch" and resolve_precision(args.precision, device) == torch.bfloat16
     protocol = model_protocol(model)
-    if model.num_classes > 2 and (args.instances or args.threshold is not None):
+    from .since2015 import instances_from_classes, predicts_boundaries
+
+    if model.num_classes > 2 and not predicts_boundaries(model) and (args.instances or args.threshold is not None):
         raise ValueError(f"the model has {model.num_classes} classes: its label map is the most probable class "
-                         "(no --threshold), and --instances separates the objects of a 2-class model only")
+                         "(no --threshold), and --instances separates the objects of a 2-class model (or of "
+                         "the boundary target) only")
     threshold = next(t for t in (args.threshold, protocol.threshold, 0.5) if t is not None)
     tta = protocol.tta if args.tta is None else bool(args.tta)
     min_size = DEFAULT_MIN_SIZE if args.min_size is None else args.min_size
@@ -173,6 +176,9 @@ def _predict_files(args: argparse.Namespace) -> None:
                              "axes": "CYX", "Labels": list(protocol.class_names)}))
             write_atomic(out / f"{path.stem}_labels.png",
                          lambda f: skimage.io.imsave(f, labels, check_contrast=False))
+            if args.instances and predicts_boundaries(model):  # the boundary target: seeded watershed
+                objects = instances_from_classes(probs, threshold, min_size=min_size)
+                write_atomic(out / f"{path.stem}_instances.tif", lambda f: tifffile.imwrite(f, objects))
             continue
         prob = probs[1]
         mask = np.where(prob > threshold, 255, 0).astype(np.uint8)

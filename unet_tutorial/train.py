@@ -50,12 +50,13 @@ from torch import nn
 from .checkpoint import load_checkpoint, save_checkpoint, save_model, set_rng_state
 from .config import TrainConfig, get_config, parse_override
 from .data.registry import prepare_data
-from .data.training import make_tile_dataset, normalized
+from .data.training import make_tile_dataset, normalized, with_target
 from .hardware import precision_name, resolve_precision, select_device, use_channels_last
 from .history import History, TrainingDiverged
 from .losses import loss_function, weighted_cross_entropy
 from .model import UNet
 from .sampling import NumberedSamples, batches, sample_numbers, step_seed
+from .since2015 import DeepSupervision
 from .validation import evaluate, evaluate_classes, predict_probabilities
 
 #: A training loss: ``(logits (N, K, o, o) float32, labels (N, s', s') int64, weights or None) → scalar``.
@@ -81,14 +82,14 @@ __all__ = [
 
 
 def build_model(config: TrainConfig) -> UNet:
-    """The :class:`UNet` of ``config`` (1 input channel, ``config.num_classes`` classes, valid padding),
+    """The :class:`UNet` of ``config`` (1 input channel, ``config.output_classes`` classes, valid padding),
     seeded, carrying the class names of ``config`` in its protocol."""
     from .protocol import model_protocol
 
     from .architectures import build_network
 
     torch.manual_seed(config.seed)
-    net = build_network(config.architecture, in_channels=1, num_classes=config.num_classes,
+    net = build_network(config.architecture, in_channels=1, num_classes=config.output_classes,
                         base_channels=config.base_channels, depth=config.depth, padding="valid",
                         dropout=config.dropout, **({"norm": config.norm} if config.norm != "none" else {}))
     net.protocol = model_protocol(net).replace(class_names=config.class_name_list())
@@ -286,6 +287,7 @@ def train(
         raise ValueError(f"the data holds {train_data.num_classes}-class labels ({train_data.name}) but the "
                          f"configuration trains num_classes = {config.num_classes}: set num_classes = "
                          f"{train_data.num_classes} (the train command: --classes {train_data.num_classes})")
+    train_data = with_target(train_data, config.target)  # the 3-class boundary target, if asked
 
     threads_before = torch.get_num_threads()
     own_group = False
@@ -299,7 +301,9 @@ def train(
         if init is not None:
             model.load_state_dict(init.state_dict())
         model.to(dev, memory_format=memory_format)
-        optimizer = make_optimizer(model, config)
+        # deep supervision's heads train with the network but stay out of its file
+        aux = DeepSupervision(model, config.deep_supervision).to(dev) if config.deep_supervision else None
+        optimizer = make_optimizer(model if aux is None else nn.ModuleList([model, aux]), config)
         scheduler = make_scheduler(optimizer, config)
         history = History()
         start = 0
@@ -308,6 +312,8 @@ def train(
             model.load_state_dict(blob["state_dict"])
             if ema is not None:
                 ema.load_state_dict(blob["ema"])
+            if aux is not None:
+                aux.load_state_dict(blob["aux"])
             optimizer.load_state_dict(blob["optimizer"])
             scheduler.load_state_dict(blob["scheduler"])
             if blob.get("scaler") and scaler.is_enabled():
@@ -326,11 +332,15 @@ def train(
         samples = NumberedSamples(make_tile_dataset(train_data, config), config.seed)
         if loss_fn is None and config.loss != "ce":  # the data set checked the values once
             loss_fn = functools.partial(loss_function(config.loss), check_values=False)
+        if aux is not None:
+            loss_fn = aux.loss(loss_fn or _eq1)
         _loop(net, model, optimizer, scheduler, scaler, samples, train_data, config, history,
               start=start, dev=dev, amp_dtype=amp_dtype, memory_format=memory_format,
               rank=rank, world=world, out=out, progress=progress, evaluate_fn=evaluate_fn, loss_fn=loss_fn,
-              ema=ema)
+              ema=ema, aux=aux)
     finally:
+        if aux is not None:
+            aux.remove()
         torch.set_num_threads(threads_before)
         if own_group:
             import torch.distributed as dist
@@ -363,7 +373,7 @@ def _time_is_up(mine: bool, world: int, dev: torch.device) -> bool:
 
 def _loop(net, model, optimizer, scheduler, scaler, samples, data, config, history, *,
           start, dev, amp_dtype, memory_format, rank, world, out, progress, evaluate_fn=None,
-          loss_fn=None, ema=None) -> None:
+          loss_fn=None, ema=None, aux=None) -> None:
     """The optimisation steps ``start … config.steps − 1`` (see :func:`train`)."""
     from ._progress import progress_bar
 
@@ -382,7 +392,7 @@ def _loop(net, model, optimizer, scheduler, scaler, samples, data, config, histo
         if main_proc and ckpt_path is not None:
             t = time.perf_counter()
             save_checkpoint(ckpt_path, model, optimizer, scheduler, step=done, config=config,
-                            history=history, scaler=scaler, ema=ema)
+                            history=history, scaler=scaler, ema=ema, aux=aux)
             history.save(out / "history.json")
             last_good = ckpt_path
             paused += time.perf_counter() - t

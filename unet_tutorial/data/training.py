@@ -24,7 +24,7 @@ from .tiles import TileDataset
 if TYPE_CHECKING:
     from ..config import TrainConfig
 
-__all__ = ["TrainData", "weight_maps", "make_tile_dataset", "normalized"]
+__all__ = ["TrainData", "weight_maps", "make_tile_dataset", "normalized", "with_target"]
 
 
 @dataclass
@@ -87,10 +87,42 @@ def normalized(data: TrainData, mode: str) -> TrainData:
     return out
 
 
+def with_target(data: TrainData, target: str) -> TrainData:
+    """``data`` with its labels made the training target ``target`` (``TrainConfig.target``).
+
+    ``"mask"``: unchanged (the paper). ``"boundary"``: each binary separation mask's
+    4-connected cells (:func:`~unet_tutorial.weights.instances_from_binary`, as Eq. 2
+    finds them) become background / interior / boundary labels
+    (:func:`~unet_tutorial.since2015.boundary_classes`), training and held-out alike, so
+    the data holds 3 classes.
+
+    Raises:
+        ValueError: an unknown target, or ``"boundary"`` on data that is not 2-class.
+    """
+    from ..since2015 import TARGETS, boundary_classes
+    from ..weights import instances_from_binary
+
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {', '.join(TARGETS)}, got {target!r}")
+    if target == "mask":
+        return data
+    if data.num_classes != 2:
+        raise ValueError(f"the boundary target is made from binary instance masks, but {data.name} holds "
+                         f"{data.num_classes}-class labels")
+    hint = " (labels: 1 = cell, 0 = membrane/background)"
+
+    def convert(labels, kind):
+        return [boundary_classes(instances_from_binary(check_binary(lab, f"{kind} label {i}", hint=hint)))
+                for i, lab in enumerate(labels)]
+
+    return TrainData(list(data.images), convert(data.labels, "training"), list(data.val_images),
+                     convert(data.val_labels, "held-out"), name=data.name, num_classes=3)
+
+
 def weight_maps(labels: Sequence[np.ndarray], config: TrainConfig) -> list[np.ndarray] | None:
     """Pre-computed per-pixel loss weights ``w(x)`` (§3, Eq. 2) for every training label.
 
-    ``K > 2`` classes (``config.num_classes``): the class-balancing ``w_c`` of each
+    ``K > 2`` classes (``config.output_classes``: more classes, or the boundary target): the class-balancing ``w_c`` of each
     class label (:func:`unet_tutorial.weights.class_label_weight_map`), or ``None``.
     ``border_weights=True``: ``w_c + w0 · exp(−(d1 + d2)² / 2σ²)`` on the cell
     instances (4-connected cell regions) of each binary label, with
@@ -106,8 +138,8 @@ def weight_maps(labels: Sequence[np.ndarray], config: TrainConfig) -> list[np.nd
     """
     from ..weights import border_weight_map, class_label_weight_map, class_weight_map, instances_from_binary
 
-    if config.num_classes > 2:  # class labels 0..K-1: only w_c (Eq. 2's borders need instances)
-        maps = [class_label_weight_map(lab, config.num_classes, config.class_weights == "balanced")
+    if config.output_classes > 2:  # class labels 0..K-1: only w_c (Eq. 2's borders need instances)
+        maps = [class_label_weight_map(lab, config.output_classes, config.class_weights == "balanced")
                 for lab in labels]
         return maps if config.class_weights == "balanced" else None
     # Binary 0/1 (or bool) labels only: `label == 1` would silently make a 0/255

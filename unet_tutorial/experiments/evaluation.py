@@ -212,6 +212,30 @@ def _probabilities(model: UNet, images: Sequence[np.ndarray], *, tta: bool,
     return [p[1] for p in predict_tiled_many(model, list(images), tta=tta, device=device)]
 
 
+def _class_probabilities(model: UNet, images: Sequence[np.ndarray], *, tta: bool,
+                         device: str | torch.device | None) -> list[np.ndarray]:
+    """Overlap-tile class probabilities ``(K, H, W)`` of ``images`` (their tiles batched together)."""
+    from ..inference import predict_tiled_many
+
+    return list(predict_tiled_many(model, list(images), tta=tta, device=device))
+
+
+def objects_from(model: UNet) -> Callable[[np.ndarray, float], np.ndarray]:
+    """How ``model``'s objects are cut from its ``(K, H, W)`` probabilities at a threshold.
+
+    The paper's 2-class model: foreground above the threshold, its connected
+    components (:func:`~unet_tutorial.inference.instances_from_probability`); a model of
+    the 3-class boundary target: interior seeds above the threshold grown by a watershed
+    (:func:`~unet_tutorial.since2015.instances_from_classes`).
+    """
+    from ..inference import instances_from_probability
+    from ..since2015 import instances_from_classes, predicts_boundaries
+
+    if predicts_boundaries(model):
+        return instances_from_classes
+    return lambda probs, t: instances_from_probability(probs[1], t)
+
+
 def _threshold_for(model: UNet, images, instances, score: str, *, tta: bool, device,
                    thresholds: Sequence[float] | None = None) -> float:
     """The threshold chosen on validation ``images`` (if any), else the model's own, else 0.5."""
@@ -248,26 +272,23 @@ def evaluate_dsb2018(model: UNet, images: Sequence[np.ndarray], instances: Seque
         the validation sweep, ``val_<dsb|iou|merged>@<threshold>`` (e.g. ``val_iou@0.5``),
         which shows how each score moves with the threshold.
     """
-    from ..inference import instances_from_probability
-
+    objects = objects_from(model)
     sweep: dict[float, dict[str, float]] = {}
     if threshold_images:
         if threshold_instances is None or len(threshold_instances) != len(threshold_images):
             raise ValueError("threshold_instances must give one instance label per threshold image")
         if not len(thresholds):
             raise ValueError("thresholds is empty: give at least one candidate")
-        val = _probabilities(model, threshold_images, tta=tta, device=device)
-        sweep = {float(t): nuclei_metrics([instances_from_probability(p, t) for p in val], threshold_instances)
+        val = _class_probabilities(model, threshold_images, tta=tta, device=device)
+        sweep = {float(t): nuclei_metrics([objects(p, t) for p in val], threshold_instances)
                  for t in thresholds}
         threshold = _best({t: m["dsb"] for t, m in sweep.items()})
         matched = _best({t: m["iou"] for t, m in sweep.items()})
     else:
         threshold = matched = _own_threshold(model)
-    probs = _probabilities(model, images, tta=tta, device=device)
-    out = {**nuclei_metrics([instances_from_probability(p, threshold) for p in probs], instances),
-           "threshold": float(threshold)}
-    at_iou = out if matched == threshold else nuclei_metrics(
-        [instances_from_probability(p, matched) for p in probs], instances)
+    probs = _class_probabilities(model, images, tta=tta, device=device)
+    out = {**nuclei_metrics([objects(p, threshold) for p in probs], instances), "threshold": float(threshold)}
+    at_iou = out if matched == threshold else nuclei_metrics([objects(p, matched) for p in probs], instances)
     out.update({f"{k}_at_iou": at_iou[k] for k in ("dsb", "f1", "merged", "missed", "iou")})
     out["threshold_iou"] = float(matched)
     out.update({f"val_{k}@{t:g}": m[k] for t, m in sweep.items() for k in ("dsb", "iou", "merged")})

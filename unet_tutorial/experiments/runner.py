@@ -227,7 +227,8 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
             """Save the float16 weights the metrics were measured on, with the protocol that made them."""
             shipped = half_copy(model)
             # its protocol: how the recorded numbers were made (predict uses it by default)
-            shipped.protocol = Protocol(normalize=cfg.normalize, threshold=metrics.get("threshold"), tta=tta)
+            shipped.protocol = Protocol(normalize=cfg.normalize, threshold=metrics.get("threshold"), tta=tta,
+                                        class_names=cfg.class_name_list())
             save_model(shipped.half(), folder / file, config=cfg.to_dict(), experiment=exp.name, metrics=metrics)
             return {"file": file, "arm": arm.name, "seed": seed, "metrics": metrics, "dtype": "float16",
                     "parameters": sum(p.numel() for p in shipped.parameters() if p.requires_grad)}

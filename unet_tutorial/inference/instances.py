@@ -100,10 +100,13 @@ def predict_instances(model: nn.Module, image, *, threshold: float | None = None
 
     The foreground probability (class 1) comes from :func:`predict_tiled`
     (overlap-tile; ``tta`` averages the 8 flips/rotations of §4); the objects from
-    :func:`instances_from_probability`.
+    :func:`instances_from_probability`. A model trained on the 3-class boundary target
+    (its classes :data:`~unet_tutorial.since2015.BOUNDARY_CLASSES`) cuts them with
+    :func:`~unet_tutorial.since2015.instances_from_classes` instead, ``threshold``
+    then applying to the interior probability.
 
     Args:
-        model: a U-Net with 2 classes (1 = foreground).
+        model: a U-Net with 2 classes (1 = foreground), or one of the boundary target.
         image: ``(H, W)`` or ``(C, H, W)``, as :func:`predict_tiled` takes it.
         threshold: foreground where the probability is above it; ``None`` = the
             threshold of the model's protocol (:class:`~unet_tutorial.protocol.Protocol`,
@@ -118,5 +121,9 @@ def predict_instances(model: nn.Module, image, *, threshold: float | None = None
         threshold = 0.5 if protocol.threshold is None else protocol.threshold
     if tta is None:
         tta = protocol.tta
-    prob = predict_tiled(model, image, tta=tta, device=device, **kwargs)[1]
-    return instances_from_probability(prob, threshold, min_size=min_size, gap=gap)
+    probs = predict_tiled(model, image, tta=tta, device=device, **kwargs)
+    from ..since2015 import instances_from_classes, predicts_boundaries
+
+    if predicts_boundaries(model):  # the 3-class target: interior seeds, grown by a watershed
+        return instances_from_classes(probs, threshold, min_size=min_size, gap=gap)
+    return instances_from_probability(probs[1], threshold, min_size=min_size, gap=gap)

@@ -74,15 +74,32 @@ def _pair(pred, truth) -> tuple[np.ndarray, np.ndarray]:
     return p, t
 
 
+def _present_ids(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ids present in ``a`` (ascending) and each pixel's index among them, flattened.
+
+    ``np.unique(a, return_inverse=True)``'s result, in linear time by one ``bincount``
+    when the ids are not much larger than the pixel count (a sort otherwise): the
+    sort dominated every object metric on 0.4-megapixel images.
+    """
+    flat = a.ravel()
+    top = int(flat.max()) if flat.size else 0
+    if a.dtype == np.uint64 or top > 4 * flat.size + 1024:
+        ids, inv = np.unique(flat, return_inverse=True)
+        return ids, inv.ravel()
+    present = np.bincount(flat, minlength=1) > 0
+    index = np.cumsum(present) - 1
+    return np.flatnonzero(present).astype(a.dtype), index[flat]
+
+
 def _overlaps(p: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Ids present and the intersection counts: ``(pred_ids, true_ids, inter, pred_area, true_area)``.
 
     ``inter[i, j]`` is the number of pixels of predicted object ``pred_ids[i]``
     inside true object ``true_ids[j]``, from one ``bincount`` over the pixel pairs.
     """
-    p_ids, p_inv = np.unique(p, return_inverse=True)
-    t_ids, t_inv = np.unique(t, return_inverse=True)
-    counts = np.bincount(p_inv.ravel() * t_ids.size + t_inv.ravel(), minlength=p_ids.size * t_ids.size)
+    p_ids, p_inv = _present_ids(p)
+    t_ids, t_inv = _present_ids(t)
+    counts = np.bincount(p_inv * t_ids.size + t_inv, minlength=p_ids.size * t_ids.size)
     table = counts.reshape(p_ids.size, t_ids.size)
     p_area, t_area = table.sum(1), table.sum(0)
     keep_p, keep_t = p_ids != 0, t_ids != 0  # drop the background row and column
