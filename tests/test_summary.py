@@ -187,3 +187,58 @@ def test_image_spread_reads_the_per_frame_scores_in_order_and_refuses_a_record_w
         image_spread({"metrics": {"seg": 0.6, "seg_image0": 0.5}}, "seg")
     with pytest.raises(KeyError, match="0 per-image 'iou'"):
         image_spread(rec, "iou")
+
+
+def _since_record():
+    """Three arms, three seeds: `a` beats the paper in every seed, `b` once up once down."""
+    paper = (0.40, 0.45, 0.50)
+    values = {"paper": paper, "a": tuple(v + d for v, d in zip(paper, (0.10, 0.12, 0.11))),
+              "b": tuple(v + d for v, d in zip(paper, (0.05, -0.06, 0.01)))}
+    metrics = {f"{arm}/seed{s}/{m}": v + (0.0 if m == "dsb" else 0.1)
+               for arm, vs in values.items() for s, v in enumerate(vs) for m in ("dsb", "merged_at_iou", "iou")}
+    runs = {f"{arm}/seed{s}": {"arm": arm, "seed": s, "steps": steps, "train_seconds": steps * sec}
+            for arm, steps, sec in (("paper", 800, 0.15), ("a", 600, 0.2), ("b", 800, 0.15)) for s in range(3)}
+    configs = {"paper": {"name": "x", "steps": 800, "seed": 0, "norm": "none", "loss": "ce"},
+               "a": {"name": "x", "steps": 600, "seed": 0, "norm": "instance", "loss": "ce"},
+               "b": {"name": "x", "steps": 800, "seed": 0, "norm": "none", "loss": "dice+ce"}}
+    return {"arms": ["paper", "a", "b"], "seeds": [0, 1, 2], "metrics": metrics, "runs": runs,
+            "configs": configs}
+
+
+def test_change_effects_decide_each_arm_by_its_paired_interval_and_say_its_cost():
+    from unet_tutorial.experiments.summary import best_recipe, change_effects
+
+    rec = _since_record()
+    effects = {e["arm"]: e for e in change_effects(rec)}
+    assert set(effects) == {"a", "b"}
+    assert effects["a"]["effect"] == "helps" and effects["b"]["effect"] == "inconclusive"
+    assert effects["a"]["difference"]["mean"] == pytest.approx(0.11)
+    assert effects["a"]["steps"] == 600 and effects["a"]["cost"] == pytest.approx(0.2 / 0.15)
+    assert set(effects["a"]["beside"]) == {"merged_at_iou", "iou"}
+    # the recipe: the helping arm's differences from the paper, its steps left out
+    assert best_recipe(rec) == {"arm": "a", "overrides": {"norm": "instance"}}
+    # a change that hurts in every seed is called so, and nothing helps: the paper's recipe stays
+    for s in range(3):
+        rec["metrics"][f"a/seed{s}/dsb"] = rec["metrics"][f"paper/seed{s}/dsb"] - 0.1 - 0.01 * s
+    assert {e["arm"]: e["effect"] for e in change_effects(rec)}["a"] == "hurts"
+    assert best_recipe(rec) == {"arm": "paper", "overrides": {}}
+
+
+def test_plot_effects_draws_each_arms_interval_in_its_verdicts_colour():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from unet_tutorial.plotting import plot_effects, plot_loss_by_time
+
+    rec = _since_record()
+    ax = plot_effects(rec)
+    bars = [ln for ln in ax.lines if len(ln.get_xdata()) == 2 and ln.get_linewidth() == 3]
+    # bottom to top: b (inconclusive, grey), a (helps, green); each bar spans the 95 % interval
+    assert [b.get_color() for b in bars] == ["0.45", "C2"]
+    assert bars[1].get_xdata()[0] > 0 > bars[0].get_xdata()[0]
+    assert [t.get_text().split("\n")[0] for t in ax.get_yticklabels()] == ["b", "a"]
+    for arm in rec["arms"]:
+        for s in rec["seeds"]:
+            rec["runs"][f"{arm}/seed{s}"]["curves"] = {"train": {"seconds": [1, 2, 3], "loss": [1.0, 0.5, 0.4]}}
+    axes = plot_loss_by_time(rec, columns=2)
+    assert [a.get_title() for a in axes] == ["paper", "a", "b"] and len(axes[0].lines) == 3

@@ -45,8 +45,31 @@ from torch import nn
 
 from ._checks import check_instances, check_int, check_positive, check_probability
 
-__all__ = ["NORMS", "Norm", "norm_layer", "TARGETS", "BOUNDARY_CLASSES", "boundary_classes",
+__all__ = ["PAPER_VS_NNUNET", "NORMS", "Norm", "norm_layer", "TARGETS", "BOUNDARY_CLASSES", "boundary_classes",
            "instances_from_classes", "predicts_boundaries", "DeepSupervision"]
+
+#: The paper's training recipe and nnU-Net's defaults (Isensee et al. 2021, 2D configuration), point
+#: by point: ``(aspect, the paper (§2-3), nnU-Net, the course's option for it or "-")``.
+PAPER_VS_NNUNET: tuple[tuple[str, str, str, str], ...] = (
+    ("normalisation layer", "none (He initialisation only)", "instance norm after every conv", "norm"),
+    ("non-linearity", "ReLU", "leaky ReLU (slope 0.01)", "-"),
+    ("3x3 convolutions", "unpadded (valid): output smaller than input", "zero-padded", "UNet(padding=)"),
+    ("down-sampling", "2x2 max-pooling", "strided 3x3 convolution", "-"),
+    ("loss", "cross-entropy weighted by Eq. 2", "Dice + cross-entropy, no weight map", "loss, border_weights"),
+    ("deep supervision", "none", "every resolution but the two coarsest", "deep_supervision"),
+    ("optimiser", "SGD, momentum 0.99, rate not given", "SGD, Nesterov momentum 0.99, rate 0.01",
+     "optimizer, momentum, lr"),
+    ("learning-rate schedule", "not given", "poly: (1 - epoch/1000)^0.9", "schedule"),
+    ("tiles per step", "1 large tile", "at least 2", "batch_size"),
+    ("training length", "10 h on a 2015 GPU", "1000 epochs of 250 steps", "steps"),
+    ("augmentation", "shifts, rotations, gray values, elastic deformation",
+     "rotation, scaling, noise, blur, brightness, contrast, gamma, mirroring; elastic off", "augment"),
+    ("input normalisation", "not given", "z-score per image (non-CT)", "normalize"),
+    ("objects", "2 classes; Eq. 2 weights the borders", "(semantic only)", "target"),
+    ("weight averaging", "none", "none", "ema_decay"),
+    ("prediction", "overlap-tile, mirrored borders", "sliding window, half overlap, Gaussian weights, mirroring",
+     "predict_tiled(tta=)"),
+)
 
 Norm = Literal["none", "batch", "instance", "group"]
 #: The normalisation layers ``UNet(norm=...)`` knows; ``"none"`` is the paper's network.

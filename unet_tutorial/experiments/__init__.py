@@ -67,7 +67,7 @@ from .cli import add_experiment_command
 from .evaluation import evaluate_isbi2012
 from .registry import EXPERIMENTS, Arm, Experiment
 from .records import SCHEMA_VERSION, Record, Run, Split, load_record, record_from_dict, upgrade_record
-from .summary import (arm_summary, comparison_to, image_spread, interval_text, interval_verdict, matched_outcome,
+from .summary import (arm_summary, best_recipe, change_effects, comparison_to, effect_text, image_spread, interval_text, interval_verdict, matched_outcome,
                       optimiser_outcome, overfitting, paired_difference, pooled_seed_sd, run_outcomes, summary_rows, time_to_quality)
 from .runner import (
     TOLERANCE,
@@ -115,6 +115,9 @@ __all__ = [
     "matched_outcome",
     "pooled_seed_sd",
     "image_spread",
+    "change_effects",
+    "best_recipe",
+    "effect_text",
     "TIMINGS",
     "MIN_SPEEDUP",
     "record_speed_512",

@@ -12,7 +12,9 @@
   (merged nuclei at matched foreground IoU, ``dsb2018-border-weights``);
 - :func:`pooled_seed_sd`: the seed-to-seed spread of one metric pooled over several records' arms
   (the noise floor of a one-seed number);
-- :func:`image_spread`: the spread of a one-run record's score over its held-out images (Table 2).
+- :func:`image_spread`: the spread of a one-run record's score over its held-out images (Table 2);
+- :func:`change_effects`, :func:`best_recipe`: what each change of ``unet-since-2015-dsb`` did against
+  the paper's recipe (helps / hurts / inconclusive, its cost per step), and the recipe it supports.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ import numpy as np
 
 __all__ = ["arm_summary", "summary_rows", "paired_difference", "interval_text", "time_to_quality", "overfitting",
            "run_outcomes", "optimiser_outcome", "comparison_to", "interval_verdict", "matched_outcome",
-           "pooled_seed_sd", "image_spread"]
+           "pooled_seed_sd", "image_spread", "EFFECT_WORDS", "change_effects", "effect_text",
+           "best_recipe"]
 
 #: A network "collapsed" when it predicts one class on (nearly) every held-out pixel: its
 #: predicted cell fraction at probability 0.5 lies outside this range (ISBI labels: ~0.78 cell).
@@ -399,3 +402,73 @@ def image_spread(record: Mapping[str, Any], metric: str) -> dict[str, Any]:
     v = np.array(values)
     return {"value": float(metrics[metric]), "values": values, "sd": float(v.std(ddof=1)),
             "min": float(v.min()), "max": float(v.max()), "n": int(v.size)}
+
+
+#: A change's verdict in the words of ``unet-since-2015-dsb``'s rule, from :func:`interval_verdict`
+#: with a higher-is-better metric predicted to rise.
+EFFECT_WORDS = {"reproduced": "helps", "not reproduced": "hurts", "inconclusive": "inconclusive"}
+
+
+def _seconds_per_step(record: Mapping[str, Any], arm: str) -> float:
+    """Mean training seconds per step of ``arm``'s runs (from each run's ``train_seconds``)."""
+    runs = [r for r in record["runs"].values() if r["arm"] == arm and r.get("steps")]
+    return float(np.mean([r["train_seconds"] / r["steps"] for r in runs])) if runs else float("nan")
+
+
+def change_effects(record: Mapping[str, Any], reference: str = "paper", metric: str = "dsb", *,
+                   beside: Sequence[str] = ("merged_at_iou", "iou")) -> list[dict[str, Any]]:
+    """Every other arm against ``reference``: the paired difference that decides, and what it cost.
+
+    Returns:
+        One entry per other arm, in the record's order: ``arm``; ``difference``
+        (:func:`paired_difference` of ``metric``, arm − reference); ``effect``
+        (:data:`EFFECT_WORDS`: ``"helps"`` when the 95 % interval lies above 0, ``"hurts"``
+        below, else ``"inconclusive"``); ``beside``: the same difference of each metric
+        in ``beside`` (reported, not deciding); ``steps`` (of its first run) and
+        ``cost``: its training seconds per step ÷ the reference's.
+    """
+    ref_cost = _seconds_per_step(record, reference)
+    out = []
+    for row in comparison_to(record, reference, (metric, *beside), predicted="positive"):
+        arm = row["arm"]
+        steps = next(r["steps"] for r in record["runs"].values() if r["arm"] == arm)
+        out.append({"arm": arm, "difference": row[metric]["difference"],
+                    "effect": EFFECT_WORDS[row[metric]["verdict"]],
+                    "beside": {m: row[m]["difference"] for m in beside}, "steps": int(steps),
+                    "cost": _seconds_per_step(record, arm) / ref_cost})
+    return out
+
+
+def effect_text(entry: Mapping[str, Any], metric: str = "DSB score", reference: str = "paper") -> str:
+    """One :func:`change_effects` entry as a sentence: the decision, its interval, what was beside it, the cost.
+
+    Examples:
+        >>> e = {"arm": "a", "effect": "helps", "steps": 600, "cost": 1.3,
+        ...      "difference": {"mean": 0.11, "low": 0.08, "high": 0.14, "n": 3},
+        ...      "beside": {"merged_at_iou": {"mean": -0.02, "low": -0.1, "high": 0.06}}}
+        >>> effect_text(e)  # doctest: +NORMALIZE_WHITESPACE
+        'a helps: DSB score a − paper = +0.110 [+0.080, +0.140] (3 paired seeds); merged_at_iou
+        -0.020 [-0.100, +0.060]; 600 steps at 1.30× the seconds per step of paper.'
+    """
+    d = entry["difference"]
+    beside = "".join(f"; {m} {interval_text(v)}" for m, v in entry.get("beside", {}).items())
+    return (f"{entry['arm']} {entry['effect']}: {metric} {entry['arm']} − {reference} = {interval_text(d)} "
+            f"({d['n']} paired seeds){beside}; {entry['steps']} steps at {entry['cost']:.2f}× the seconds "
+            f"per step of {reference}.")
+
+
+def best_recipe(record: Mapping[str, Any], reference: str = "paper", metric: str = "dsb") -> dict[str, Any]:
+    """The recipe a record supports: the arm of highest mean ``metric`` among those that *help*
+    (:func:`change_effects`), else ``reference``, with its configuration's differences.
+
+    Returns:
+        ``{"arm", "overrides"}``: the :class:`~unet_tutorial.config.TrainConfig` fields in
+        which that arm's configuration differs from the reference's (``steps``, ``seed`` and
+        ``name`` left out); empty for the reference.
+    """
+    helping = [e["arm"] for e in change_effects(record, reference, metric, beside=()) if e["effect"] == "helps"]
+    means = {arm: v["mean"] for arm, v in arm_summary(record, metric, helping).items()} if helping else {}
+    arm = max(means, key=means.get) if means else reference
+    ref, cfg = record["configs"][reference], record["configs"][arm]
+    overrides = {k: v for k, v in cfg.items() if ref.get(k) != v and k not in ("steps", "seed", "name")}
+    return {"arm": arm, "overrides": overrides}

@@ -18,7 +18,8 @@ new) matplotlib ``Axes`` and never call ``plt.show()``.
 from __future__ import annotations
 
 from .architecture import draw_architecture
-from .experiments import (plot_arms, plot_curves_by_time, plot_few_images, plot_paired, plot_runs,
+from .experiments import (plot_arms, plot_curves_by_time, plot_effects, plot_few_images, plot_loss_by_time,
+                          plot_paired, plot_runs,
                           plot_threshold_tradeoff)
 from .images import (color_instances, grid_image, outline_overlay, overlay, plot_displacement, plot_weight_figure,
                      show_images)
@@ -47,6 +48,8 @@ __all__ = [
     "plot_runs",
     "plot_threshold_tradeoff",
     "plot_paired",
+    "plot_effects",
+    "plot_loss_by_time",
     "plot_arms",
     "plot_curves_by_time",
 ]

@@ -7,10 +7,10 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..experiments.summary import arm_summary
+from ..experiments.summary import arm_summary, change_effects
 
 __all__ = ["plot_few_images", "plot_arms", "plot_curves_by_time", "plot_runs", "plot_threshold_tradeoff",
-           "plot_paired"]
+           "plot_paired", "plot_effects", "plot_loss_by_time"]
 
 _LABELS = {"rand": "Rand error", "warping_splits_merges": "warping error", "pixel_error": "pixel error (1 − F)",
            "pixel_mismatch": "pixel mismatch (1 − accuracy)",
@@ -250,3 +250,63 @@ def plot_paired(record: Mapping[str, Any], metric: str, control: str, treated: s
     ax.set_xticks([0, 1], [control, treated])
     ax.set(xlim=(-0.3, 1.45), ylabel=_LABELS.get(metric, metric) + " (held out)", title="paired by seed")
     return ax
+
+
+_EFFECT_COLOURS = {"helps": "C2", "hurts": "C3", "inconclusive": "0.45"}
+
+
+def plot_effects(record: Mapping[str, Any], reference: str = "paper", metric: str = "dsb", ax=None):
+    """Each arm's paired difference from ``reference``: its seeds (dots), mean and 95 % interval (bar).
+
+    Green: the interval lies above 0 (helps); red: below (hurts); grey: it contains 0
+    (:func:`~unet_tutorial.experiments.summary.change_effects`). Each label says the
+    arm's steps and its cost per step relative to the reference.
+
+    Returns:
+        The ``Axes``.
+    """
+    import matplotlib.pyplot as plt
+
+    effects = change_effects(record, reference, metric, beside=())
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.4, 0.55 * len(effects) + 1.2))
+    for y, e in enumerate(effects[::-1]):
+        d, colour = e["difference"], _EFFECT_COLOURS[e["effect"]]
+        ax.plot([d["low"], d["high"]], [y, y], color=colour, lw=3, solid_capstyle="butt")
+        ax.plot(d["mean"], y, "D", color=colour, ms=7)
+        ax.plot(d["differences"], [y] * len(d["differences"]), "o", mfc="none", color="k", ms=4)
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set_yticks(range(len(effects)),
+                  [f"{e['arm']}\n{e['steps']} steps, ×{e['cost']:.2f}/step" for e in effects[::-1]], fontsize=8)
+    ax.set(xlabel=f"{_LABELS.get(metric, metric)}: arm − {reference} (held out)",
+           title=f"paired by seed, 95 % interval ({len(record['seeds'])} seeds)")
+    return ax
+
+
+def plot_loss_by_time(record: Mapping[str, Any], axes=None, *, columns: int = 4):
+    """The training loss of every run against its training seconds, one panel per arm, one line per seed.
+
+    Each arm's loss is its own (Eq. 1, + Dice, + auxiliary outputs, 3 classes): the
+    panels show where each run flattened within its time, not one loss against another.
+
+    Returns:
+        The ``Axes`` (one per arm).
+    """
+    import matplotlib.pyplot as plt
+
+    arms = list(record["arms"])
+    if axes is None:
+        rows = -(-len(arms) // columns)
+        _, grid = plt.subplots(rows, columns, figsize=(3.3 * columns, 2.6 * rows), sharex=True, squeeze=False)
+        for ax in grid.ravel()[len(arms):]:
+            ax.set_visible(False)
+        axes = grid.ravel()[:len(arms)]
+    for ax, arm in zip(axes, arms):
+        for k, seed in enumerate(record["seeds"]):
+            train = record["runs"][f"{arm}/seed{seed}"]["curves"]["train"]
+            ax.plot(train["seconds"], train["loss"], color=f"C{k}", lw=1, label=f"seed {seed}")
+        ax.set(title=arm, xlabel="training seconds")
+        ax.set_yscale("log")
+    axes[0].set_ylabel("training loss (25-step mean)")
+    axes[0].legend(fontsize=7)
+    return axes
