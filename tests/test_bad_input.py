@@ -361,6 +361,8 @@ CASES: list[Case] = [
          name=r"training label 0", empty_means=SHAPE_MISMATCH),
     Case("data.weight_maps[labels]", data.weight_maps, _k(labels=[MASK], config=CONFIG), "labels",
          MASK_KINDS, role="mask", in_list=True, name=r"\blabels\b"),
+    Case("data.annotated_region[mask]", data.annotated_region, _k(mask=MASK, distance=5.0), "mask",
+         MASK_KINDS, role="mask"),
 ]
 
 # --------------------------------------------------------------------------

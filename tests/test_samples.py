@@ -37,7 +37,7 @@ def test_a_split_never_holds_out_a_training_or_validation_image():
 
 
 def test_every_data_set_is_registered_with_a_default_split():
-    assert set(DATASETS) == {"isbi2012", "dsb2018", "ctc-u373", "ctc-hela", "synthetic"}
+    assert set(DATASETS) == {"isbi2012", "dsb2018", "ctc-u373", "ctc-u373-gold", "ctc-hela", "synthetic"}
     for d in DATASETS.values():
         train, held, val = d.default
         assert not set(held) & (set(train) | set(val)), d.name
@@ -84,3 +84,20 @@ def test_the_u373_split_keeps_which_truth_each_part_is_scored_against():
     gold = load_ctc("PhC-C2DH-U373", "02", truth="gold", frames=[85])
     assert np.array_equal(split.held_out.instances[0], gold.instances[0])
     assert np.array_equal(split.held_out.masks[0], gold.masks[0])
+
+
+@pytest.mark.skipif(not (data_dir() / "PhC-C2DH-U373").is_dir(), reason="needs the PhC-U373 data")
+def test_the_gold_only_u373_split_trains_and_validates_on_gold_frames_alone():
+    from unet_tutorial.data import load_ctc
+    from unet_tutorial.data.registry import U373_GOLD_TRAIN
+
+    split = make_split("ctc-u373-gold")
+    assert split.train.ids == U373_GOLD_TRAIN and split.validation.ids == (74, 77)
+    assert split.held_out.ids == (85, 92, 106, 112)
+    assert split.train.detail == split.validation.detail == split.held_out.detail == {"truth": "gold",
+                                                                                       "partial": True}
+    gold = load_ctc("PhC-C2DH-U373", "02", truth="gold", frames=[10])
+    assert np.array_equal(split.train.instances[0], gold.instances[0])
+    # every gold frame of the sequence is in exactly one part
+    assert set(load_ctc("PhC-C2DH-U373", "02", truth="gold").ids) == set(
+        split.train.ids + split.validation.ids + split.held_out.ids)

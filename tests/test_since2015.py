@@ -322,3 +322,41 @@ def test_training_with_deep_supervision_trains_the_heads_and_saves_the_papers_ne
     assert len(resumed.loss) == 3 and resumed.loss[:2] == history.loss
     with pytest.raises(ValueError, match="config field 'deep_supervision'"):
         get_config("cpu", deep_supervision=4)
+
+
+# --------------------------------------------------------------------------
+# Partial annotations (Table 2 protocol): no loss far from the annotated cells
+# --------------------------------------------------------------------------
+
+
+def test_annotated_region_trusts_cells_and_background_within_the_distance():
+    from unet_tutorial.data import annotated_region
+
+    mask = np.zeros((40, 40), np.uint8)
+    mask[5:10, 5:10] = 1
+    region = annotated_region(mask, 6.0)
+    assert region.dtype == np.float32 and region[mask == 1].min() == 1.0
+    assert region[9, 15] == 1.0 and region[9, 16] == 0.0  # 6 px right of the cell, then 7
+    assert region[30, 30] == 0.0  # far from every annotated cell: a cell may be unlabelled there
+    assert not annotated_region(np.zeros((8, 8), np.uint8), 3.0).any()  # nothing annotated, nothing trusted
+    with pytest.raises(ValueError, match="distance"):
+        annotated_region(mask, 0.0)
+
+
+def test_unlabelled_beyond_zeroes_the_weights_far_from_annotated_cells_only():
+    from unet_tutorial.data import annotated_region, weight_maps
+
+    mask = np.zeros((64, 64), np.uint8)
+    mask[10:20, 10:20] = mask[10:20, 22:32] = 1
+    plain = weight_maps([mask], get_config("cpu"))[0]
+    masked = weight_maps([mask], get_config("cpu", unlabelled_beyond=8.0))[0]
+    trusted = annotated_region(mask, 8.0) > 0
+    assert np.array_equal(masked[trusted], plain[trusted])  # Eq. 2 unchanged where labels are trusted
+    assert (masked[~trusted] == 0).all() and (~trusted).sum() > 1000
+    # without any weighting, the mask itself becomes the weight map
+    only = weight_maps([mask], get_config("cpu", unlabelled_beyond=8.0, border_weights=False,
+                                          class_weights="none"))[0]
+    assert np.array_equal(only, trusted.astype(np.float32))
+    assert weight_maps([mask], get_config("cpu", border_weights=False, class_weights="none")) is None
+    with pytest.raises(ValueError, match="config field 'unlabelled_beyond'"):
+        get_config("cpu", unlabelled_beyond=5.0, num_classes=3, border_weights=False)

@@ -81,6 +81,11 @@ class TrainConfig:
         sigma: width σ of the separation-border term [pixels]; 5.
         class_weights: ``"balanced"`` (``w_c`` = inverse class frequency,
             normalised) or ``"none"`` (``w_c ≡ 1``).
+        unlabelled_beyond: for *partial* annotations (the challenge's gold truth, §4):
+            background pixels farther than this from every annotated cell [pixels] carry
+            no loss (weight 0), since an unannotated cell may lie there
+            (:func:`unet_tutorial.data.training.annotated_region`); 0 = every pixel
+            counts (complete labels, the default).
         loss: ``"ce"`` (Eq. 1, the paper) or ``"dice+ce"`` (Eq. 1 plus the soft Dice
             loss of the foreground classes, nnU-Net's default:
             :func:`unet_tutorial.losses.dice_cross_entropy`).
@@ -152,6 +157,7 @@ class TrainConfig:
     w0: float = 10.0
     sigma: float = 5.0
     class_weights: str = "balanced"
+    unlabelled_beyond: float = 0.0
     loss: str = "ce"
     target: str = "mask"
     deep_supervision: int = 0
@@ -195,6 +201,9 @@ class TrainConfig:
             raise ValueError(f"config field 'border_weights': Eq. 2's separation borders need instance masks "
                              f"(2 classes); with num_classes = {self.num_classes} set border_weights = false "
                              "(the class-balancing weights w_c still apply)")
+        if self.unlabelled_beyond and (self.num_classes > 2 or self.target != "mask"):
+            raise ValueError("config field 'unlabelled_beyond': the loss mask of partial annotations applies to "
+                             "2-class cell masks (target = \"mask\", num_classes = 2)")
         if self.target == "boundary" and self.class_names.strip():
             raise ValueError("config field 'class_names': the boundary target's classes are fixed "
                              f"({', '.join(BOUNDARY_CLASSES)}); leave class_names empty")
@@ -342,6 +351,7 @@ FIELDS: dict[str, Rule] = {
     "w0": Rule(_FLOAT, _finite(0.0), "must be a finite number >= 0"),
     "sigma": Rule(_FLOAT, _finite(0.0, open_lo=True), "must be a finite number > 0 (pixels)"),
     "class_weights": Rule(_STR, *_choice("balanced", "none")),
+    "unlabelled_beyond": Rule(_FLOAT, _finite(0.0), "must be a finite number >= 0 [pixels] (0 = off)"),
     "loss": Rule(_STR, *_choice(*LOSSES)),
     "target": Rule(_STR, *_choice(*TARGETS)),
     "deep_supervision": Rule(_INT, lambda v: 0 <= v <= 8, "must be in [0, 8] (supervised levels; 0 = off)"),

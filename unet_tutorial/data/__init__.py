@@ -48,7 +48,7 @@ from .synthetic import synthetic_em, synthetic_nuclei, synthetic_voronoi_instanc
 from .registry import DATASETS, DataSet, get_dataset, load_samples, make_split, prepare_data
 from .samples import Samples, Split
 from .tiles import TileDataset, reflect_indices
-from .training import TrainData, make_tile_dataset, weight_maps
+from .training import TrainData, annotated_region, make_tile_dataset, weight_maps
 
 __all__ = [
     "Samples",
@@ -91,6 +91,7 @@ __all__ = [
     "TrainData",
     "prepare_data",
     "weight_maps",
+    "annotated_region",
     "make_tile_dataset",
     "load_folder",
     "folder_train_data",

@@ -9,6 +9,8 @@ name                    images (ids)                                default spli
 ``dsb2018``             DSB 2018 nuclei, gray (image ids)           the parts of :func:`dsb2018_split`
 ``ctc-u373``            PhC-U373 sequence 02 (frame numbers)        train 0-74 silver, validation 65-74,
                                                                     held out 85/92/106/112 gold (Table 2)
+``ctc-u373-gold``       PhC-U373 sequence 02, gold frames only      train the 13 gold frames 10-59,
+                                                                    validation 74/77, held out as ctc-u373
 ``ctc-hela``            DIC-HeLa sequence 01 (frame numbers)        train 0-51, validation 52-59, held out
                                                                     68-83, all silver truth
 ``synthetic``           *synthetic* EM-like images (0-9)            train 0-4, held out 5-9
@@ -96,19 +98,19 @@ def _synthetic_split(train_ids, held_out, validation=(), *, root=None) -> Split:
 
 # cell tracking (Table 2) ----------------------------------------------------
 
-def _ctc_load(root=None, download: bool = False, *, dataset: str, sequence: str) -> Samples:
-    """Every frame of the sequence with silver truth (:func:`~unet_tutorial.data.load_ctc`)."""
-    return load_ctc(dataset, sequence, truth="silver", root=root, download=download)
+def _ctc_load(root=None, download: bool = False, *, dataset: str, sequence: str, truth: str = "silver") -> Samples:
+    """Every frame of the sequence with a mask of ``truth`` (:func:`~unet_tutorial.data.load_ctc`)."""
+    return load_ctc(dataset, sequence, truth=truth, root=root, download=download)
 
 
 def _ctc_split(train_ids, held_out, validation=(), *, dataset: str, sequence: str, held_out_truth: str,
-               root=None) -> Split:
-    """Silver truth of ``train_ids`` (and of the ``validation`` frames), ``held_out_truth`` of ``held_out``."""
+               train_truth: str = "silver", root=None) -> Split:
+    """``train_truth`` of ``train_ids`` and of the ``validation`` frames, ``held_out_truth`` of ``held_out``."""
     def frames(ids, truth: str) -> Samples:
         return load_ctc(dataset, sequence, truth=truth, frames=list(ids), root=root)
 
-    return Split(frames(train_ids, "silver"), frames(held_out, held_out_truth),
-                 frames(validation, "silver") if validation else None, name=f"{dataset}/{sequence}")
+    return Split(frames(train_ids, train_truth), frames(held_out, held_out_truth),
+                 frames(validation, train_truth) if validation else None, name=f"{dataset}/{sequence}")
 
 
 # DSB 2018 -------------------------------------------------------------------
@@ -159,11 +161,16 @@ def _dsb2018_load(root=None, download: bool = False) -> Samples:
 
 
 def _ctc_entry(name: str, dataset: str, sequence: str, held_out_truth: str, description: str,
-               default) -> DataSet:
-    return DataSet(name, description, functools.partial(_ctc_load, dataset=dataset, sequence=sequence),
-                   functools.partial(_ctc_split, dataset=dataset, sequence=sequence, held_out_truth=held_out_truth),
+               default, train_truth: str = "silver") -> DataSet:
+    return DataSet(name, description, functools.partial(_ctc_load, dataset=dataset, sequence=sequence,
+                                                        truth=train_truth),
+                   functools.partial(_ctc_split, dataset=dataset, sequence=sequence, held_out_truth=held_out_truth,
+                                     train_truth=train_truth),
                    default)
 
+
+#: The gold-truth frames of PhC-U373 sequence 02 before frame 74 (its README lists all 19).
+U373_GOLD_TRAIN = (10, 17, 19, 20, 22, 26, 35, 36, 41, 49, 51, 52, 59)
 
 #: Every data set by name.
 DATASETS: dict[str, DataSet] = {d.name: d for d in (
@@ -174,6 +181,10 @@ DATASETS: dict[str, DataSet] = {d.name: d for d in (
     _ctc_entry("ctc-u373", "PhC-C2DH-U373", "02", "gold",
                "PhC-U373 sequence 02 (Table 2): silver truth to train, gold truth held out",
                (tuple(range(75)), (85, 92, 106, 112), tuple(range(65, 75)))),
+    # the paper trained on partially annotated gold frames (§4): the gold frames alone, split by time
+    _ctc_entry("ctc-u373-gold", "PhC-C2DH-U373", "02", "gold",
+               "PhC-U373 sequence 02 (Table 2): gold truth (partial) only, to train and held out",
+               (U373_GOLD_TRAIN, (85, 92, 106, 112), (74, 77)), train_truth="gold"),
     _ctc_entry("ctc-hela", "DIC-C2DH-HeLa", "01", "silver",
                "DIC-HeLa sequence 01 (Table 2): silver truth only (no public gold truth)",
                (tuple(range(52)), tuple(range(68, 84)), tuple(range(52, 60)))),

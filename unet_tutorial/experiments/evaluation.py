@@ -355,6 +355,8 @@ DATA: dict[str, DataProtocol] = {
     "isbi2012": DataProtocol("isbi2012", _isbi, "isbi2012-table1"),
     # PhC-U373 sequence 02: scored against the gold truth of the held-out frames
     "ctc-u373": DataProtocol("ctc-u373", _ctc, "ctc-u373-seg"),
+    # the same held-out frames and scoring; trained on the gold frames alone
+    "ctc-u373-gold": DataProtocol("ctc-u373-gold", _ctc, "ctc-u373-seg"),
     # DIC-HeLa: no public gold truth, so scored against the silver truth (the record says so)
     "ctc-hela": DataProtocol("ctc-hela", _ctc, "ctc-hela-seg-silver"),
     "dsb2018": DataProtocol("dsb2018", _dsb, "dsb2018-instances", _otsu_baseline,
