@@ -326,6 +326,8 @@ CASES: list[Case] = [
       for arg in ("pred", "truth")),
     Case("inference.instances_from_probability[prob]", inference.instances_from_probability, _k(prob=PROB),
          "prob", PROB_KINDS, role="prob"),
+    Case("inference.fill_gaps[labels]", inference.fill_gaps, _k(labels=INSTANCES), "labels", INSTANCE_KINDS,
+         role="instances"),
     Case("inference.predict_instances[image]", inference.predict_instances,
          _k(model=NET, image=IMAGE, tile_size=TILE), "image", (*IMAGE_KINDS, "range"), role="int_image",
          bad_ndims=(0, 1, 4)),

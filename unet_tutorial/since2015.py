@@ -186,7 +186,7 @@ def instances_from_classes(probs, threshold: float = 0.5, *, min_size: int = 16,
     """
     from skimage.segmentation import watershed
 
-    from .inference.instances import _fill_gaps
+    from .inference import fill_gaps
 
     p = check_probability(probs, "probs", ndims=(3,))
     if p.shape[0] != 3:
@@ -204,16 +204,13 @@ def instances_from_classes(probs, threshold: float = 0.5, *, min_size: int = 16,
         small[0] = False
         seeds[small[seeds]] = 0
     labels = watershed(-p[1], markers=seeds, mask=fg, connectivity=1) if seeds.any() else np.zeros_like(seeds)
-    rest, n_rest = ndi.label(fg & (labels == 0), structure=c4)
+    rest, _ = ndi.label(fg & (labels == 0), structure=c4)
     labels = np.where(rest > 0, rest + labels.max(), labels)
     if min_size > 1 and labels.any():
         small = np.bincount(labels.ravel()) < min_size
         small[0] = False
         labels[small[labels]] = 0
-    labels = _renumber(labels)
-    if labels.max() > 1 and gap > 0:
-        labels = _fill_gaps(labels, gap)
-    return labels.astype(np.int32)
+    return fill_gaps(_renumber(labels), gap).astype(np.int32)
 
 
 def _renumber(labels: np.ndarray) -> np.ndarray:

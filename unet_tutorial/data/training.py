@@ -157,8 +157,9 @@ def annotated_region(mask: np.ndarray, distance: float) -> np.ndarray:
 def weight_maps(labels: Sequence[np.ndarray], config: TrainConfig) -> list[np.ndarray] | None:
     """Pre-computed per-pixel loss weights ``w(x)`` (§3, Eq. 2) for every training label.
 
-    ``K > 2`` classes (``config.output_classes``: more classes, or the boundary target): the class-balancing ``w_c`` of each
-    class label (:func:`unet_tutorial.weights.class_label_weight_map`), or ``None``.
+    ``K > 2`` classes (``config.output_classes``: class labels, or the boundary target):
+    the class-balancing ``w_c`` of each class label
+    (:func:`unet_tutorial.weights.class_label_weight_map`), or ``None``.
     ``unlabelled_beyond > 0`` (partial annotations) multiplies each 2-class map by
     :func:`annotated_region` (1 near the annotated cells, 0 beyond).
     ``border_weights=True``: ``w_c + w0 · exp(−(d1 + d2)² / 2σ²)`` on the cell

@@ -257,9 +257,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         Experiment(
             name="ctc2015-u373-gold",
             summary="Table 2 on PhC-U373 as the paper trained it: the reference recipe on the 13 partially "
-            "annotated gold-truth frames 10-59 alone (no silver truth), a loss mask beyond one cell diameter "
-            "of the annotated cells, scored as ctc2015-u373 by SEG against the gold truth of frames 85, 92, "
-            "106, 112.",
+            "annotated gold frames 10-59 alone, with a loss mask for unlabelled cells; scored as ctc2015-u373.",
             config="cpu",
             overrides={**_PAPER_RECIPE, "unlabelled_beyond": 63.0},
             data="ctc-u373-gold",
@@ -276,12 +274,9 @@ EXPERIMENTS: dict[str, Experiment] = {
             "- SEG (silver) on the same four held-out frames, beside the per-frame s.d. of each; the "
             "hypothesis is called consistent if the difference is above -0.05, else not, with the caveat that "
             "one seed cannot separate the recipes from seed noise.",
-            notes="Loss mask: background pixels farther than 63 px (the median equivalent diameter of the "
-            "110 gold-annotated cells of the sequence) from every annotated cell carry no loss "
-            "(unlabelled_beyond), because a cell nobody annotated may lie there. In this copy the gold frames "
-            "annotate nearly every cell the silver truth finds (0.1 % of the pixels of frames 10 and 17 are "
-            "silver cell and gold background), so the mask matters little here; it is the protocol for partial "
-            "labels. The threshold is chosen by SEG on the gold frames 74 and 77 (not trained on).",
+            notes="Loss mask (unlabelled_beyond): no loss on background farther than 63 px (the median "
+            "equivalent diameter of the 110 gold cells of the sequence) from every annotated cell, where a cell "
+            "nobody annotated may lie. Threshold chosen by SEG on the gold frames 74 and 77 (not trained on).",
         ),
         Experiment(
             name="isbi2012-few-images",

@@ -410,9 +410,10 @@ EFFECT_WORDS = {"reproduced": "helps", "not reproduced": "hurts", "inconclusive"
 
 
 def _seconds_per_step(record: Mapping[str, Any], arm: str) -> float:
-    """Mean training seconds per step of ``arm``'s runs (from each run's ``train_seconds``)."""
+    """Median training seconds per step of ``arm``'s runs (from each run's ``train_seconds``): the
+    median, so that one run slowed by other work on the machine does not move the arm's cost."""
     runs = [r for r in record["runs"].values() if r["arm"] == arm and r.get("steps")]
-    return float(np.mean([r["train_seconds"] / r["steps"] for r in runs])) if runs else float("nan")
+    return float(np.median([r["train_seconds"] / r["steps"] for r in runs])) if runs else float("nan")
 
 
 def change_effects(record: Mapping[str, Any], reference: str = "paper", metric: str = "dsb", *,
@@ -425,7 +426,7 @@ def change_effects(record: Mapping[str, Any], reference: str = "paper", metric: 
         (:data:`EFFECT_WORDS`: ``"helps"`` when the 95 % interval lies above 0, ``"hurts"``
         below, else ``"inconclusive"``); ``beside``: the same difference of each metric
         in ``beside`` (reported, not deciding); ``steps`` (of its first run) and
-        ``cost``: its training seconds per step ÷ the reference's.
+        ``cost``: its training seconds per step ÷ the reference's (medians over the seeds).
     """
     ref_cost = _seconds_per_step(record, reference)
     out = []
