@@ -532,7 +532,9 @@ def test_every_public_array_function_is_in_the_table() -> None:
                       # a size and a cache, not arrays (tests/test_speed.py)
                       "tile_seconds", "clear_tile_timings",
                       # the size rule of a predictor (tests/test_inference.py checks its fields)
-                      "SizeRule", "size_rule"},
+                      "SizeRule", "size_rule",
+                      # a model in, a function out (tests/test_since2015.py)
+                      "objects_from"},
         "metrics": {"PixelScores", "RandScores", "MismatchType", "WarpingResult", "SweepResult",
                     "TouchingMerges", "CHALLENGE_THRESHOLDS", "CHALLENGE_RADIUS", "SWEEP_METRICS",
                     "MISMATCH_COLORS", "simple_point_table", "summary_table", "DSB_THRESHOLDS",

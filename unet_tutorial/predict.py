@@ -21,7 +21,7 @@ from ._checks import one_line
 from .hardware import resolve_precision, select_device
 from .checkpoint import results_dir, write_atomic
 from .image_io import read_image
-from .inference import DEFAULT_MIN_SIZE, instances_from_probability, plan_tiles, predict_tiled
+from .inference import DEFAULT_MIN_SIZE, instances_from_probability, objects_from, plan_tiles, predict_tiled
 from .protocol import model_protocol
 
 __all__ = ["read_image", "resolve_weights", "add_predict_command", "run_predict"]
@@ -132,7 +132,7 @@ def _predict_files(args: argparse.Namespace) -> None:
         plan_tiles(model, 1, 1, args.tile_size)  # ValueError naming valid sizes, before any output
     amp = args.backend == "torch" and resolve_precision(args.precision, device) == torch.bfloat16
     protocol = model_protocol(model)
-    from .since2015 import instances_from_classes, predicts_boundaries
+    from .since2015 import predicts_boundaries
 
     if model.num_classes > 2 and not predicts_boundaries(model) and (args.instances or args.threshold is not None):
         raise ValueError(f"the model has {model.num_classes} classes: its label map is the most probable class "
@@ -177,7 +177,7 @@ def _predict_files(args: argparse.Namespace) -> None:
             write_atomic(out / f"{path.stem}_labels.png",
                          lambda f: skimage.io.imsave(f, labels, check_contrast=False))
             if args.instances and predicts_boundaries(model):  # the boundary target: seeded watershed
-                objects = instances_from_classes(probs, threshold, min_size=min_size)
+                objects = objects_from(model)(probs, threshold, min_size=min_size)
                 write_atomic(out / f"{path.stem}_instances.tif", lambda f: tifffile.imwrite(f, objects))
             continue
         prob = probs[1]

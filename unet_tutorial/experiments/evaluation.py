@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from ..model import UNet
+from ..inference import objects_from
 from ..protocol import model_protocol
 
 __all__ = ["evaluate_isbi2012", "evaluate_ctc", "evaluate_dsb2018", "nuclei_metrics", "choose_threshold", "THRESHOLD_SCORES", "DataProtocol", "DATA",
@@ -204,14 +205,6 @@ def _best(scores: Mapping[float, float]) -> float:
     return max(scores, key=lambda t: (scores[t], -abs(t - 0.5), -t))
 
 
-def _probabilities(model: UNet, images: Sequence[np.ndarray], *, tta: bool,
-                   device: str | torch.device | None) -> list[np.ndarray]:
-    """Overlap-tile foreground probabilities ``(H, W)`` of ``images`` (their tiles batched together)."""
-    from ..inference import predict_tiled_many
-
-    return [p[1] for p in predict_tiled_many(model, list(images), tta=tta, device=device)]
-
-
 def _class_probabilities(model: UNet, images: Sequence[np.ndarray], *, tta: bool,
                          device: str | torch.device | None) -> list[np.ndarray]:
     """Overlap-tile class probabilities ``(K, H, W)`` of ``images`` (their tiles batched together)."""
@@ -220,20 +213,10 @@ def _class_probabilities(model: UNet, images: Sequence[np.ndarray], *, tta: bool
     return list(predict_tiled_many(model, list(images), tta=tta, device=device))
 
 
-def objects_from(model: UNet) -> Callable[[np.ndarray, float], np.ndarray]:
-    """How ``model``'s objects are cut from its ``(K, H, W)`` probabilities at a threshold.
-
-    The paper's 2-class model: foreground above the threshold, its connected
-    components (:func:`~unet_tutorial.inference.instances_from_probability`); a model of
-    the 3-class boundary target: interior seeds above the threshold grown by a watershed
-    (:func:`~unet_tutorial.since2015.instances_from_classes`).
-    """
-    from ..inference import instances_from_probability
-    from ..since2015 import instances_from_classes, predicts_boundaries
-
-    if predicts_boundaries(model):
-        return instances_from_classes
-    return lambda probs, t: instances_from_probability(probs[1], t)
+def _probabilities(model: UNet, images: Sequence[np.ndarray], *, tta: bool,
+                   device: str | torch.device | None) -> list[np.ndarray]:
+    """The foreground probabilities ``(H, W)`` (class 1) of :func:`_class_probabilities`."""
+    return [p[1] for p in _class_probabilities(model, images, tta=tta, device=device)]
 
 
 def _threshold_for(model: UNet, images, instances, score: str, *, tta: bool, device,

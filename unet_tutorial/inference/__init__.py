@@ -67,7 +67,7 @@ objects from the probabilities, Fig. 3).
 
 from __future__ import annotations
 
-from .instances import DEFAULT_MIN_SIZE, fill_gaps, instances_from_probability, predict_instances
+from .instances import DEFAULT_MIN_SIZE, fill_gaps, instances_from_probability, objects_from, predict_instances
 from .speed import clear_tile_timings, fastest_tile_size, tile_seconds
 from .tiled import DIHEDRAL, dihedral, dihedral_inverse, forward_probabilities, predict_tiled, predict_tiled_many, segment
 from .tiling import (
@@ -109,5 +109,6 @@ __all__ = [
     "DEFAULT_MIN_SIZE",
     "instances_from_probability",
     "fill_gaps",
+    "objects_from",
     "predict_instances",
 ]

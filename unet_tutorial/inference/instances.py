@@ -25,7 +25,7 @@ from .._checks import check_instances, check_int, check_positive, check_probabil
 from ..protocol import model_protocol
 from .tiled import predict_tiled
 
-__all__ = ["DEFAULT_MIN_SIZE", "instances_from_probability", "fill_gaps", "predict_instances"]
+__all__ = ["DEFAULT_MIN_SIZE", "instances_from_probability", "fill_gaps", "objects_from", "predict_instances"]
 
 #: Components smaller than this many pixels are removed by default (speckle).
 DEFAULT_MIN_SIZE = 16
@@ -146,8 +146,26 @@ def predict_instances(model: nn.Module, image, *, threshold: float | None = None
     if tta is None:
         tta = protocol.tta
     probs = predict_tiled(model, image, tta=tta, device=device, **kwargs)
+    return objects_from(model)(probs, threshold, min_size=min_size, gap=gap)
+
+
+def objects_from(model: nn.Module):
+    """How ``model``'s objects are cut from its ``(K, H, W)`` probabilities: ``(probs, threshold, *,
+    min_size, gap) → int32 labels``.
+
+    The paper's 2-class model: foreground above the threshold, its connected components
+    (:func:`instances_from_probability` of ``probs[1]``); a model of the 3-class boundary
+    target (its protocol names :data:`~unet_tutorial.since2015.BOUNDARY_CLASSES`): interior
+    seeds above the threshold grown by a watershed
+    (:func:`~unet_tutorial.since2015.instances_from_classes`). The one place that decides:
+    :func:`predict_instances`, ``predict --instances`` and the experiments' evaluation use it.
+    """
     from ..since2015 import instances_from_classes, predicts_boundaries
 
-    if predicts_boundaries(model):  # the 3-class target: interior seeds, grown by a watershed
-        return instances_from_classes(probs, threshold, min_size=min_size, gap=gap)
-    return instances_from_probability(probs[1], threshold, min_size=min_size, gap=gap)
+    if predicts_boundaries(model):
+        return instances_from_classes
+
+    def components(probs, threshold: float = 0.5, *, min_size: int = DEFAULT_MIN_SIZE, gap: int = 2):
+        return instances_from_probability(probs[1], threshold, min_size=min_size, gap=gap)
+
+    return components
