@@ -323,6 +323,31 @@ def test_resume_starts_over_a_record_of_another_design(tmp_path, capsys):
     assert "starting the record over" in capsys.readouterr().err
 
 
+def test_resume_retrains_a_run_whose_recipe_changed(tmp_path, monkeypatch, capsys):
+    """A done run of other steps or settings, and its checkpoint, are not taken for this run's."""
+    from dataclasses import replace
+
+    from unet_tutorial import train as T
+    from unet_tutorial.experiments import registry
+
+    exp = replace(registry.EXPERIMENTS["isbi2012-precision"], seeds=(0,))
+    monkeypatch.setitem(registry.EXPERIMENTS, exp.name, exp)
+    kw = dict(results=tmp_path, work_dir=tmp_path / "work", smoke=True, progress=False)
+    E.run_experiment(exp.name, **kw)
+    assert (tmp_path / "work" / exp.name / "fp32-seed0" / "checkpoint.pt").is_file()
+    changed = replace(exp, overrides={**exp.overrides, "lr": 3e-4})
+    monkeypatch.setitem(registry.EXPERIMENTS, exp.name, changed)
+    original, resumes = T.train, []
+    monkeypatch.setattr(T, "train", lambda *a, **k: (resumes.append(k.get("resume")), original(*a, **k))[1])
+    capsys.readouterr()
+    rec = E.run_experiment(exp.name, resume=True, **kw)
+    err = capsys.readouterr().err
+    assert "other configs than the registry" in err and "made with other lr" in err
+    assert resumes == [False, False]  # both arms trained again, from the start
+    assert {c["lr"] for c in rec["configs"].values()} == {3e-4}
+    assert E.config_changes(rec["configs"]["fp32"], changed.train_config(changed.arms[0], 0, smoke=True)) == []
+
+
 def test_more_seeds_extend_a_record(tmp_path, monkeypatch):
     """Registering more seeds keeps the finished runs of the first ones (a record grows)."""
     from dataclasses import replace

@@ -224,6 +224,28 @@ def test_change_effects_decide_each_arm_by_its_paired_interval_and_say_its_cost(
     assert best_recipe(rec) == {"arm": "paper", "overrides": {}}
 
 
+def test_for_an_error_a_change_helps_when_its_interval_lies_below_zero():
+    from unet_tutorial.experiments.summary import best_recipe, change_effects
+
+    rec = _since_record()  # read "dsb" as an error: a is higher in every seed, so it hurts
+    effects = {e["arm"]: e["effect"] for e in change_effects(rec, beside=(), lower_is_better=True)}
+    assert effects == {"a": "hurts", "b": "inconclusive"}
+    assert best_recipe(rec, lower_is_better=True) == {"arm": "paper", "overrides": {}}
+    for s in range(3):  # now a is lower in every seed, by 0.08-0.1
+        rec["metrics"][f"a/seed{s}/dsb"] = rec["metrics"][f"paper/seed{s}/dsb"] - 0.08 - 0.01 * s
+    assert {e["arm"]: e["effect"] for e in change_effects(rec, lower_is_better=True)}["a"] == "helps"
+    assert best_recipe(rec, lower_is_better=True) == {"arm": "a", "overrides": {"norm": "instance"}}
+    assert {e["arm"]: e["effect"] for e in change_effects(rec)}["a"] == "hurts"  # as a score
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from unet_tutorial.plotting import plot_effects
+
+    bars = [ln for ln in plot_effects(rec, lower_is_better=True).lines if ln.get_linewidth() == 3]
+    assert [b.get_color() for b in bars] == ["0.45", "C2"]  # b inconclusive, a helps: below 0, in green
+    assert bars[1].get_xdata()[1] < 0
+
+
 def test_plot_effects_draws_each_arms_interval_in_its_verdicts_colour():
     import matplotlib
 

@@ -399,6 +399,10 @@ def table2_u373() -> Measured:
     return _table2("ctc2015-u373", "sequence 02, gold truth")
 
 
+def table2_u373_gold() -> Measured:
+    return _table2("ctc2015-u373-gold", "gold truth; trained on the 13 partially annotated gold frames alone")
+
+
 def table2_hela() -> Measured:
     return _table2("ctc2015-hela", "against silver truth")
 
@@ -407,4 +411,4 @@ def table2_hela() -> Measured:
 MEASURES = {f.__name__: f for f in (
     why_u_skips, why_u_fcn, why_u_window, tile_output, conv_layers, border, tiling_rule, he_init, deform_grid, isbi_train_size, w0_sigma, momentum,
     few_images, seamless, sliding_window, speed_512, table1_warping, table1_rand, table1_pixel,
-    touching_separation, table2_u373, table2_hela)}
+    touching_separation, table2_u373, table2_u373_gold, table2_hela)}

@@ -72,6 +72,7 @@ from .summary import (arm_summary, best_recipe, change_effects, comparison_to, e
 from .runner import (
     TOLERANCE,
     check_experiment,
+    config_changes,
     load_result_model,
     machine_info,
     rescore_experiment,
@@ -92,6 +93,7 @@ __all__ = [
     "run_pilot",
     "rescore_experiment",
     "check_experiment",
+    "config_changes",
     "load_record",
     "record_from_dict",
     "upgrade_record",

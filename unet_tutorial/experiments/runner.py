@@ -16,7 +16,8 @@ import numpy as np
 import torch
 
 from ..hardware import cpu_features, cpu_has_native_bf16, cpu_model, resolve_precision, select_device
-from ..checkpoint import RESULTS_ENV_VAR, REPOSITORY, load_model, model_config, results_dir, save_model, write_atomic
+from ..checkpoint import (RESULTS_ENV_VAR, REPOSITORY, load_checkpoint, load_model, model_config, results_dir,
+                          save_model, write_atomic)
 from ..model import UNet
 from ..protocol import Protocol, model_protocol
 from .evaluation import DATA, crop_for_smoke
@@ -101,6 +102,16 @@ def _curves(history, every: int = 25) -> dict[str, Any]:
     }
 
 
+def config_changes(recorded: Mapping[str, Any], config: Any) -> list[str]:
+    """The fields of ``config`` (a TrainConfig) that differ from ``recorded`` (its dict in a record or checkpoint).
+
+    Fields that ``recorded`` lacks (added to TrainConfig after it was written) are not
+    compared: they hold their defaults, which keep the old behaviour.
+    """
+    now = json.loads(json.dumps(config.to_dict()))  # tuples as lists, as in the file
+    return [k for k, v in now.items() if k in recorded and recorded[k] != v]
+
+
 def write_json(path: Path, obj: Mapping[str, Any]) -> None:
     write_atomic(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=1, sort_keys=False) + "\n"))
 
@@ -152,6 +163,10 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
         design = {"arms": [a.name for a in exp.arms], "split": exp.split_record()}
         changed = [k for k, v in design.items() if k in record and
                    (record[k] if k != "split" else {n: record[k].get(n) for n in v}) != v]
+        if any(config_changes(record.get("configs", {}).get(a.name, {}), exp.train_config(a, exp.seeds[0],
+                                                                                       smoke=smoke))
+               for a in exp.arms):  # a done run of other steps or recipe is not this experiment's run
+            changed.append("configs")
         if not set(record.get("seeds", [])) <= set(exp.seeds):  # more seeds extend a record; others replace it
             changed.append("seeds")
         if changed:  # a record of another design: its runs are not this experiment's (checkpoints still resume)
@@ -202,11 +217,16 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
         cfg = exp.train_config(arm, seed, smoke=smoke)
         data = split_of(arm)
         run_dir = work / f"{arm.name}-seed{seed}"
+        stale = resume and (run_dir / "checkpoint.pt").is_file() and config_changes(
+            load_checkpoint(run_dir / "checkpoint.pt")["config"], cfg)
+        if stale:  # train() would resume the checkpoint's own configuration, not this one
+            print(f"{exp.name}: {key}: the checkpoint in {run_dir} was made with other {', '.join(stale)}; "
+                  "training this run from the start", file=sys.stderr)
         # Every validation scores the float16-rounded weights, exactly what model.pt ships, so the
         # final one (train always validates at the end) is the run's result: no second evaluation.
         validate = lambda m: proto.evaluate(half_copy(m), data, tta=tta, device=device)  # noqa: E731
         cpu0, wall0 = time.process_time(), time.perf_counter()
-        model, history, diverged = _train_or_diverge(cfg, data=data.train_data(), out_dir=run_dir, resume=resume,
+        model, history, diverged = _train_or_diverge(cfg, data=data.train_data(), out_dir=run_dir, resume=resume and not stale,
                                                      progress=progress, evaluate_fn=validate)
         metrics = {} if diverged else {k: float(v[-1]) for k, v in history.val.items()}
         prefix = f"{exp.run_key(arm, seed)}/" if exp.run_key(arm, seed) else ""

@@ -417,20 +417,26 @@ def _seconds_per_step(record: Mapping[str, Any], arm: str) -> float:
 
 
 def change_effects(record: Mapping[str, Any], reference: str = "paper", metric: str = "dsb", *,
-                   beside: Sequence[str] = ("merged_at_iou", "iou")) -> list[dict[str, Any]]:
+                   beside: Sequence[str] = ("merged_at_iou", "iou"),
+                   lower_is_better: bool = False) -> list[dict[str, Any]]:
     """Every other arm against ``reference``: the paired difference that decides, and what it cost.
+
+    Args:
+        lower_is_better: ``metric`` is an error (Rand error: an arm helps when its
+            interval lies below 0); else a score (DSB score: above 0).
 
     Returns:
         One entry per other arm, in the record's order: ``arm``; ``difference``
         (:func:`paired_difference` of ``metric``, arm − reference); ``effect``
-        (:data:`EFFECT_WORDS`: ``"helps"`` when the 95 % interval lies above 0, ``"hurts"``
-        below, else ``"inconclusive"``); ``beside``: the same difference of each metric
+        (:data:`EFFECT_WORDS`: ``"helps"`` when the 95 % interval lies on the better side
+        of 0, ``"hurts"`` on the other, else ``"inconclusive"``); ``beside``: the same difference of each metric
         in ``beside`` (reported, not deciding); ``steps`` (of its first run) and
         ``cost``: its training seconds per step ÷ the reference's (medians over the seeds).
     """
     ref_cost = _seconds_per_step(record, reference)
     out = []
-    for row in comparison_to(record, reference, (metric, *beside), predicted="positive"):
+    predicted = "negative" if lower_is_better else "positive"
+    for row in comparison_to(record, reference, (metric, *beside), predicted=predicted):
         arm = row["arm"]
         steps = next(r["steps"] for r in record["runs"].values() if r["arm"] == arm)
         out.append({"arm": arm, "difference": row[metric]["difference"],
@@ -458,18 +464,21 @@ def effect_text(entry: Mapping[str, Any], metric: str = "DSB score", reference: 
             f"per step of {reference}.")
 
 
-def best_recipe(record: Mapping[str, Any], reference: str = "paper", metric: str = "dsb") -> dict[str, Any]:
-    """The recipe a record supports: the arm of highest mean ``metric`` among those that *help*
-    (:func:`change_effects`), else ``reference``, with its configuration's differences.
+def best_recipe(record: Mapping[str, Any], reference: str = "paper", metric: str = "dsb", *,
+                lower_is_better: bool = False) -> dict[str, Any]:
+    """The recipe a record supports: the arm of best mean ``metric`` (highest, or lowest when
+    ``lower_is_better``) among those that *help* (:func:`change_effects`), else ``reference``,
+    with its configuration's differences.
 
     Returns:
         ``{"arm", "overrides"}``: the :class:`~unet_tutorial.config.TrainConfig` fields in
         which that arm's configuration differs from the reference's (``steps``, ``seed`` and
         ``name`` left out); empty for the reference.
     """
-    helping = [e["arm"] for e in change_effects(record, reference, metric, beside=()) if e["effect"] == "helps"]
+    helping = [e["arm"] for e in change_effects(record, reference, metric, beside=(),
+                                                lower_is_better=lower_is_better) if e["effect"] == "helps"]
     means = {arm: v["mean"] for arm, v in arm_summary(record, metric, helping).items()} if helping else {}
-    arm = max(means, key=means.get) if means else reference
+    arm = (min if lower_is_better else max)(means, key=means.get) if means else reference
     ref, cfg = record["configs"][reference], record["configs"][arm]
     overrides = {k: v for k, v in cfg.items() if ref.get(k) != v and k not in ("steps", "seed", "name")}
     return {"arm": arm, "overrides": overrides}

@@ -255,10 +255,12 @@ def plot_paired(record: Mapping[str, Any], metric: str, control: str, treated: s
 _EFFECT_COLOURS = {"helps": "C2", "hurts": "C3", "inconclusive": "0.45"}
 
 
-def plot_effects(record: Mapping[str, Any], reference: str = "paper", metric: str = "dsb", ax=None):
+def plot_effects(record: Mapping[str, Any], reference: str = "paper", metric: str = "dsb", ax=None, *,
+                 lower_is_better: bool = False):
     """Each arm's paired difference from ``reference``: its seeds (dots), mean and 95 % interval (bar).
 
-    Green: the interval lies above 0 (helps); red: below (hurts); grey: it contains 0
+    Green: the interval lies on the better side of 0 (helps: above for a score, below
+    when ``lower_is_better``); red: on the other (hurts); grey: it contains 0
     (:func:`~unet_tutorial.experiments.summary.change_effects`). Each label says the
     arm's steps and its cost per step relative to the reference.
 
@@ -267,7 +269,7 @@ def plot_effects(record: Mapping[str, Any], reference: str = "paper", metric: st
     """
     import matplotlib.pyplot as plt
 
-    effects = change_effects(record, reference, metric, beside=())
+    effects = change_effects(record, reference, metric, beside=(), lower_is_better=lower_is_better)
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 0.55 * len(effects) + 1.2))
     for y, e in enumerate(effects[::-1]):
