@@ -226,8 +226,9 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
         # final one (train always validates at the end) is the run's result: no second evaluation.
         validate = lambda m: proto.evaluate(half_copy(m), data, tta=tta, device=device)  # noqa: E731
         cpu0, wall0 = time.process_time(), time.perf_counter()
-        model, history, diverged = _train_or_diverge(cfg, data=data.train_data(), out_dir=run_dir, resume=resume and not stale,
-                                                     progress=progress, evaluate_fn=validate)
+        model, history, diverged = _train_or_diverge(cfg, data=data.train_data(), out_dir=run_dir,
+                                                     resume=resume and not stale, progress=progress,
+                                                     evaluate_fn=validate)
         metrics = {} if diverged else {k: float(v[-1]) for k, v in history.val.items()}
         prefix = f"{exp.run_key(arm, seed)}/" if exp.run_key(arm, seed) else ""
         record["metrics"].update({prefix + k: v for k, v in metrics.items()})
