@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 from ..data.registry import U373_GOLD_TRAIN
 from ..model import UNet
 from .design import Arm, Experiment
@@ -19,6 +21,8 @@ _ISBI_HELD_OUT = tuple(range(25, 30))
 # class-balancing term w_c, drop-out 0.5, He initialisation (always on).
 _PAPER_RECIPE = {"augment": "paper", "border_weights": True, "class_weights": "balanced",
                  "w0": 10.0, "sigma": 5.0, "dropout": 0.5, "num_threads": 2}
+#: The same on the fast trainer (bfloat16 autocast + channels-last where the CPU has native bf16).
+_PAPER_RECIPE_FAST = {**_PAPER_RECIPE, "precision": "auto", "channels_last": True}
 
 
 def _equal_cost_steps(steps: int, base: tuple[int, int], other: tuple[int, int]) -> int:
@@ -74,8 +78,20 @@ _ISBI_SINCE_SPEEDS = {"paper": 6.9, "instance-norm": 4.735, "dice-ce": 6.786, "d
                       "all": 4.86}  # steps/s: pilot.json (commit b695d64), paper from pilot-paper-again.json
 _ISBI_SINCE_STEPS = {arm: round(800 * speed / _ISBI_SINCE_SPEEDS["paper"]) for arm, speed in
                      _ISBI_SINCE_SPEEDS.items()}
+#: The changes of the unet-since-2015 experiments, one arm each (nuclei add the boundary target).
 _SINCE_CHANGES = {"instance-norm": {"norm": "instance"}, "dice-ce": {"loss": "dice+ce"},
                   "deep-sup": {"deep_supervision": 2}, "ema": {"ema_decay": 0.99}}
+
+
+def _since_arms(steps: Mapping[str, int],
+                extra: Mapping[str, Mapping[str, Any]] | None = None) -> tuple[Arm, ...]:
+    """paper, one arm per change (:data:`_SINCE_CHANGES` then ``extra``) and ``all`` of them, with their steps."""
+    changes = {**_SINCE_CHANGES, **(extra or {})}
+    every = {k: v for c in changes.values() for k, v in c.items()}
+    return (Arm("paper"), *(Arm(arm, c, steps=steps[arm]) for arm, c in changes.items()),
+            Arm("all", every, steps=steps["all"]))
+
+
 _DSB_SPLIT = {"data": "dsb2018", "train_ids": ("train",), "held_out": ("held_out",), "validation": ("validation",)}
 
 EXPERIMENTS: dict[str, Experiment] = {
@@ -171,7 +187,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "or rigid + elastic, trained until the unaugmented network overfits; 24 slices with rigid "
             "augmentation as the reference point; five paired seeds.",
             config="cpu",
-            overrides={**_PAPER_RECIPE, "precision": "auto", "channels_last": True},
+            overrides=_PAPER_RECIPE_FAST,
             arms=(*(Arm(f"n2-{arm}", {"augment": aug}, train_ids=_FEW_IMAGES[2]) for arm, aug in _FEW_ARMS),
                   Arm("n24-rigid", {"augment": "flips"}, train_ids=_FEW_IMAGES[24])),
             seeds=(0, 1, 2, 3, 4),
@@ -216,7 +232,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "A learning-rate sweep with a linear warm-up against Adam, equal steps, two paired seeds; "
             "gradient norms and the predicted cell fraction diagnose a collapse.",
             config="cpu",
-            overrides={**_PAPER_RECIPE, "precision": "auto", "channels_last": True, "warmup_steps": 150},
+            overrides={**_PAPER_RECIPE_FAST, "warmup_steps": 150},
             arms=(*(Arm(f"sgd-{lr:g}", {"optimizer": "sgd", "lr": lr, "momentum": 0.99}) for lr in _SGD_RATES),
                   Arm("adam-0.001", {"optimizer": "adam", "lr": 1e-3})),
             seeds=(0, 1, 2),
@@ -258,7 +274,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "the FCN decoder of Long et al. (one upsampling, one skip) and a trained sliding-window "
             "classifier of Ciresan et al. (N4, run densely), at equal training time; three paired seeds.",
             config="cpu",
-            overrides={**_PAPER_RECIPE, "precision": "auto", "channels_last": True},
+            overrides=_PAPER_RECIPE_FAST,
             arms=tuple(Arm(name, changes, steps) for name, (changes, steps) in _WHY_U_ARMS.items()),
             seeds=(0, 1, 2),
             train_ids=_FEW_IMAGES[24],
@@ -345,13 +361,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "training time, scored as objects on held-out DSB 2018 images.",
             config="cpu",
             overrides={**_DSB_RECIPE, **_DSB_ARMS[_DSB_WINNER]},
-            arms=(Arm("paper"), Arm("instance-norm", {"norm": "instance"}, steps=_SINCE_STEPS["instance-norm"]),
-                  Arm("dice-ce", {"loss": "dice+ce"}, steps=_SINCE_STEPS["dice-ce"]),
-                  Arm("deep-sup", {"deep_supervision": 2}, steps=_SINCE_STEPS["deep-sup"]),
-                  Arm("ema", {"ema_decay": 0.99}, steps=_SINCE_STEPS["ema"]),
-                  Arm("boundary", _BOUNDARY, steps=_SINCE_STEPS["boundary"]),
-                  Arm("all", {"norm": "instance", "loss": "dice+ce", "deep_supervision": 2, "ema_decay": 0.99,
-                              **_BOUNDARY}, steps=_SINCE_STEPS["all"])),
+            arms=_since_arms(_SINCE_STEPS, {"boundary": _BOUNDARY}),
             seeds=(0, 1, 2),
             **_DSB_SPLIT,
             steps=_SINCE_STEPS["paper"],
@@ -395,11 +405,8 @@ EXPERIMENTS: dict[str, Experiment] = {
             "a time and all together, against the paper's recipe, at equal training time, scored by Table 1's "
             "measures on held-out ISBI 2012 slices.",
             config="cpu",
-            overrides={**_PAPER_RECIPE, "precision": "auto", "channels_last": True},
-            arms=(Arm("paper"), *(Arm(arm, changes, steps=_ISBI_SINCE_STEPS[arm])
-                                  for arm, changes in _SINCE_CHANGES.items()),
-                  Arm("all", {k: v for c in _SINCE_CHANGES.values() for k, v in c.items()},
-                      steps=_ISBI_SINCE_STEPS["all"])),
+            overrides=_PAPER_RECIPE_FAST,
+            arms=_since_arms(_ISBI_SINCE_STEPS),
             seeds=(0, 1, 2),
             train_ids=tuple(range(24)),
             held_out=_ISBI_HELD_OUT,
