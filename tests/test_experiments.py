@@ -348,6 +348,33 @@ def test_resume_retrains_a_run_whose_recipe_changed(tmp_path, monkeypatch, capsy
     assert E.config_changes(rec["configs"]["fp32"], changed.train_config(changed.arms[0], 0, smoke=True)) == []
 
 
+def test_curve_without_tta_and_the_result_with_it(tmp_path, monkeypatch):
+    """curve_tta=False: every validation of the curve is scored without TTA, the recorded result once
+    more with it (and the record says which is which)."""
+    from dataclasses import replace
+
+    from unet_tutorial.experiments import evaluation, registry
+    from unet_tutorial.model import valid_input_sizes
+
+    calls = []
+
+    def fake(model, split, *, tta, device):  # the held-out score says how it was made
+        calls.append(tta)
+        return {"rand": 0.1 if tta else 0.3}
+
+    monkeypatch.setitem(evaluation.DATA, "isbi2012", replace(evaluation.DATA["isbi2012"], evaluate=fake))
+    exp = replace(registry.EXPERIMENTS["isbi2012-reference"], steps=3, val_every=2, curve_tta=False,
+                  overrides={**registry.EXPERIMENTS["isbi2012-reference"].overrides, "warmup_steps": 0,
+                             "tile_size": valid_input_sizes(4, "valid", stop=1024)[0]})
+    monkeypatch.setitem(registry.EXPERIMENTS, exp.name, exp)
+    rec = E.run_experiment(exp.name, results=tmp_path, work_dir=tmp_path / "work", progress=False)
+    assert calls == [False, False, True]  # steps 2 and 3 of the curve, then the result
+    run = rec["runs"]["main"]
+    assert run["curves"]["validation"]["rand"] == [0.3, 0.3] and run["metrics"]["rand"] == 0.1
+    assert rec["metrics"]["rand"] == 0.1 and rec["model"]["metrics"]["rand"] == 0.1
+    assert rec["evaluation"]["tta"] is True and rec["evaluation"]["curve_tta"] is False
+
+
 def test_more_seeds_extend_a_record(tmp_path, monkeypatch):
     """Registering more seeds keeps the finished runs of the first ones (a record grows)."""
     from dataclasses import replace

@@ -63,6 +63,9 @@ class Experiment:
         verdict_rule: how its outcome becomes a verdict, written before it is run.
         tta: score with test-time augmentation (the 8 flips/rotations, §4); ``False``
             for comparisons whose arms are scored alike and need many cheap validations.
+        curve_tta: score the held-out curve's validations with TTA too (when ``tta``); ``False``:
+            the curve is scored without TTA (8x cheaper: a long run can afford many points) and
+            the final model once more with TTA, which is the recorded result.
     """
 
     name: str
@@ -85,6 +88,7 @@ class Experiment:
     hypothesis: str = ""
     verdict_rule: str = ""
     tta: bool = True
+    curve_tta: bool = True
 
     def runs(self) -> list[tuple[Arm, int]]:
         """Every ``(arm, seed)`` pair, in the order they are run: seed by seed, every arm of a seed.

@@ -445,7 +445,9 @@ EXPERIMENTS: dict[str, Experiment] = {
             config="cpu",
             overrides={**_DSB_RECIPE, **_DSB_ARMS[_DSB_WINNER]},
             **_DSB_SPLIT,
-            steps=5000,
+            steps=24000,
+            val_every=2000,
+            curve_tta=False,
             keep="main",
             notes=f"Recipe of the '{_DSB_WINNER}' arm of dsb2018-border-weights (see its record: mean held-out "
             "DSB score over 3 seeds), 5,000 steps (~21 min at 4 steps/s, 6x the comparison's 800), within "

@@ -186,6 +186,7 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
         return splits[ids]
 
     tta = exp.tta and not smoke
+    curve_tta = tta and exp.curve_tta  # the curve's validations; the result is scored with ``tta``
     first_cfg = exp.train_config(exp.arms[0], exp.seeds[0], smoke=smoke)
     device = select_device(first_cfg.device)
     if first_cfg.num_threads:
@@ -198,7 +199,8 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
         "seeds": list(exp.seeds), "arms": [a.name for a in exp.arms],
         **({"hypothesis": exp.hypothesis} if exp.hypothesis else {}),
         **({"verdict_rule": exp.verdict_rule} if exp.verdict_rule else {}),
-        "evaluation": {"protocol": proto.protocol, "tta": tta},
+        "evaluation": {"protocol": proto.protocol, "tta": tta,
+                       **({} if curve_tta == tta else {"curve_tta": curve_tta})},
         "configs": {a.name: exp.train_config(a, exp.seeds[0], smoke=smoke).to_dict() for a in exp.arms},
     })
     record.setdefault("runs", {})
@@ -224,12 +226,14 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
                   "training this run from the start", file=sys.stderr)
         # Every validation scores the float16-rounded weights, exactly what model.pt ships, so the
         # final one (train always validates at the end) is the run's result: no second evaluation.
-        validate = lambda m: proto.evaluate(half_copy(m), data, tta=tta, device=device)  # noqa: E731
+        validate = lambda m: proto.evaluate(half_copy(m), data, tta=curve_tta, device=device)  # noqa: E731
         cpu0, wall0 = time.process_time(), time.perf_counter()
         model, history, diverged = _train_or_diverge(cfg, data=data.train_data(), out_dir=run_dir,
                                                      resume=resume and not stale, progress=progress,
                                                      evaluate_fn=validate)
         metrics = {} if diverged else {k: float(v[-1]) for k, v in history.val.items()}
+        if metrics and curve_tta != tta:  # the curve was scored without TTA: the result once more, with it
+            metrics = {k: float(v) for k, v in proto.evaluate(half_copy(model), data, tta=tta, device=device).items()}
         prefix = f"{exp.run_key(arm, seed)}/" if exp.run_key(arm, seed) else ""
         record["metrics"].update({prefix + k: v for k, v in metrics.items()})
         record["runs"][key] = {
@@ -341,7 +345,8 @@ def run_pilot(name: str, steps: int, *, seeds: tuple[int, ...] | None = None,
                           checkpoint_every=0, max_minutes=0.0)
         _, history, diverged = _train_or_diverge(
             cfg, data=data.train_data(), progress=progress,
-            evaluate_fn=lambda m: proto.evaluate(half_copy(m), data, tta=exp.tta and not smoke, device=device))
+            evaluate_fn=lambda m: proto.evaluate(half_copy(m), data, tta=exp.tta and exp.curve_tta and not smoke,
+                                                 device=device))
         seconds = history.time[-1] if history.time else 0.0
         pilot["runs"][f"{arm.name}/seed{seed}"] = {
             "arm": arm.name, "seed": seed, "steps": len(history.step), "train_seconds": round(seconds, 1),
