@@ -225,7 +225,8 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
             print(f"{exp.name}: {key}: the checkpoint in {run_dir} was made with other {', '.join(stale)}; "
                   "training this run from the start", file=sys.stderr)
         # Every validation scores the float16-rounded weights, exactly what model.pt ships, so the
-        # final one (train always validates at the end) is the run's result: no second evaluation.
+        # final one (train always validates at the end) is the run's result: no second evaluation,
+        # unless the curve is scored without TTA (curve_tta=False), then the result is scored once more.
         validate = lambda m: proto.evaluate(half_copy(m), data, tta=curve_tta, device=device)  # noqa: E731
         cpu0, wall0 = time.process_time(), time.perf_counter()
         model, history, diverged = _train_or_diverge(cfg, data=data.train_data(), out_dir=run_dir,
@@ -299,7 +300,8 @@ def run_pilot(name: str, steps: int, *, seeds: tuple[int, ...] | None = None,
 
     What sizes the real run before it starts: the speed of each arm on this
     machine (steps per second of training), the loss after ``steps``, the held-out
-    metrics of the experiment's evaluation at the end, and their spread over
+    metrics of the experiment's evaluation at the end (scored as its curve is, so
+    without TTA when ``curve_tta`` is ``False``), and their spread over
     ``seeds``. Writes ``RESULTS/NAME/pilot.json`` (machine, commit, command,
     configurations, one entry per run); no checkpoints, no model.
 
