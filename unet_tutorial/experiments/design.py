@@ -90,6 +90,12 @@ class Experiment:
     tta: bool = True
     curve_tta: bool = True
 
+    def scoring_tta(self, smoke: bool = False) -> tuple[bool, bool]:
+        """``(result, curve)``: whether the recorded result and the curve's validations use TTA
+        (never in a smoke run, which scores a tiny crop)."""
+        result = self.tta and not smoke
+        return result, result and self.curve_tta
+
     def runs(self) -> list[tuple[Arm, int]]:
         """Every ``(arm, seed)`` pair, in the order they are run: seed by seed, every arm of a seed.
 

@@ -185,8 +185,7 @@ def run_experiment(name: str, *, resume: bool = False, results: str | os.PathLik
                 splits[ids] = crop_for_smoke(splits[ids])
         return splits[ids]
 
-    tta = exp.tta and not smoke
-    curve_tta = tta and exp.curve_tta  # the curve's validations; the result is scored with ``tta``
+    tta, curve_tta = exp.scoring_tta(smoke)  # the result's, and the curve's validations'
     first_cfg = exp.train_config(exp.arms[0], exp.seeds[0], smoke=smoke)
     device = select_device(first_cfg.device)
     if first_cfg.num_threads:
@@ -347,8 +346,7 @@ def run_pilot(name: str, steps: int, *, seeds: tuple[int, ...] | None = None,
                           checkpoint_every=0, max_minutes=0.0)
         _, history, diverged = _train_or_diverge(
             cfg, data=data.train_data(), progress=progress,
-            evaluate_fn=lambda m: proto.evaluate(half_copy(m), data, tta=exp.tta and exp.curve_tta and not smoke,
-                                                 device=device))
+            evaluate_fn=lambda m: proto.evaluate(half_copy(m), data, tta=exp.scoring_tta(smoke)[1], device=device))
         seconds = history.time[-1] if history.time else 0.0
         pilot["runs"][f"{arm.name}/seed{seed}"] = {
             "arm": arm.name, "seed": seed, "steps": len(history.step), "train_seconds": round(seconds, 1),
