@@ -260,6 +260,9 @@ def test_nuclei_metrics_count_merges_misses_and_pool_f1():
     assert got["dsb"] == pytest.approx((dsb_score(pred, truth) + 1.0) / 2)
     with pytest.raises(ValueError, match="as many"):
         nuclei_metrics([pred], [])
+    each = nuclei_metrics([pred, truth], [truth, truth], per_image=True)  # the spread of one run
+    assert [each["dsb_image0"], each["dsb_image1"]] == [dsb_score(pred, truth), 1.0]
+    assert "dsb_image0" not in got and {k: each[k] for k in got} == got
 
 
 def test_the_threshold_is_chosen_by_the_objects_it_gives():
@@ -347,3 +350,28 @@ def test_convex_touching_pairs_keeps_two_discs_and_drops_fragments_of_one_blob()
     with pytest.raises(ValueError, match="min_area"):
         convex_touching_pairs(inst, min_area=0)
     assert convex_touching_pairs(np.zeros((5, 5), dtype=np.int32)).shape == (0, 2)
+
+
+def test_isbi_protocol_gives_each_held_out_slice_its_error_at_the_pooled_threshold(monkeypatch):
+    """Two held-out slices, one predicted perfectly and one with a gap in a membrane (merging two
+    cells) at every threshold: the per-slice Rand errors are 0 and the second slice's own error,
+    each at the threshold the pooled score chose (on validation slices, or the challenge's best)."""
+    from unet_tutorial.experiments import evaluation
+    from unet_tutorial.metrics import threshold_sweep
+
+    truth = np.ones((32, 32), np.uint8)
+    truth[:, 15:17] = 0  # a membrane: two cells
+    perfect = np.where(truth == 1, 0.9, 0.05).astype(np.float32)
+    gap = perfect.copy()
+    gap[10:14, 15:17] = 0.95  # the membrane broken: the cells merge
+    maps = {0: perfect, 1: gap, 2: perfect}
+    monkeypatch.setattr(evaluation, "_probabilities", lambda m, ims, **kw: [maps[int(im[0, 0])] for im in ims])
+    images = [np.full((32, 32), k, np.float32) for k in (0, 1)]
+    for val in (None, [np.full((32, 32), 2, np.float32)]):
+        got = evaluation.evaluate_isbi2012(None, images, [truth, truth], threshold_images=val,
+                                           threshold_labels=None if val is None else [truth])
+        for m in evaluation.PER_SLICE_METRICS:
+            assert got[f"{m}_image0"] == 0.0
+            one = threshold_sweep(gap, truth, [got[f"{m}_threshold"]], metrics=(m,), progress=False)
+            assert got[f"{m}_image1"] == float(one.values[m][0])
+        assert got["rand_image1"] > 0 and 0 < got["rand"] < got["rand_image1"]  # pooled between the two

@@ -23,7 +23,7 @@ from ..inference import objects_from
 from ..protocol import model_protocol
 
 __all__ = ["evaluate_isbi2012", "evaluate_ctc", "evaluate_dsb2018", "nuclei_metrics", "choose_threshold", "THRESHOLD_SCORES", "DataProtocol", "DATA",
-           "DSB_THRESHOLD_SWEEP"]
+           "DSB_THRESHOLD_SWEEP", "PER_SLICE_METRICS"]
 
 # --------------------------------------------------------------------------
 # Data and evaluation
@@ -59,7 +59,10 @@ def evaluate_isbi2012(model: UNet, images: Sequence[np.ndarray], labels: Sequenc
         ``<name>_threshold``; ``cell_fraction``: the fraction of held-out pixels
         predicted "cell" at probability 0.5 (what the network predicts: near 1
         for a network that collapsed to "cell everywhere"; the labels' own
-        fraction is ``cell_fraction_truth``).
+        fraction is ``cell_fraction_truth``); and for the leaderboard's three
+        (:data:`PER_SLICE_METRICS`) each held-out slice's own error at that
+        metric's threshold, ``<name>_image0``, ``_image1``, ... (in the order of
+        ``images``): the spread of a one-run record over slices.
     """
     from ..metrics import SWEEP_METRICS, threshold_sweep
 
@@ -67,25 +70,34 @@ def evaluate_isbi2012(model: UNet, images: Sequence[np.ndarray], labels: Sequenc
         prob = np.stack(_probabilities(model, imgs, tta=tta, device=device))
         truth = np.stack([np.asarray(lab) == 1 for lab in labs])
         fractions = {"cell_fraction": float((prob > 0.5).mean()), "cell_fraction_truth": float(truth.mean())}
-        return threshold_sweep(prob, truth, thresholds, metrics=SWEEP_METRICS, progress=False), fractions
+        return threshold_sweep(prob, truth, thresholds, metrics=SWEEP_METRICS, progress=False), fractions, prob, truth
 
-    held, fractions = sweep(images, labels)
+    held, fractions, prob, truth = sweep(images, labels)
     if not threshold_images:
         out = {m: float(held.best[m]) for m in SWEEP_METRICS}
         out.update({f"{m}_threshold": float(held.best_threshold[m]) for m in SWEEP_METRICS})
-        return {**out, **fractions}
-    if threshold_labels is None or len(threshold_labels) != len(threshold_images):
-        raise ValueError("threshold_labels must give one label image per validation slice")
-    val = sweep(threshold_images, threshold_labels)[0]
-    chosen = val.best_threshold
-    out = dict(fractions)
-    for m in SWEEP_METRICS:
-        k = int(np.argmin(np.abs(np.asarray(held.thresholds) - chosen[m])))
-        out[m] = float(held.values[m][k])
-        out[f"{m}_threshold"] = float(chosen[m])
-        out[f"{m}_oracle"] = float(held.best[m])
-        out[f"{m}_validation"] = float(val.best[m])  # what chose it: for choosing between runs, too
+        out.update(fractions)
+    else:
+        if threshold_labels is None or len(threshold_labels) != len(threshold_images):
+            raise ValueError("threshold_labels must give one label image per validation slice")
+        val = sweep(threshold_images, threshold_labels)[0]
+        chosen = val.best_threshold
+        out = dict(fractions)
+        for m in SWEEP_METRICS:
+            k = int(np.argmin(np.abs(np.asarray(held.thresholds) - chosen[m])))
+            out[m] = float(held.values[m][k])
+            out[f"{m}_threshold"] = float(chosen[m])
+            out[f"{m}_oracle"] = float(held.best[m])
+            out[f"{m}_validation"] = float(val.best[m])  # what chose it: for choosing between runs, too
+    for m in PER_SLICE_METRICS:  # each slice alone, at the threshold the pooled score used
+        for k in range(len(prob)):
+            one = threshold_sweep(prob[k], truth[k], [out[f"{m}_threshold"]], metrics=(m,), progress=False)
+            out[f"{m}_image{k}"] = float(one.values[m][0])
     return out
+
+
+#: The errors of Table 1 that :func:`evaluate_isbi2012` also gives slice by slice (``rand_image0``, ...).
+PER_SLICE_METRICS: tuple[str, ...] = ("rand", "warping_splits_merges", "pixel_error")
 
 
 def evaluate_ctc(model: UNet, images: Sequence[np.ndarray], instances: Sequence[np.ndarray], *,
@@ -130,11 +142,14 @@ def evaluate_ctc(model: UNet, images: Sequence[np.ndarray], instances: Sequence[
 DSB_THRESHOLD_SWEEP = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
-def nuclei_metrics(preds: Sequence[np.ndarray], truths: Sequence[np.ndarray]) -> dict[str, float]:
+def nuclei_metrics(preds: Sequence[np.ndarray], truths: Sequence[np.ndarray], *,
+                   per_image: bool = False) -> dict[str, float]:
     """Object-level scores of instance predictions against instance labels (DSB 2018 conventions).
 
     Args:
         preds, truths: int ``(H, W)`` label images (0 = background), pairwise the same shape.
+        per_image: also give each image's DSB score, ``dsb_image0``, ``dsb_image1``, ...
+            (the spread of a one-run record over images).
 
     Returns:
         ``dsb`` (:func:`~unet_tutorial.metrics.dsb_score`, mean over images), ``f1``
@@ -158,9 +173,12 @@ def nuclei_metrics(preds: Sequence[np.ndarray], truths: Sequence[np.ndarray]) ->
         pairs, merged = pairs + t.n_pairs, merged + t.n_merged
         present = np.unique(truth[truth > 0])
         nuclei, missed = nuclei + present.size, missed + int(np.count_nonzero(t.component[present] == 0))
-    return {"dsb": float(np.mean(dsb)), "f1": 2 * tp / max(2 * tp + fp + fn, 1),
-            "merged": merged / max(pairs, 1), "missed": missed / max(nuclei, 1), "iou": float(np.mean(ious)),
-            "pairs": float(pairs), "nuclei": float(nuclei)}
+    out = {"dsb": float(np.mean(dsb)), "f1": 2 * tp / max(2 * tp + fp + fn, 1),
+           "merged": merged / max(pairs, 1), "missed": missed / max(nuclei, 1), "iou": float(np.mean(ious)),
+           "pairs": float(pairs), "nuclei": float(nuclei)}
+    if per_image:
+        out.update({f"dsb_image{k}": float(v) for k, v in enumerate(dsb)})
+    return out
 
 
 #: The instance metrics :func:`choose_threshold` can maximise (registered with ``objects`` in
@@ -270,7 +288,8 @@ def evaluate_dsb2018(model: UNet, images: Sequence[np.ndarray], instances: Seque
     else:
         threshold = matched = _own_threshold(model)
     probs = _class_probabilities(model, images, tta=tta, device=device)
-    out = {**nuclei_metrics([objects(p, threshold) for p in probs], instances), "threshold": float(threshold)}
+    out = {**nuclei_metrics([objects(p, threshold) for p in probs], instances, per_image=True),
+           "threshold": float(threshold)}
     at_iou = out if matched == threshold else nuclei_metrics([objects(p, matched) for p in probs], instances)
     out.update({f"{k}_at_iou": at_iou[k] for k in ("dsb", "f1", "merged", "missed", "iou")})
     out["threshold_iou"] = float(matched)

@@ -98,7 +98,8 @@ def _curves(history, every: int = 25) -> dict[str, Any]:
                   "loss": windows(history.loss), **grads},
         "validation": {"step": list(history.val_step),
                        "seconds": [round(history.time[at[s]], 2) if s in at else None for s in history.val_step],
-                       **{k: list(v) for k, v in history.val.items()}},
+                       # not the per-image scores (dsb_image0, ...): the final result keeps those
+                       **{k: list(v) for k, v in history.val.items() if "_image" not in k}},
     }
 
 
