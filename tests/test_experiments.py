@@ -44,6 +44,10 @@ def test_every_experiment_runs_records_and_checks(smoke_records, name):
     assert len(rec["runs"]) == len(exp.arms) * len(exp.seeds)
     for run in rec["runs"].values():
         assert run["steps"] == 3 and run["curves"]["validation"]["step"][-1] == 3
+        # per-image scores in the result (a one-run record's spread), not at every point of the curve
+        assert not any("_image" in k for k in run["curves"]["validation"])
+        if exp.data in ("isbi2012", "dsb2018"):
+            assert "rand_image0" in run["metrics"] or "dsb_image0" in run["metrics"]
         if exp.data == "isbi2012":  # what the network predicts, beside what the labels hold
             assert 0 <= run["metrics"]["cell_fraction"] <= 1 and 0 < run["metrics"]["cell_fraction_truth"] < 1
             if exp.validation:  # the threshold's choice, read from the validation slices only
@@ -156,6 +160,25 @@ def test_rescore_updates_record_and_model_and_keeps_the_history(smoke_records, t
         E.rescore_experiment("isbi2012-pilot", reason="x", results=tmp_path)
     with pytest.raises(ValueError, match="reason"):
         E.rescore_experiment("ctc2015-hela", reason=" ", results=tmp_path)
+
+
+@pytest.mark.slow
+def test_rescore_scores_the_baseline_again_and_keeps_the_old_one(smoke_records, tmp_path):
+    """A record with a baseline (DSB 2018: Otsu) gets it scored again, per image too, beside the model."""
+    import shutil
+
+    shutil.copytree(smoke_records / "dsb2018-nuclei", tmp_path / "dsb2018-nuclei")
+    before = E.load_record("dsb2018-nuclei", tmp_path).to_dict()
+    old = {k: v for k, v in before["baseline"]["metrics"].items() if "_image" not in k}  # as a record of before
+    before["baseline"]["metrics"] = old
+    before["metrics"] = {k: v for k, v in before["metrics"].items() if "_image" not in k}
+    (tmp_path / "dsb2018-nuclei" / "record.json").write_text(json.dumps(before))
+    rec = E.rescore_experiment("dsb2018-nuclei", reason="per-image scores", results=tmp_path)
+    base = rec["baseline"]["metrics"]
+    assert base["dsb_image0"] == base["dsb"]  # the smoke split holds one held-out crop
+    assert rec["metrics"]["baseline/dsb"] == base["dsb"] and "dsb_image0" in rec["metrics"]
+    assert rec["rescored"][-1]["previous_baseline"]["metrics"] == old
+    assert E.check_experiment("dsb2018-nuclei", tmp_path) == []
 
 
 @pytest.mark.slow

@@ -11,8 +11,10 @@ evaluation), run once with ``python -m unet_tutorial experiment run NAME``
   threads, CPU model, the machine's float32 matmul rate, seeds, every arm's full
   configuration, the split (``split.train``, ``split.held_out``: slice numbers),
   steps, wall and CPU time, the final ``metrics`` (a flat mapping
-  ``name → value``; ``ARM/seedS/name`` where there are several runs) and the
-  curves (step, seconds, training loss, held-out metrics at each validation);
+  ``name → value``; ``ARM/seedS/name`` where there are several runs; a one-run
+  record's per-image scores as ``name_image0``, ``_image1``, ...: its spread over
+  images, :func:`image_spread`, :func:`image_difference`) and the curves (step,
+  seconds, training loss, held-out metrics at each validation);
 - ``model.pt``: the kept model in float16 (≤ 10 MB), where the experiment keeps one;
   ``models/ARM.pt``: the first seed's model of each arm, where a chapter shows the arms
   side by side (``keep_arms``; ``load_result_model(name, arm=ARM)``), checked alike;
@@ -35,6 +37,9 @@ How an experiment decides (the principles every comparison follows):
 - a comparison reports the **mean paired difference with a 95 % interval**
   (:func:`paired_difference`), and a verdict says "inconclusive" when the interval
   contains zero and the rule's bounds; "not reproduced" needs an interval that says so;
+- a one-run model is trained **until its held-out curve flattens** (or its budget ends):
+  :func:`curve_slope` gives the last points' slope with its interval, and a run of half
+  the steps measures what the second half bought (:func:`budget_outcome`);
 - a run whose loss becomes NaN is an **outcome**, not a crash: the record keeps it as
   ``diverged`` (the step, the loss, the learning rate) with its curves, and every run logs
   its gradient norm, so a divergence or a collapse (:func:`run_outcomes`) is seen in the
@@ -64,6 +69,7 @@ Example::
 from __future__ import annotations
 
 from .cli import add_experiment_command
+from .convergence import COURSE_GOALS, budget_outcome, curve_slope, image_difference
 from .evaluation import evaluate_isbi2012
 from .registry import EXPERIMENTS, Arm, Experiment
 from .records import SCHEMA_VERSION, Record, Run, Split, load_record, record_from_dict, upgrade_record
@@ -117,6 +123,10 @@ __all__ = [
     "matched_outcome",
     "pooled_seed_sd",
     "image_spread",
+    "COURSE_GOALS",
+    "curve_slope",
+    "image_difference",
+    "budget_outcome",
     "change_effects",
     "best_recipe",
     "effect_text",

@@ -301,7 +301,8 @@ def _otsu_baseline(split) -> dict[str, float]:
     """:func:`unet_tutorial.baseline.otsu_instances` on the held-out images, scored like the models."""
     from ..baseline import otsu_instances
 
-    return nuclei_metrics([otsu_instances(im) for im in split.held_out.images], list(split.held_out.instances))
+    return nuclei_metrics([otsu_instances(im) for im in split.held_out.images], list(split.held_out.instances),
+                          per_image=True)
 
 
 @dataclass(frozen=True)

@@ -471,6 +471,10 @@ def rescore_experiment(name: str, *, reason: str, results: str | os.PathLike[str
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "reason": reason, "git": git_commit(),
         "previous_split": rec["split"], "previous_metrics": rec["metrics"]})
     rec["split"], rec["metrics"], run["metrics"], rec["model"]["metrics"] = split, metrics, metrics, metrics
+    if proto.baseline is not None:  # scored again alike (e.g. with the per-image scores the protocol adds)
+        rec["rescored"][-1]["previous_baseline"] = rec.get("baseline")
+        rec["baseline"] = {"method": proto.baseline_name, "metrics": proto.baseline(data)}
+        rec["metrics"] = {**metrics, **{f"baseline/{k}": v for k, v in rec["baseline"]["metrics"].items()}}
     folder = (Path(results) if results is not None else results_dir()) / name
     model.protocol = model.protocol.replace(threshold=metrics.get("threshold"), tta=bool(rec["evaluation"]["tta"]))
     save_model(model.half(), folder / "model.pt", config=rec["configs"][run["arm"]], experiment=name,

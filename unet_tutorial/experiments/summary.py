@@ -392,10 +392,10 @@ def image_spread(record: Mapping[str, Any], metric: str) -> dict[str, Any]:
         >>> round(image_spread(rec, "seg")["sd"], 4), image_spread(rec, "seg")["n"]
         (0.1414, 2)
     """
+    from .convergence import per_image_values
+
     metrics = record["metrics"]
-    values = []
-    while f"{metric}_image{len(values)}" in metrics:
-        values.append(float(metrics[f"{metric}_image{len(values)}"]))
+    values = per_image_values(metrics, metric)
     if len(values) < 2:
         raise KeyError(f"the record keeps {len(values)} per-image {metric!r} scores ({metric}_image0, ...): "
                        "a spread needs two or more")
