@@ -178,6 +178,7 @@ def test_rescore_scores_the_baseline_again_and_keeps_the_old_one(smoke_records, 
     assert base["dsb_image0"] == base["dsb"]  # the smoke split holds one held-out crop
     assert rec["metrics"]["baseline/dsb"] == base["dsb"] and "dsb_image0" in rec["metrics"]
     assert rec["rescored"][-1]["previous_baseline"]["metrics"] == old
+    assert rec["split"]["detail"] == before["split"]["detail"]  # the parts' ids, as the run recorded them
     assert E.check_experiment("dsb2018-nuclei", tmp_path) == []
 
 

@@ -461,6 +461,8 @@ def rescore_experiment(name: str, *, reason: str, results: str | os.PathLike[str
         raise ValueError(f"{name}: the training or held-out images changed since the run: run it again")
     proto = DATA[rec["data"]]
     data = proto.split(split["train"], split["held_out"], split.get("validation", ()))
+    if data.detail:  # the parts' ids, sizes and modalities, as the run recorded them
+        split["detail"] = data.detail
     if rec.get("smoke"):
         data = crop_for_smoke(data)
     model = load_result_model(name, results)
